@@ -1,0 +1,40 @@
+"""keras_mrigan: generative adversarial networks that synthesize brain MRI slices.
+
+Importing the package is cheap: TensorFlow and Keras load only when a name that needs them
+is first used.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it. Resolved lazily by ``__getattr__``.
+_EXPORTS = {
+    "DataError": "keras_mrigan.data.readers",
+    "find_files": "keras_mrigan.data.readers",
+    "read_image": "keras_mrigan.data.readers",
+    "read_volume": "keras_mrigan.data.readers",
+    "slice_volume": "keras_mrigan.data.readers",
+    "iter_slices": "keras_mrigan.data.pipeline",
+    "load_slices": "keras_mrigan.data.pipeline",
+    "build_dataset": "keras_mrigan.data.pipeline",
+    "resolution_view": "keras_mrigan.data.pipeline",
+    "preview": "keras_mrigan.data.pipeline",
+    "demo_cohort": "keras_mrigan.data.demo",
+    "save_image_grid": "keras_mrigan.plotting",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keras_mrigan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,11 @@
+"""Reading, preprocessing and batching brain MRI slices."""
+
+from keras_mrigan.data.readers import (
+    DataError,
+    find_files,
+    read_image,
+    read_volume,
+    slice_volume,
+)
+
+__all__ = ["DataError", "find_files", "read_image", "read_volume", "slice_volume"]

@@ -1,0 +1,303 @@
+"""From any source of slices to a batched ``tf.data.Dataset`` (and to previews).
+
+Sources are a path (file, folder, or a list of them), the string ``"demo"`` for the embedded
+demo cohort, or a numpy array of slices. Files are decoded one at a time, so a dataset larger
+than memory streams from disk on its first pass and is then read from the cache.
+"""
+
+import dataclasses
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from keras_mrigan.data import preprocess, readers
+
+
+@dataclasses.dataclass(frozen=True)
+class SliceOptions:
+    """How files become slices. Every field has the default the README documents.
+
+    Attributes:
+        axis: slicing plane of volumes: ``"axial"``, ``"coronal"`` or ``"sagittal"``.
+        central_fraction: keep this central fraction of each volume's slices.
+        min_foreground: drop volume slices whose foreground fraction is lower (0 keeps all).
+            Single images (PNG slices) are never dropped.
+        clip_percentiles: per-volume intensity percentiles mapped to -1 and 1.
+        square: make slices square by ``"pad"`` (with background) or ``"crop"``.
+        include_masks: also read folders whose name contains ``seg``.
+        pattern: shell pattern that file names must match, e.g. ``"*masked_gfc.hdr"``.
+        skip_bad_files: skip unreadable files with one warning instead of raising.
+    """
+
+    axis: str = "axial"
+    central_fraction: float = 1.0
+    min_foreground: float = preprocess.DEFAULT_MIN_FOREGROUND
+    clip_percentiles: tuple = preprocess.DEFAULT_CLIP_PERCENTILES
+    square: str = "pad"
+    include_masks: bool = False
+    pattern: str | None = None
+    skip_bad_files: bool = False
+
+
+def _options(options, overrides):
+    options = options or SliceOptions()
+    if not isinstance(options, SliceOptions):
+        raise TypeError(f"`options` must be a SliceOptions. Received: options={options!r}")
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(SliceOptions)}
+    if unknown:
+        raise TypeError(
+            f"Unknown slice option(s) {sorted(unknown)}. "
+            f"Valid: {[f.name for f in dataclasses.fields(SliceOptions)]}"
+        )
+    return dataclasses.replace(options, **overrides)
+
+
+def resolve_source(source):
+    """Turns ``"demo"`` into the demo cohort's folder and strings into paths."""
+    if isinstance(source, str) and source == "demo":
+        from keras_mrigan.data.demo import demo_cohort
+
+        return demo_cohort()
+    if isinstance(source, (str, Path)):
+        return Path(source)
+    return source
+
+
+def iter_slice_stacks(source, resolution, options=None, **overrides):
+    """Yields ``(name, stack)`` per source file, each stack ready for training.
+
+    Args:
+        source: path(s), ``"demo"``, or an array ``(N, H, W[, 1])``.
+        resolution: side of the output slices, a power of two from 16 to 1024.
+        options: a ``SliceOptions``; keyword arguments override its fields.
+
+    Yields:
+        ``(name, stack)`` with ``stack`` float32 ``(n, resolution, resolution)`` in [-1, 1].
+
+    Raises:
+        DataError: a file is unreadable (unless ``skip_bad_files``), a volume has no non-empty
+            slice, or no file at all gave a slice.
+    """
+    options = _options(options, overrides)
+    resolution = preprocess.check_resolution(resolution)
+    source = resolve_source(source)
+    if not isinstance(source, (Path, list, tuple)):
+        stack = readers.array_stack(source, name="source")
+        yield "array", preprocess.prepare_slices(stack, resolution, 0.0, options.square)
+        return
+    files = readers.find_files(source, options.include_masks, options.pattern)
+    bad = []
+    total = 0
+    for path in files:
+        try:
+            stack = readers.read_stack(
+                path, options.axis, options.central_fraction, options.clip_percentiles
+            )
+            volume = readers.is_volume(path)
+            min_foreground = options.min_foreground if volume else 0.0
+            stack = preprocess.prepare_slices(stack, resolution, min_foreground, options.square)
+            if volume and len(stack) == 0:
+                raise readers.DataError(
+                    path, f"every slice is empty (less than {options.min_foreground:.0%} "
+                    "foreground); lower `min_foreground` or check the file"
+                )
+        except readers.DataError as exc:
+            if not options.skip_bad_files:
+                raise
+            bad.append(str(exc))
+            continue
+        total += len(stack)
+        yield str(path), stack
+    if bad:
+        listing = "\n  ".join(bad)
+        warnings.warn(f"Skipped {len(bad)} unreadable file(s):\n  {listing}", stacklevel=2)
+    if total == 0:
+        raise readers.DataError(source, "no usable slice in any file")
+
+
+def load_slices(source, resolution, options=None, **overrides):
+    """Reads every slice into memory.
+
+    Returns:
+        float32 array ``(N, resolution, resolution, 1)`` in ``[-1, 1]``.
+    """
+    stacks = [s for _, s in iter_slice_stacks(source, resolution, options, **overrides)]
+    return np.concatenate(stacks)[..., None]
+
+
+def _check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def build_dataset(
+    source,
+    resolution,
+    batch_size,
+    *,
+    cache=True,
+    shuffle=True,
+    shuffle_buffer=4096,
+    seed=0,
+    view_resolution=None,
+    prefetch=True,
+    options=None,
+    **overrides,
+):
+    """Builds the training ``tf.data.Dataset`` of image batches.
+
+    Slices are decoded once, cached, shuffled with ``seed`` (a new order every epoch),
+    batched with ``drop_remainder=True`` and prefetched.
+
+    Args:
+        source: path(s), ``"demo"``, or an array ``(N, H, W[, 1])``.
+        resolution: side at which slices are decoded and cached.
+        batch_size: images per batch; leftover images of an epoch are dropped.
+        cache: ``True`` caches decoded slices in memory, a path caches them to files with that
+            prefix (for data larger than memory), ``False`` decodes on every pass.
+        shuffle: shuffle slices before batching.
+        shuffle_buffer: number of slices the shuffle draws from.
+        seed: shuffle seed.
+        view_resolution: if given, batches are average-pooled to this lower resolution (see
+            ``resolution_view``).
+        prefetch: prefetch batches in the background.
+        options: a ``SliceOptions``; further keyword arguments override its fields.
+
+    Returns:
+        A dataset of float32 tensors ``(batch_size, r, r, 1)`` in ``[-1, 1]``, with ``r`` the
+        view resolution if given, else ``resolution``.
+    """
+    import tensorflow as tf
+
+    resolution = preprocess.check_resolution(resolution)
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    options = _options(options, overrides)
+    if isinstance(source, np.ndarray):
+        stack = next(iter_slice_stacks(source, resolution, options))[1]
+        dataset = tf.data.Dataset.from_tensor_slices(stack[..., None])
+        cache = False  # Already in memory.
+    else:
+        dataset = tf.data.Dataset.from_generator(
+            _SliceGenerator(source, resolution, options, batch_size),
+            output_signature=tf.TensorSpec((resolution, resolution, 1), tf.float32),
+        )
+    if cache is True:
+        dataset = dataset.cache()
+    elif cache:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        dataset = dataset.cache(str(cache))
+    if shuffle:
+        shuffle_buffer = _check_positive_int(shuffle_buffer, "shuffle_buffer")
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    if view_resolution is not None:
+        dataset = resolution_view(dataset, view_resolution)
+    if prefetch:
+        dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset
+
+
+class _SliceGenerator:
+    """Callable for ``Dataset.from_generator`` that streams slices file by file."""
+
+    def __init__(self, source, resolution, options, batch_size):
+        self.source = source
+        self.resolution = resolution
+        self.options = options
+        self.batch_size = batch_size
+
+    def __call__(self):
+        count = 0
+        for _, stack in iter_slice_stacks(self.source, self.resolution, self.options):
+            count += len(stack)
+            yield from stack[..., None]
+        if count < self.batch_size:
+            raise ValueError(
+                f"The data holds {count} slice(s), fewer than one batch of "
+                f"batch_size={self.batch_size}: no batch can be formed."
+            )
+
+
+def resolution_view(dataset, resolution):
+    """Average-pools the images of a dataset down to ``resolution`` (a power-of-two factor).
+
+    The pooled dataset shares its parent's cache, so a progressive GAN reads every resolution
+    (down to 4x4) from one decoded copy of the data.
+    """
+    import tensorflow as tf
+
+    current = dataset.element_spec.shape[-2]
+    valid = (
+        isinstance(resolution, (int, np.integer))
+        and 4 <= resolution <= (current or 0)
+        and current % resolution == 0
+        and (current // resolution) & (current // resolution - 1) == 0
+    )
+    if not valid:
+        raise ValueError(
+            f"`view_resolution` must be the dataset's resolution {current} divided by a power "
+            f"of two, and at least 4. Received: view_resolution={resolution!r}"
+        )
+    factor = current // resolution
+    if factor == 1:
+        return dataset
+
+    def pool(images):
+        if images.shape.rank == 3:  # An unbatched dataset.
+            return tf.nn.avg_pool2d(images[None], factor, factor, "VALID")[0]
+        return tf.nn.avg_pool2d(images, factor, factor, "VALID")
+
+    return dataset.map(pool, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+@dataclasses.dataclass
+class DataSummary:
+    """What a pass over a source found: slice counts per file and the slice shape."""
+
+    counts: dict
+    shape: tuple
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+    def __str__(self):
+        width = max(len(name) for name in self.counts)
+        rows = [f"  {name:<{width}}  {count:>6}" for name, count in self.counts.items()]
+        head = f"{self.total} slices of shape {self.shape} from {len(self.counts)} file(s)"
+        if len(rows) > 40:
+            rows = rows[:20] + [f"  ... {len(rows) - 40} more ..."] + rows[-20:]
+        return "\n".join([head, *rows])
+
+
+def preview(source, resolution, out, n=64, seed=0, options=None, **overrides):
+    """Reads a source once, writes a PNG grid of ``n`` of its slices, and summarizes it.
+
+    The slices shown are a seeded random sample of the whole source (reservoir sampling, so the
+    source is streamed), drawn in source order.
+
+    Returns:
+        A ``DataSummary`` (printable) with the slice count per file and the slice shape.
+    """
+    from keras_mrigan.plotting import save_image_grid
+
+    n = _check_positive_int(n, "n")
+    rng = np.random.default_rng(seed)
+    counts, sample, keys = {}, [], []
+    seen = 0
+    for name, stack in iter_slice_stacks(source, resolution, options, **overrides):
+        counts[name] = len(stack)
+        for image in stack:
+            if len(sample) < n:
+                sample.append(image)
+                keys.append(seen)
+            else:
+                j = int(rng.integers(0, seen + 1))
+                if j < n:
+                    sample[j], keys[j] = image, seen
+            seen += 1
+    order = np.argsort(keys)
+    save_image_grid(np.stack([sample[i] for i in order]), out)
+    return DataSummary(counts=counts, shape=(resolution, resolution, 1))

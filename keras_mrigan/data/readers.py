@@ -1,0 +1,265 @@
+"""Finding and reading MRI slices: PNG/JPEG/TIFF slice folders and NIfTI/Analyze volumes.
+
+A volume is reoriented to the closest canonical (RAS+) orientation before it is sliced, so that
+``axis="axial"`` means axial whatever the orientation stored in the file. Slices are returned
+the way radiologists' viewers draw them in neurological convention: axial slices with anterior
+at the top and the subject's right on the image's right; coronal slices with superior at the
+top and the right on the right; sagittal slices with superior at the top and anterior on the
+right.
+"""
+
+import fnmatch
+import zlib
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from keras_mrigan.data import preprocess
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+VOLUME_SUFFIXES = (".nii", ".nii.gz", ".hdr")
+ANALYZE_DATA_SUFFIX = ".img"
+
+# Which axis of a RAS+ volume each slicing plane holds fixed.
+AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
+
+
+class DataError(ValueError):
+    """A data file that cannot be used, with the offending path in ``path``."""
+
+    def __init__(self, path, message):
+        self.path = str(path)
+        super().__init__(f"{path}: {message}")
+
+
+def _suffix(path):
+    name = path.name.lower()
+    if name.endswith(".nii.gz"):
+        return ".nii.gz"
+    return Path(name).suffix
+
+
+def is_volume(path):
+    """Whether ``path`` names a NIfTI or Analyze volume (by its extension)."""
+    return _suffix(Path(path)) in VOLUME_SUFFIXES
+
+
+def _is_mask(path, root):
+    """Segmentation masks live in folders whose names contain ``seg`` (below ``root``)."""
+    try:
+        parts = path.relative_to(root).parts[:-1]
+    except ValueError:
+        parts = ()
+    return any("seg" in part.lower() for part in parts)
+
+
+def find_files(path, include_masks=False, pattern=None):
+    """Lists the slice images and volumes under one or more paths, searched recursively.
+
+    Args:
+        path: a file, a folder, or a list of them.
+        include_masks: also return files inside folders whose name contains ``seg`` (the
+            segmentation masks of the OASIS PNG release); excluded by default.
+        pattern: optional shell pattern the file *name* must match, e.g.
+            ``"*masked_gfc.hdr"`` to pick one volume per OASIS-1 subject.
+
+    Returns:
+        Sorted list of ``Path``. Analyze pairs are listed by their ``.hdr``.
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+        ValueError: nothing readable was found.
+    """
+    roots = [path] if isinstance(path, (str, Path)) else list(path)
+    if not roots:
+        raise ValueError("`path` is empty: give at least one file or folder.")
+    found = []
+    for root in map(Path, roots):
+        if not root.exists():
+            raise FileNotFoundError(f"Data path does not exist: {root}")
+        if root.is_file():
+            if _suffix(root) == ANALYZE_DATA_SUFFIX:
+                root = root.with_suffix(".hdr")
+            if _suffix(root) not in IMAGE_SUFFIXES + VOLUME_SUFFIXES:
+                raise ValueError(
+                    f"Unsupported file type: {root}. Expected one of "
+                    f"{', '.join(IMAGE_SUFFIXES + VOLUME_SUFFIXES)}."
+                )
+            found.append(root)
+            continue
+        for file in root.rglob("*"):
+            suffix = _suffix(file)
+            # An orphan .img is listed so that reading it reports the missing header.
+            orphan = suffix == ANALYZE_DATA_SUFFIX and not _has_sibling(file, ".hdr")
+            if not (orphan or suffix in IMAGE_SUFFIXES + VOLUME_SUFFIXES) or not file.is_file():
+                continue
+            if not include_masks and _is_mask(file, root):
+                continue
+            found.append(file)
+    if pattern is not None:
+        found = [f for f in found if fnmatch.fnmatch(f.name, pattern)]
+    if not found:
+        where = ", ".join(str(r) for r in roots)
+        extra = f" matching {pattern!r}" if pattern else ""
+        raise ValueError(
+            f"No images or volumes{extra} found under {where}. Expected files ending in "
+            f"{', '.join(IMAGE_SUFFIXES + VOLUME_SUFFIXES)} (Analyze: .hdr with its .img)."
+        )
+    return sorted(set(found))
+
+
+def _has_sibling(path, suffix):
+    return any(path.with_suffix(s).exists() for s in (suffix, suffix.upper()))
+
+
+def read_image(path):
+    """Reads one 2-D slice image as float32 in ``[-1, 1]``.
+
+    8-bit images are scaled from 0..255 and 16-bit ones from 0..65535; colour images are
+    collapsed to gray (ITU-R 601 luma).
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("I;16", "I;16B", "I;16L"):
+                array = np.asarray(image, dtype=np.uint16)
+            elif image.mode == "I":
+                array = np.asarray(image)
+                dtype = np.uint16 if array.min() >= 0 and array.max() <= 65535 else np.int32
+                array = array.astype(dtype)
+            elif image.mode == "F":
+                array = np.asarray(image, dtype=np.float32)
+            else:
+                array = np.asarray(image.convert("L"))
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise DataError(path, f"not a readable image ({exc})") from exc
+    if array.ndim != 2:
+        raise DataError(path, f"expected a 2-D grayscale image, got shape {array.shape}")
+    return preprocess.scale_integer_image(array)
+
+
+def read_volume(path):
+    """Reads a NIfTI-1/2 or Analyze 7.5 volume, reoriented to RAS+, as float32.
+
+    Args:
+        path: a ``.nii``, ``.nii.gz`` or ``.hdr`` file (the ``.img`` must sit beside the
+            ``.hdr``).
+
+    Returns:
+        float32 array ``(X, Y, Z)`` of raw intensities: X runs left to right, Y posterior to
+        anterior, Z inferior to superior.
+
+    Raises:
+        DataError: the file is missing its pair, corrupt or truncated, or not 3-D.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if suffix == ".hdr" and not _has_sibling(path, ANALYZE_DATA_SUFFIX):
+        raise DataError(
+            path, f"Analyze header without its image file {path.with_suffix('.img').name}: "
+            "the .hdr and .img of a pair must sit side by side"
+        )
+    if suffix == ANALYZE_DATA_SUFFIX:
+        raise DataError(
+            path, f"Analyze image without its header {path.with_suffix('.hdr').name}: "
+            "the .hdr and .img of a pair must sit side by side"
+        )
+    try:
+        image = nib.load(path)
+    except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as exc:
+        raise DataError(path, f"not a readable NIfTI/Analyze file ({exc})") from exc
+    shape = image.shape
+    if len(shape) == 4 and shape[3] == 1:
+        image = nib.funcs.squeeze_image(image)
+    elif len(shape) != 3:
+        raise DataError(
+            path, f"expected a 3-D volume or a 4-D volume whose 4th dimension is 1, "
+            f"got shape {shape}"
+        )
+    try:
+        canonical = nib.as_closest_canonical(image)
+        data = canonical.get_fdata(dtype=np.float32)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        raise DataError(path, f"corrupt or truncated volume data ({exc})") from exc
+    return data
+
+
+def slice_volume(volume, axis="axial", central_fraction=1.0):
+    """Cuts a RAS+ volume into 2-D slices along one anatomical axis.
+
+    Args:
+        volume: array ``(X, Y, Z)`` in RAS+ orientation (as ``read_volume`` returns).
+        axis: ``"axial"``, ``"coronal"`` or ``"sagittal"``.
+        central_fraction: keep only this central fraction of the slices, in ``(0, 1]``.
+
+    Returns:
+        float32 array ``(n, H, W)``, slices ordered inferior to superior (axial), posterior
+        to anterior (coronal) or left to right (sagittal).
+    """
+    if axis not in AXES:
+        raise ValueError(f"`axis` must be one of {sorted(AXES)}. Received: axis={axis!r}")
+    if not 0.0 < central_fraction <= 1.0:
+        raise ValueError(
+            "`central_fraction` must be in (0, 1]. "
+            f"Received: central_fraction={central_fraction!r}"
+        )
+    stack = np.moveaxis(np.asarray(volume), AXES[axis], 0)
+    # (n, a, b) -> (n, b reversed, a): the later RAS axis points up, the earlier one right.
+    stack = np.rot90(stack, k=1, axes=(1, 2))
+    n = stack.shape[0]
+    keep = max(1, int(round(n * central_fraction)))
+    start = (n - keep) // 2
+    return np.ascontiguousarray(stack[start : start + keep], dtype=np.float32)
+
+
+def read_stack(
+    path,
+    axis="axial",
+    central_fraction=1.0,
+    clip_percentiles=preprocess.DEFAULT_CLIP_PERCENTILES,
+):
+    """Reads one file as a stack of slices in ``[-1, 1]``.
+
+    Images give a stack of one, scaled from their integer range. Volumes are normalized per
+    volume (percentile clipping, then linear scaling) and sliced along ``axis``.
+
+    Returns:
+        float32 array ``(n, H, W)``.
+    """
+    path = Path(path)
+    if not is_volume(path) and _suffix(path) != ANALYZE_DATA_SUFFIX:
+        return read_image(path)[None]
+    volume = preprocess.normalize_volume(
+        read_volume(path), clip_percentiles=clip_percentiles, name=str(path)
+    )
+    return slice_volume(volume, axis=axis, central_fraction=central_fraction)
+
+
+def array_stack(array, name="array"):
+    """Checks an in-memory array of slices and brings it to float32 ``(N, H, W)`` in [-1, 1].
+
+    Integer arrays are scaled from their dtype's range like PNGs; float arrays must already be
+    in ``[-1, 1]``.
+    """
+    array = np.asarray(array)
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 3:
+        raise ValueError(
+            f"`{name}` must have shape (N, H, W) or (N, H, W, 1). Received shape {array.shape}"
+        )
+    if np.issubdtype(array.dtype, np.integer):
+        return preprocess.scale_integer_image(array)
+    array = array.astype(np.float32, copy=False)
+    if array.size and not np.isfinite(array).all():
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    if array.size and (array.min() < -1.0 - 1e-6 or array.max() > 1.0 + 1e-6):
+        raise ValueError(
+            f"Float `{name}` must already be scaled to [-1, 1]. Received values in "
+            f"[{array.min():g}, {array.max():g}]; use "
+            "keras_mrigan.data.preprocess.normalize_volume or pass integers."
+        )
+    return array

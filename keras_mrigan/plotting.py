@@ -1,0 +1,54 @@
+"""Pictures: image grids written as PNG files."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from keras_mrigan.utils import atomic_path
+
+
+def to_uint8(images):
+    """Maps images in ``[-1, 1]`` to 8-bit gray levels (the inverse of the PNG scaling)."""
+    images = np.asarray(images, dtype=np.float32)
+    return np.round((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+
+
+def image_grid(images, ncols=None, padding=2):
+    """Tiles images into one 8-bit array.
+
+    Args:
+        images: array ``(N, H, W)`` or ``(N, H, W, 1)`` with values in ``[-1, 1]``.
+        ncols: images per row; default: the smallest square that holds them all.
+        padding: black pixels between tiles.
+
+    Returns:
+        uint8 array ``(rows * (H + padding) + padding, ncols * (W + padding) + padding)``.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(
+            f"`images` must be a non-empty array (N, H, W) or (N, H, W, 1). "
+            f"Received shape {images.shape}"
+        )
+    n, h, w = images.shape
+    ncols = ncols or math.ceil(math.sqrt(n))
+    nrows = math.ceil(n / ncols)
+    grid = np.zeros((nrows * (h + padding) + padding, ncols * (w + padding) + padding), np.uint8)
+    for i, tile in enumerate(to_uint8(images)):
+        r, c = divmod(i, ncols)
+        y, x = padding + r * (h + padding), padding + c * (w + padding)
+        grid[y : y + h, x : x + w] = tile
+    return grid
+
+
+def save_image_grid(images, path, ncols=None, padding=2):
+    """Writes images in ``[-1, 1]`` as one PNG grid (atomically) and returns its path."""
+    path = Path(path)
+    grid = image_grid(images, ncols=ncols, padding=padding)
+    with atomic_path(path) as tmp:
+        Image.fromarray(grid, mode="L").save(tmp, format="PNG")
+    return path

@@ -1,0 +1,71 @@
+"""Shared fixtures. TensorFlow is imported at most once per session, by the tests that need it."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import nibabel as nib  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def head_volume(shape=(24, 28, 20), empty=3, seed=0):
+    """A synthetic 'head': a noisy ellipsoid of tissue with ``empty`` blank slices at both ends
+    of the last (axial) axis. Intensities in arbitrary scanner units (0..1000)."""
+    rng = np.random.default_rng(seed)
+    grid = np.indices(shape, dtype=np.float32)
+    centre = (np.array(shape, dtype=np.float32) - 1) / 2
+    radii = np.array([shape[0] / 2.2, shape[1] / 2.2, (shape[2] - 2 * empty) / 2])
+    r2 = sum(((grid[i] - centre[i]) / radii[i]) ** 2 for i in range(3))
+    volume = np.where(r2 <= 1.0, 600.0 + 300.0 * np.cos(3 * r2), 0.0)
+    volume += rng.normal(0, 5, size=shape) * (r2 <= 1.0)
+    volume[..., :empty] = 0
+    volume[..., shape[2] - empty :] = 0
+    return volume.astype(np.float32)
+
+
+def save_nifti(path, volume, affine=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(volume, np.eye(4) if affine is None else affine), path)
+    return path
+
+
+def save_analyze(hdr_path, volume):
+    hdr_path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.AnalyzeImage(volume.astype(np.int16), np.eye(4)), hdr_path)
+    return hdr_path
+
+
+def save_png(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+@pytest.fixture
+def oasis_png_tree(tmp_path):
+    """The OASIS PNG release layout: slice folders plus ``seg`` mask siblings."""
+    rng = np.random.default_rng(1)
+    root = tmp_path / "keras_png_slices_data"
+    for split, n in (("train", 5), ("validate", 2), ("test", 1)):
+        for i in range(n):
+            image = rng.integers(0, 256, size=(40, 32), dtype=np.uint8)
+            save_png(root / f"keras_png_slices_{split}" / f"case_{i:03d}_slice_0.nii.png", image)
+            mask = (image > 128).astype(np.uint8) * 85
+            save_png(root / f"keras_png_slices_seg_{split}" / f"seg_{i:03d}_slice_0.nii.png", mask)
+    return root
+
+
+@pytest.fixture
+def oasis_analyze_tree(tmp_path):
+    """Two OASIS-1 subjects in the release layout, with FSL_SEG masks beside the images."""
+    root = tmp_path / "oasis1"
+    for subject in (1, 2):
+        name = f"OAS1_{subject:04d}_MR1"
+        t88 = root / name / "PROCESSED" / "MPRAGE" / "T88_111"
+        save_analyze(t88 / f"{name}_mpr_n4_anon_111_t88_masked_gfc.hdr", head_volume(seed=subject))
+        seg = root / name / "FSL_SEG"
+        save_analyze(seg / f"{name}_mpr_n4_anon_111_t88_masked_gfc_fseg.hdr",
+                     (head_volume(seed=subject) > 0).astype(np.int16) * 3)
+    return root

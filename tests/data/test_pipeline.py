@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+from conftest import head_volume, save_nifti
+
+from keras_mrigan.data import pipeline
+
+
+@pytest.fixture
+def volume_folder(tmp_path):
+    for i in range(3):
+        save_nifti(tmp_path / f"sub-{i}.nii.gz", head_volume(seed=i))
+    return tmp_path  # 3 volumes x 14 non-empty slices = 42 slices.
+
+
+def _batches(dataset):
+    return [b.numpy() for b in dataset]
+
+
+def test_batches_shape_range_and_drop_remainder(volume_folder):
+    dataset = pipeline.build_dataset(volume_folder, 32, batch_size=8)
+    batches = _batches(dataset)
+    assert len(batches) == 42 // 8
+    assert all(b.shape == (8, 32, 32, 1) and b.dtype == np.float32 for b in batches)
+    stacked = np.concatenate(batches)
+    assert stacked.min() >= -1.0 and stacked.max() <= 1.0
+
+
+def test_every_slice_once_per_epoch_and_seeded_order(volume_folder):
+    reference = pipeline.load_slices(volume_folder, 16)
+    first = np.concatenate(_batches(pipeline.build_dataset(volume_folder, 16, 6, seed=3)))
+    again = np.concatenate(_batches(pipeline.build_dataset(volume_folder, 16, 6, seed=3)))
+    other = np.concatenate(_batches(pipeline.build_dataset(volume_folder, 16, 6, seed=4)))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    # 42 slices in batches of 6: all of them, each once, in shuffled order.
+    order = lambda x: np.sort(x.reshape(len(x), -1).sum(axis=1))  # noqa: E731
+    np.testing.assert_allclose(order(first), order(reference), rtol=1e-5)
+    assert not np.array_equal(first, reference)
+
+
+def test_cached_dataset_reads_files_once(volume_folder, monkeypatch):
+    calls = []
+    original = pipeline.readers.read_stack
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.readers, "read_stack", counting)
+    dataset = pipeline.build_dataset(volume_folder, 16, 7)
+    first, second = _batches(dataset), _batches(dataset)
+    assert len(calls) == 3
+    assert len(first) == len(second) == 6
+    uncached = pipeline.build_dataset(volume_folder, 16, 7, cache=False)
+    _batches(uncached), _batches(uncached)
+    assert len(calls) == 3 + 6
+
+
+def test_file_cache(volume_folder, tmp_path):
+    prefix = tmp_path / "cache" / "slices"
+    dataset = pipeline.build_dataset(volume_folder, 16, 7, cache=prefix, shuffle=False)
+    first = np.concatenate(_batches(dataset))
+    assert list(prefix.parent.glob("slices*.index"))
+    second = np.concatenate(_batches(dataset))
+    np.testing.assert_array_equal(first, second)
+
+
+def test_resolution_view_is_average_pooling(volume_folder):
+    full = pipeline.build_dataset(volume_folder, 32, 6, shuffle=False)
+    low = pipeline.resolution_view(full, 8)
+    for big, small in zip(_batches(full), _batches(low), strict=True):
+        expected = big.reshape(6, 8, 4, 8, 4, 1).mean(axis=(2, 4))
+        np.testing.assert_allclose(small, expected, atol=1e-6)
+    via_argument = pipeline.build_dataset(volume_folder, 32, 6, shuffle=False, view_resolution=4)
+    assert via_argument.element_spec.shape.as_list() == [6, 4, 4, 1]
+    with pytest.raises(ValueError, match="view_resolution=12"):
+        pipeline.resolution_view(full, 12)
+    with pytest.raises(ValueError, match="view_resolution=64"):
+        pipeline.resolution_view(full, 64)
+
+
+def test_numpy_source_dataset():
+    x = np.random.default_rng(0).uniform(-1, 1, size=(10, 16, 16, 1)).astype(np.float32)
+    batches = _batches(pipeline.build_dataset(x, 16, 4, shuffle=False))
+    np.testing.assert_array_equal(np.concatenate(batches), x[:8])
+
+
+def test_fewer_slices_than_a_batch(volume_folder):
+    import tensorflow as tf
+
+    dataset = pipeline.build_dataset(volume_folder / "sub-0.nii.gz", 16, 64)
+    message = "fewer than one batch of batch_size=64"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        _batches(dataset)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(batch_size=0), "batch_size"),
+    (dict(batch_size=4, shuffle_buffer=0), "shuffle_buffer"),
+    (dict(batch_size=4, axiss="axial"), r"Unknown slice option\(s\) \['axiss'\]"),
+])
+def test_bad_arguments(volume_folder, kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        pipeline.build_dataset(volume_folder, 16, **kwargs)
+
+
+def test_preview_writes_grid_and_counts(volume_folder, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "grid.png"
+    summary = pipeline.preview(volume_folder, 16, out, n=9)
+    assert summary.total == 42 and summary.shape == (16, 16, 1)
+    assert sorted(summary.counts.values()) == [14, 14, 14]
+    assert "42 slices of shape (16, 16, 1) from 3 file(s)" in str(summary)
+    grid = np.asarray(Image.open(out))
+    assert grid.shape == (3 * 18 + 2, 3 * 18 + 2)
