@@ -1,0 +1,187 @@
+"""The five adversarial objectives of the paper (§2.2, equations 1-5).
+
+Discriminators in this package output raw scores (logits). For the objectives that read the
+discriminator as a probability (GAN, DRAGAN) the sigmoid is applied inside the loss, which is
+the paper's sigmoid output layer computed stably; LSGAN and the Wasserstein objectives use the
+raw score, as their papers do.
+
+Each objective is a small object with ``discriminator_loss`` and ``generator_loss`` and says
+which penalty it needs; ``GAN.train_step`` applies that penalty. Look one up with ``get``.
+"""
+
+from keras import ops
+
+PENALTIES = (None, "clip", "gradient", "dragan")
+
+
+def gan_discriminator_loss(real_logits, fake_logits, real_label=1.0):
+    """Original GAN discriminator loss (Goodfellow et al. 2014), paper equation 1.
+
+    ``L_D = -E[t log D(x) + (1 - t) log(1 - D(x))] - E[log(1 - D(G(z)))]`` with
+    ``D = sigmoid(logits)`` and real target ``t`` (1, or 0.9 with one-sided label smoothing).
+
+    Args:
+        real_logits: discriminator scores of real images, any shape.
+        fake_logits: discriminator scores of generated images.
+        real_label: target for real images, in ``(0, 1]``.
+    """
+    real = ops.binary_crossentropy(
+        ops.full_like(real_logits, real_label), real_logits, from_logits=True
+    )
+    fake = ops.binary_crossentropy(ops.zeros_like(fake_logits), fake_logits, from_logits=True)
+    return ops.mean(real) + ops.mean(fake)
+
+
+def gan_generator_loss(fake_logits, real_label=1.0):
+    """Non-saturating GAN generator loss, paper equation 1: ``L_G = -E[log D(G(z))]``.
+
+    With label smoothing the generator aims at the smoothed target ``t``, the cross-entropy
+    ``-E[t log D(G(z)) + (1 - t) log(1 - D(G(z)))]``.
+    """
+    target = ops.full_like(fake_logits, real_label)
+    return ops.mean(ops.binary_crossentropy(target, fake_logits, from_logits=True))
+
+
+def lsgan_discriminator_loss(real_scores, fake_scores, real_label=1.0):
+    """Least-squares discriminator loss (Mao et al. 2017), paper equation 2.
+
+    ``L_D = E[(D(x) - t)^2] + E[D(G(z))^2]`` on raw scores.
+    """
+    return ops.mean(ops.square(real_scores - real_label)) + ops.mean(ops.square(fake_scores))
+
+
+def lsgan_generator_loss(fake_scores, real_label=1.0):
+    """Least-squares generator loss, paper equation 2: ``L_G = E[(D(G(z)) - t)^2]``."""
+    return ops.mean(ops.square(fake_scores - real_label))
+
+
+def wasserstein_discriminator_loss(real_scores, fake_scores, real_label=1.0):
+    """Wasserstein critic loss (Arjovsky et al. 2017), paper equation 3.
+
+    ``L_D = -E[D(x)] + E[D(G(z))]`` on raw scores; ``real_label`` must be 1 (no targets).
+    """
+    del real_label
+    return ops.mean(fake_scores) - ops.mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores, real_label=1.0):
+    """Wasserstein generator loss, paper equation 3: ``L_G = -E[D(G(z))]``."""
+    del real_label
+    return -ops.mean(fake_scores)
+
+
+def gradient_penalty(gradients, target_norm=1.0):
+    """``E[(||g|| - 1)^2]`` with the norm over each sample's pixels and channels.
+
+    The square root is guarded by a tiny epsilon so that a zero gradient gives a finite value
+    and a finite derivative (``sqrt`` has an infinite slope at 0).
+
+    Args:
+        gradients: ``(batch, ...)`` gradients of the discriminator with respect to its input.
+    """
+    axes = list(range(1, len(gradients.shape)))
+    norms = ops.sqrt(ops.sum(ops.square(gradients), axis=axes) + 1e-12)
+    return ops.mean(ops.square(norms - target_norm))
+
+
+class AdversarialLoss:
+    """Base class: a pair of loss functions and the penalty they need.
+
+    Args:
+        penalty_weight: ``lambda`` of gradient penalties (WGAN-GP, DRAGAN).
+        clip_value: weight clipping bound ``c`` (WGAN).
+    """
+
+    name = None
+    penalty = None
+    uses_targets = True
+    _discriminator = None
+    _generator = None
+
+    def __init__(self, penalty_weight=10.0, clip_value=0.01):
+        if penalty_weight < 0:
+            raise ValueError(
+                f"`penalty_weight` must be >= 0. Received: penalty_weight={penalty_weight}"
+            )
+        if clip_value <= 0:
+            raise ValueError(f"`clip_value` must be > 0. Received: clip_value={clip_value}")
+        self.penalty_weight = float(penalty_weight)
+        self.clip_value = float(clip_value)
+
+    def discriminator_loss(self, real_scores, fake_scores, real_label=1.0):
+        return type(self)._discriminator(real_scores, fake_scores, real_label)
+
+    def generator_loss(self, fake_scores, real_label=1.0):
+        return type(self)._generator(fake_scores, real_label)
+
+    def get_config(self):
+        return {"name": self.name, "penalty_weight": self.penalty_weight,
+                "clip_value": self.clip_value}
+
+    def __repr__(self):
+        return f"{type(self).__name__}(penalty={self.penalty!r}, lambda={self.penalty_weight})"
+
+
+class GANLoss(AdversarialLoss):
+    """Original GAN loss with the non-saturating generator objective (equation 1)."""
+
+    name = "gan"
+    _discriminator = staticmethod(gan_discriminator_loss)
+    _generator = staticmethod(gan_generator_loss)
+
+
+class LSGANLoss(AdversarialLoss):
+    """Least-squares GAN loss (equation 2)."""
+
+    name = "lsgan"
+    _discriminator = staticmethod(lsgan_discriminator_loss)
+    _generator = staticmethod(lsgan_generator_loss)
+
+
+class WGANLoss(AdversarialLoss):
+    """Wasserstein loss with the critic's weights clipped to ``[-c, c]`` (equation 3)."""
+
+    name = "wgan"
+    penalty = "clip"
+    uses_targets = False
+    _discriminator = staticmethod(wasserstein_discriminator_loss)
+    _generator = staticmethod(wasserstein_generator_loss)
+
+
+class WGANGPLoss(WGANLoss):
+    """Wasserstein loss with a gradient penalty on real/fake interpolates (equation 4).
+
+    Reference: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs".
+    """
+
+    name = "wgan-gp"
+    penalty = "gradient"
+
+
+class DRAGANLoss(GANLoss):
+    """GAN loss with a gradient penalty around perturbed real data (equation 5).
+
+    Reference: Kodali et al. 2017, "On Convergence and Stability of GANs".
+    """
+
+    name = "dragan"
+    penalty = "dragan"
+
+
+LOSSES = {cls.name: cls for cls in (GANLoss, LSGANLoss, WGANLoss, WGANGPLoss, DRAGANLoss)}
+_ALIASES = {"wgan_gp": "wgan-gp", "wgangp": "wgan-gp", "original": "gan"}
+
+
+def get(identifier, **kwargs):
+    """Returns an ``AdversarialLoss`` from a name (``"gan"``, ``"lsgan"``, ``"wgan"``,
+    ``"wgan-gp"``, ``"dragan"``; case-insensitive), a config dict, or an instance."""
+    if isinstance(identifier, AdversarialLoss):
+        return identifier
+    if isinstance(identifier, dict):
+        config = dict(identifier)
+        return get(config.pop("name"), **config, **kwargs)
+    key = str(identifier).lower()
+    key = _ALIASES.get(key, key)
+    if key not in LOSSES:
+        raise ValueError(f"Unknown loss {identifier!r}. Valid losses: {sorted(LOSSES)}")
+    return LOSSES[key](**kwargs)

@@ -1,0 +1,1 @@
+"""GAN models: the shared training logic and the architectures' networks."""

@@ -1,0 +1,129 @@
+"""DCGAN networks (Radford et al. 2016), laid out as the paper's Tables 1 and 2."""
+
+import math
+
+import keras
+
+from keras_mrigan.data.preprocess import check_resolution
+from keras_mrigan.layers import MinibatchStdDev
+
+# Paper values (Tables 1-2, §2.1); presets and defaults refer to these names.
+BASE_RESOLUTION = 8  # Both networks work at 8 x 8 at their narrow end.
+KERNEL_SIZE = 5
+GENERATOR_FILTERS = 256  # Dense output and the three double stages of Table 1.
+DOUBLE_STAGES = 3  # Table 1: stride-2 then stride-1 transposed convolution, three times.
+DISCRIMINATOR_FILTERS = 64  # First convolution of Table 2, doubled at every stage.
+MAX_DISCRIMINATOR_FILTERS = 1024
+DENSE_UNITS = 1024
+LEAKY_SLOPE = 0.2
+INIT_STDDEV = 0.02
+
+
+def _filters(count, width):
+    return max(1, int(round(count * width)))
+
+
+def _stages(resolution):
+    return int(math.log2(check_resolution(resolution) // BASE_RESOLUTION))
+
+
+def _init():
+    return keras.initializers.RandomNormal(0.0, INIT_STDDEV)
+
+
+def build_generator(resolution=256, latent_dim=256, width=1.0, name="dcgan_generator"):
+    """The DCGAN generator of Table 1, for any power-of-two resolution.
+
+    From the latent, a dense layer to 8 x 8 x 256, then per doubling of the resolution a 5 x 5
+    transposed convolution of stride 2; the first three doublings are followed by a stride-1
+    one at the same size (256 filters), the later ones halve the filters (128, 64, ...). A last
+    stride-1 transposed convolution with tanh gives one channel. BatchNorm + ReLU everywhere
+    else; weights from N(0, 0.02).
+
+    Args:
+        resolution: output side, a power of two from 16 to 1024.
+        latent_dim: latent length (paper: 256).
+        width: multiplier of every filter count (1.0 is the paper's; 0.125 makes a CPU toy).
+
+    Returns:
+        A functional ``keras.Model`` from ``(batch, latent_dim)`` to
+        ``(batch, resolution, resolution, 1)`` in ``[-1, 1]``.
+    """
+    stages = _stages(resolution)
+    _check_width(width)
+    latents = keras.Input((latent_dim,), name="latent")
+    units = _filters(GENERATOR_FILTERS, width)
+    x = keras.layers.Dense(BASE_RESOLUTION * BASE_RESOLUTION * units, use_bias=False,
+                           kernel_initializer=_init(), name="dense")(latents)
+    x = keras.layers.Reshape((BASE_RESOLUTION, BASE_RESOLUTION, units), name="reshape")(x)
+    x = _bn_relu(x, "dense")
+    filters = GENERATOR_FILTERS
+    for stage in range(stages):
+        strides = [2, 1] if stage < DOUBLE_STAGES else [2]
+        if stage >= DOUBLE_STAGES:
+            filters //= 2
+        for i, stride in enumerate(strides):
+            block = f"up{stage + 1}_{i + 1}"
+            x = keras.layers.Conv2DTranspose(
+                _filters(filters, width), KERNEL_SIZE, strides=stride, padding="same",
+                use_bias=False, kernel_initializer=_init(), name=f"{block}_conv",
+            )(x)
+            x = _bn_relu(x, block)
+    images = keras.layers.Conv2DTranspose(
+        1, KERNEL_SIZE, padding="same", activation="tanh", kernel_initializer=_init(),
+        name="to_image",
+    )(x)
+    return keras.Model(latents, images, name=name)
+
+
+def build_discriminator(
+    resolution=256, width=1.0, minibatch_stddev=True, group_size=4, name="dcgan_discriminator"
+):
+    """The DCGAN discriminator of Table 2, for any power-of-two resolution.
+
+    5 x 5 convolutions of stride 2 from the image down to 8 x 8, with 64, 128, 256, ...
+    filters (at most 1024), LeakyReLU(0.2), BatchNorm after all but the first; the
+    minibatch standard-deviation layer; a dense layer of 1024 units with LeakyReLU; and a dense
+    layer to one raw score. (Table 2's final sigmoid lives in the GAN and DRAGAN losses.)
+
+    Args:
+        resolution: input side, a power of two from 16 to 1024.
+        width: multiplier of every filter and unit count.
+        minibatch_stddev: add the minibatch standard-deviation layer (paper: essential).
+        group_size: its group size; the training batch size must be a multiple of it.
+
+    Returns:
+        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` to
+        ``(batch, 1)``.
+    """
+    stages = _stages(resolution)
+    _check_width(width)
+    images = keras.Input((resolution, resolution, 1), name="image")
+    x = images
+    for stage in range(stages):
+        filters = min(DISCRIMINATOR_FILTERS * 2**stage, MAX_DISCRIMINATOR_FILTERS)
+        block = f"down{stage + 1}"
+        x = keras.layers.Conv2D(_filters(filters, width), KERNEL_SIZE, strides=2,
+                                padding="same", use_bias=stage == 0,
+                                kernel_initializer=_init(), name=f"{block}_conv")(x)
+        if stage > 0:
+            x = keras.layers.BatchNormalization(name=f"{block}_bn")(x)
+        x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"{block}_lrelu")(x)
+    if minibatch_stddev:
+        x = MinibatchStdDev(group_size, name="minibatch_stddev")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(_filters(DENSE_UNITS, width), kernel_initializer=_init(),
+                           name="dense")(x)
+    x = keras.layers.LeakyReLU(LEAKY_SLOPE, name="dense_lrelu")(x)
+    scores = keras.layers.Dense(1, kernel_initializer=_init(), name="score")(x)
+    return keras.Model(images, scores, name=name)
+
+
+def _bn_relu(x, block):
+    x = keras.layers.BatchNormalization(name=f"{block}_bn")(x)
+    return keras.layers.ReLU(name=f"{block}_relu")(x)
+
+
+def _check_width(width):
+    if not isinstance(width, (int, float)) or not 0 < width <= 4:
+        raise ValueError(f"`width` must be a number in (0, 4]. Received: width={width!r}")

@@ -1,0 +1,317 @@
+"""The GAN model: one ``train_step`` shared by every architecture and loss."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_mrigan import losses as losses_module
+
+LATENT_DISTRIBUTIONS = ("uniform", "normal")
+
+
+def sample_latents(n, latent_dim, distribution="uniform", seed=None):
+    """Draws ``n`` latent vectors.
+
+    Args:
+        n: how many.
+        latent_dim: length of each vector.
+        distribution: ``"uniform"``: ``U(-1, 1)`` per component (paper, DCGAN);
+            ``"normal"``: ``N(0, 1)`` normalized to unit length (paper, SRResNet and ProGAN).
+        seed: a ``keras.random.SeedGenerator`` (training), an integer (reproducible: the same
+            integer gives the same latents in every process), or ``None``.
+
+    Returns:
+        float32 tensor ``(n, latent_dim)``.
+    """
+    if distribution not in LATENT_DISTRIBUTIONS:
+        raise ValueError(
+            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
+            f"Received: latent_distribution={distribution!r}"
+        )
+    shape = (n, latent_dim)
+    if isinstance(seed, (int, np.integer)):
+        stateless = [int(seed), 0]
+        if distribution == "uniform":
+            return tf.random.stateless_uniform(shape, stateless, minval=-1.0, maxval=1.0)
+        z = tf.random.stateless_normal(shape, stateless)
+    else:
+        if distribution == "uniform":
+            return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
+        z = keras.random.normal(shape, seed=seed)
+    return z / tf.sqrt(tf.reduce_sum(tf.square(z), axis=1, keepdims=True) + 1e-12)
+
+
+@keras.saving.register_keras_serializable(package="keras_mrigan")
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other with ``model.fit``.
+
+    Each batch of real images gets ``d_steps`` discriminator updates, then ``g_steps``
+    generator updates, each with freshly drawn latents (the paper's ratio r is ``g_steps``: 3
+    for DCGAN, 2 for SRResNet, 1 for ProGAN). The loss object decides the penalty: weight
+    clipping (WGAN), a gradient penalty on real/fake interpolates (WGAN-GP) or around perturbed
+    real data (DRAGAN).
+
+    Args:
+        generator: a model from latents ``(batch, latent_dim)`` to images in ``[-1, 1]``.
+        discriminator: a model from images to one raw score per image ``(batch, 1)``.
+        latent_distribution: ``"uniform"`` (``U(-1, 1)``) or ``"normal"`` (normalized
+            ``N(0, 1)``).
+        d_steps: discriminator updates per batch.
+        g_steps: generator updates per batch.
+        seed: seed of the training latents and penalty noise.
+
+    Example:
+
+    ```python
+    gan = GAN(generator, discriminator, g_steps=3)
+    gan.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                loss="dragan", real_label=0.9)
+    gan.fit(dataset, epochs=60)
+    images = gan.generate(16, seed=0)
+    ```
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_distribution="uniform",
+        d_steps=1,
+        g_steps=1,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if latent_distribution not in LATENT_DISTRIBUTIONS:
+            raise ValueError(
+                f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
+                f"Received: latent_distribution={latent_distribution!r}"
+            )
+        for name, value in (("d_steps", d_steps), ("g_steps", g_steps)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_distribution = latent_distribution
+        self.d_steps = int(d_steps)
+        self.g_steps = int(g_steps)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.penalty_tracker = keras.metrics.Mean(name="penalty")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        # Both networks arrive built; marking the wrapper built keeps fit() from tracing call()
+        # on real images to "build" it.
+        self.built = True
+
+    @property
+    def latent_dim(self):
+        return int(self.generator.inputs[0].shape[-1])
+
+    @property
+    def resolution(self):
+        return int(self.generator.outputs[0].shape[1])
+
+    def compile(
+        self,
+        g_optimizer=None,
+        d_optimizer=None,
+        loss="gan",
+        real_label=1.0,
+        drift=0.0,
+        penalty_weight=10.0,
+        clip_value=0.01,
+        **kwargs,
+    ):
+        """Sets the optimizers and the adversarial objective.
+
+        Args:
+            g_optimizer: generator optimizer (default: Adam(2e-4, beta_1=0.5), the paper's).
+            d_optimizer: discriminator optimizer (same default).
+            loss: ``"gan"``, ``"lsgan"``, ``"wgan"``, ``"wgan-gp"``, ``"dragan"`` or an
+                ``AdversarialLoss``.
+            real_label: target for real images; 0.9 is the paper's one-sided label
+                smoothing (for the discriminator, and as the generator's target). Only for
+                objectives with targets (not the Wasserstein ones).
+            drift: ProGAN's drift term weight epsilon: ``epsilon * E[D(x)^2]`` is added to the
+                discriminator loss so that its scores stay near 0.
+            penalty_weight: lambda of the WGAN-GP and DRAGAN gradient penalties.
+            clip_value: WGAN weight clipping bound c.
+            **kwargs: passed to ``keras.Model.compile`` (``jit_compile``, ``run_eagerly``,
+                ``steps_per_execution``).
+        """
+        self.loss_fn = losses_module.get(
+            loss, penalty_weight=penalty_weight, clip_value=clip_value
+        )
+        if not 0.0 < real_label <= 1.0:
+            raise ValueError(f"`real_label` must be in (0, 1]. Received: real_label={real_label}")
+        if real_label != 1.0 and not self.loss_fn.uses_targets:
+            raise ValueError(
+                f"Label smoothing (real_label={real_label}) needs an objective with targets "
+                f"(gan, lsgan, dragan); {self.loss_fn.name!r} has none. Use real_label=1.0."
+            )
+        if drift < 0:
+            raise ValueError(f"`drift` must be >= 0. Received: drift={drift}")
+        self.real_label = float(real_label)
+        self.drift = float(drift)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        # No third optimizer: the two above do all the updates.
+        super().compile(optimizer=None, **kwargs)
+        self._gan_compile_config = {
+            "loss": self.loss_fn.name,
+            "real_label": self.real_label,
+            "drift": self.drift,
+            "penalty_weight": self.loss_fn.penalty_weight,
+            "clip_value": self.loss_fn.clip_value,
+        }
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.penalty_tracker,
+            self.d_real_tracker,
+            self.d_fake_tracker,
+        ]
+
+    def call(self, latents, training=False):
+        return self.generator(latents, training=training)
+
+    def _latents(self, n):
+        return sample_latents(n, self.latent_dim, self.latent_distribution, self.seed_generator)
+
+    def _penalty(self, real, fake):
+        """The loss object's gradient penalty, or 0."""
+        kind = self.loss_fn.penalty
+        if kind not in ("gradient", "dragan"):
+            return tf.constant(0.0)
+        batch = tf.shape(real)[0]
+        alpha = keras.random.uniform((batch, 1, 1, 1), seed=self.seed_generator)
+        if kind == "gradient":
+            # Equation 4: x_m = alpha x + (1 - alpha) G(z).
+            points = alpha * real + (1.0 - alpha) * fake
+        else:
+            # Equation 5, as in DRAGAN's reference code: the perturbed point
+            # x_p = x + 0.5 std(x) u with u ~ U(0, 1) per pixel, and x' = alpha x + (1 - alpha) x_p.
+            noise = keras.random.uniform(tf.shape(real), seed=self.seed_generator)
+            perturbed = real + 0.5 * tf.math.reduce_std(real) * noise
+            points = alpha * real + (1.0 - alpha) * perturbed
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            scores = self.discriminator(points, training=True)
+        gradients = tape.gradient(scores, points)
+        return self.loss_fn.penalty_weight * losses_module.gradient_penalty(gradients)
+
+    def discriminator_objective(self, real, fake):
+        """The discriminator's loss terms on one batch of real and generated images.
+
+        Returns:
+            ``(total, d_loss, penalty, real_scores, fake_scores)`` where ``total`` is the
+            adversarial loss plus the penalty plus the drift term.
+        """
+        real_scores = self.discriminator(real, training=True)
+        fake_scores = self.discriminator(fake, training=True)
+        d_loss = self.loss_fn.discriminator_loss(real_scores, fake_scores, self.real_label)
+        penalty = self._penalty(real, fake)
+        total = d_loss + penalty
+        if self.drift:
+            total += self.drift * tf.reduce_mean(tf.square(real_scores))
+        return total, d_loss, penalty, real_scores, fake_scores
+
+    def _discriminator_step(self, real):
+        latents = self._latents(tf.shape(real)[0])
+        with tf.GradientTape() as tape:
+            fake = self.generator(latents, training=True)
+            total, d_loss, penalty, real_scores, fake_scores = self.discriminator_objective(
+                real, fake
+            )
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply(tape.gradient(total, variables), variables)
+        if self.loss_fn.penalty == "clip":
+            c = self.loss_fn.clip_value
+            for variable in variables:
+                variable.assign(tf.clip_by_value(variable, -c, c))
+        return d_loss, penalty, real_scores, fake_scores
+
+    def _generator_step(self, batch):
+        latents = self._latents(batch)
+        with tf.GradientTape() as tape:
+            fake_scores = self.discriminator(self.generator(latents, training=True),
+                                             training=True)
+            g_loss = self.loss_fn.generator_loss(fake_scores, self.real_label)
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply(tape.gradient(g_loss, variables), variables)
+        return g_loss
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        for _ in range(self.d_steps):
+            d_loss, penalty, real_scores, fake_scores = self._discriminator_step(real)
+        for _ in range(self.g_steps):
+            g_loss = self._generator_step(tf.shape(real)[0])
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.penalty_tracker.update_state(penalty)
+        self.d_real_tracker.update_state(tf.reduce_mean(real_scores))
+        self.d_fake_tracker.update_state(tf.reduce_mean(fake_scores))
+        return {m.name: m.result() for m in self.metrics}
+
+    def generate(self, n, seed=None, batch_size=64):
+        """Generates ``n`` images in ``[-1, 1]`` with the generator in inference mode.
+
+        Args:
+            n: number of images.
+            seed: an integer makes the result reproducible (same seed, same images, in any
+                process); ``None`` draws fresh latents.
+            batch_size: images per generator call.
+
+        Returns:
+            float32 numpy array ``(n, H, W, 1)``.
+        """
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
+        latents = sample_latents(n, self.latent_dim, self.latent_distribution,
+                                 seed if seed is not None else self.seed_generator)
+        return self.generator.predict(latents, batch_size=batch_size, verbose=0)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.layers.serialize(self.generator),
+            discriminator=keras.layers.serialize(self.discriminator),
+            latent_distribution=self.latent_distribution,
+            d_steps=self.d_steps,
+            g_steps=self.g_steps,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.layers.deserialize(config["generator"])
+        config["discriminator"] = keras.layers.deserialize(config["discriminator"])
+        return cls(**config)
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False):
+            return None
+        return {
+            **self._gan_compile_config,
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        config["g_optimizer"] = keras.optimizers.deserialize(config["g_optimizer"])
+        config["d_optimizer"] = keras.optimizers.deserialize(config["d_optimizer"])
+        self.compile(**config)
+        # Create the optimizer slots now so that their saved values can be loaded into them.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)

@@ -1,0 +1,81 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_mrigan.models import dcgan
+
+TABLE_1 = [  # Generator rows of the paper's Table 1: (layer, output shape as H, W, C).
+    ("dense_relu", (8, 8, 256)),
+    ("up1_1_relu", (16, 16, 256)),
+    ("up1_2_relu", (16, 16, 256)),
+    ("up2_1_relu", (32, 32, 256)),
+    ("up2_2_relu", (32, 32, 256)),
+    ("up3_1_relu", (64, 64, 256)),
+    ("up3_2_relu", (64, 64, 256)),
+    ("up4_1_relu", (128, 128, 128)),
+    ("up5_1_relu", (256, 256, 64)),
+    ("to_image", (256, 256, 1)),
+]
+TABLE_2 = [  # Discriminator rows of Table 2.
+    ("down1_lrelu", (128, 128, 64)),
+    ("down2_lrelu", (64, 64, 128)),
+    ("down3_lrelu", (32, 32, 256)),
+    ("down4_lrelu", (16, 16, 512)),
+    ("down5_lrelu", (8, 8, 1024)),
+    ("dense_lrelu", (1024,)),
+    ("score", (1,)),
+]
+
+
+def _rows(model):
+    return [(layer.name, tuple(layer.output.shape[1:])) for layer in model.layers]
+
+
+def test_generator_matches_table_1_row_by_row():
+    generator = dcgan.build_generator(256, latent_dim=256)
+    rows = [row for row in _rows(generator) if row[0].endswith(("relu", "image"))]
+    assert rows == TABLE_1
+    assert generator.input.shape[1:] == (256,)
+    convs = [layer for layer in generator.layers if "conv" in layer.name]
+    assert all(layer.kernel_size == (5, 5) for layer in convs)
+    assert generator.get_layer("to_image").activation.__name__ == "tanh"
+    # Every layer but the last is followed by batch normalization.
+    assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers) == 9
+
+
+def test_discriminator_matches_table_2_row_by_row():
+    discriminator = dcgan.build_discriminator(256)
+    rows = [row for row in _rows(discriminator) if row[0].endswith(("lrelu", "score"))]
+    assert rows == TABLE_2
+    assert "down1_bn" not in [layer.name for layer in discriminator.layers]
+    assert discriminator.get_layer("minibatch_stddev").output.shape[1:] == (8, 8, 1025)
+    lrelu = discriminator.get_layer("down1_lrelu")
+    assert lrelu.negative_slope == pytest.approx(0.2)
+
+
+def test_weight_init_is_normal_002():
+    kernel = dcgan.build_generator(64).get_layer("up1_1_conv").kernel.numpy()
+    assert abs(kernel.std() - 0.02) < 0.002 and abs(kernel.mean()) < 0.001
+
+
+@pytest.mark.parametrize("resolution", [16, 32, 64, 128])
+def test_other_resolutions(resolution):
+    generator = dcgan.build_generator(resolution, latent_dim=32, width=0.125)
+    discriminator = dcgan.build_discriminator(resolution, width=0.125)
+    images = generator(np.zeros((4, 32), np.float32))
+    assert images.shape == (4, resolution, resolution, 1)
+    assert discriminator(images).shape == (4, 1)
+
+
+def test_width_multiplier_and_switches():
+    small = dcgan.build_generator(64, width=0.25)
+    assert small.get_layer("up1_1_conv").filters == 64
+    plain = dcgan.build_discriminator(64, minibatch_stddev=False)
+    assert "minibatch_stddev" not in [layer.name for layer in plain.layers]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="resolution=48"):
+        dcgan.build_generator(48)
+    with pytest.raises(ValueError, match="width=0"):
+        dcgan.build_discriminator(64, width=0)

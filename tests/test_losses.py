@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from keras_mrigan import losses
+
+REAL = np.array([[2.0], [-1.0], [0.5], [3.0]], np.float32)
+FAKE = np.array([[-2.0], [0.3], [1.5], [-0.5]], np.float32)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
+
+
+def _bce(target, logits):
+    p = _sigmoid(logits)
+    return -(target * np.log(p) + (1 - target) * np.log(1 - p)).mean()
+
+
+@pytest.mark.parametrize("t", [1.0, 0.9])
+def test_gan_losses(t):
+    d = losses.gan_discriminator_loss(REAL, FAKE, t)
+    expected = _bce(t, REAL) - np.log(1 - _sigmoid(FAKE)).mean()
+    np.testing.assert_allclose(float(d), expected, rtol=1e-5)
+    g = losses.gan_generator_loss(FAKE, t)
+    np.testing.assert_allclose(float(g), _bce(t, FAKE), rtol=1e-5)
+    if t == 1.0:  # Non-saturating: -E[log D(G(z))].
+        np.testing.assert_allclose(float(g), -np.log(_sigmoid(FAKE)).mean(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("t", [1.0, 0.9])
+def test_lsgan_losses(t):
+    d = losses.lsgan_discriminator_loss(REAL, FAKE, t)
+    np.testing.assert_allclose(float(d), ((REAL - t) ** 2).mean() + (FAKE**2).mean(), rtol=1e-6)
+    g = losses.lsgan_generator_loss(FAKE, t)
+    np.testing.assert_allclose(float(g), ((FAKE - t) ** 2).mean(), rtol=1e-6)
+
+
+def test_wasserstein_losses():
+    d = losses.wasserstein_discriminator_loss(REAL, FAKE)
+    np.testing.assert_allclose(float(d), FAKE.mean() - REAL.mean(), rtol=1e-6)
+    np.testing.assert_allclose(float(losses.wasserstein_generator_loss(FAKE)), -FAKE.mean())
+
+
+def test_label_smoothing_changes_the_numbers():
+    smooth = float(losses.gan_discriminator_loss(REAL, FAKE, 0.9))
+    plain = float(losses.gan_discriminator_loss(REAL, FAKE, 1.0))
+    # The difference is -0.1 * E[log(1 - D(x)) - log D(x)] = 0.1 * E[real logits].
+    np.testing.assert_allclose(smooth - plain, 0.1 * REAL.mean(), rtol=1e-4)
+
+
+def test_gradient_penalty_norm_over_all_pixels_and_channels():
+    gradients = np.zeros((2, 4, 4, 2), np.float32)
+    gradients[0, 0, 0, 0] = 3.0
+    gradients[0, 1, 2, 1] = 4.0  # Norm 5 across pixels and channels.
+    gradients[1] = 0.0  # Norm 0: guarded, (0 - 1)^2 = 1.
+    value = float(losses.gradient_penalty(gradients))
+    np.testing.assert_allclose(value, ((5 - 1) ** 2 + (0 - 1) ** 2) / 2, rtol=1e-5)
+
+
+def test_lookup_and_penalties():
+    assert isinstance(losses.get("DRAGAN"), losses.DRAGANLoss)
+    assert losses.get("wgan_gp").penalty == "gradient"
+    assert losses.get("wgan").penalty == "clip"
+    assert losses.get("dragan").penalty == "dragan"
+    assert losses.get("gan").penalty is None and losses.get("lsgan").penalty is None
+    loss = losses.get("wgan-gp", penalty_weight=5.0)
+    assert losses.get(loss.get_config()).penalty_weight == 5.0
+    with pytest.raises(ValueError, match=r"Unknown loss 'hinge'. Valid losses: \['dragan', 'gan'"):
+        losses.get("hinge")
+    with pytest.raises(ValueError, match="penalty_weight"):
+        losses.get("dragan", penalty_weight=-1)
