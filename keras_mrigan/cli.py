@@ -10,50 +10,119 @@ import sys
 from keras_mrigan import __version__
 
 
-def _add_slice_options(parser):
-    """Arguments shared by every command that reads data; they map onto ``SliceOptions``."""
+def _add_slice_options(parser, data_required=True):
+    """Arguments shared by every command that reads data; they map onto ``SliceOptions``.
+
+    Unset flags stay ``None`` so that the library's (or the preset's) defaults apply.
+    """
     group = parser.add_argument_group("reading slices")
     group.add_argument(
-        "--data", required=True,
+        "--data", required=data_required, dest="source",
         help="folder or file of PNG/JPEG/TIFF slices or NIfTI/Analyze volumes, or 'demo'",
     )
-    group.add_argument("--axis", default="axial", choices=["axial", "coronal", "sagittal"],
+    group.add_argument("--axis", choices=["axial", "coronal", "sagittal"],
                        help="slicing plane of volumes (default: axial)")
-    group.add_argument("--central-fraction", type=float, default=1.0,
+    group.add_argument("--central-fraction", type=float,
                        help="keep this central fraction of each volume's slices (default: 1)")
-    group.add_argument("--min-foreground", type=float, default=None,
+    group.add_argument("--min-foreground", type=float,
                        help="drop volume slices with less foreground than this fraction "
                        "(default: 0.08)")
-    group.add_argument("--pattern", default=None,
-                       help="only read files whose name matches this shell pattern")
-    group.add_argument("--include-masks", action="store_true",
+    group.add_argument("--pattern", help="only read files whose name matches this shell pattern")
+    group.add_argument("--include-masks", action="store_const", const=True,
                        help="also read folders whose name contains 'seg'")
-    group.add_argument("--skip-bad-files", action="store_true",
+    group.add_argument("--skip-bad-files", action="store_const", const=True,
                        help="skip unreadable files with one warning instead of stopping")
 
 
-def _slice_options(args):
-    from keras_mrigan.data.pipeline import SliceOptions
+SLICE_FLAGS = ("axis", "central_fraction", "min_foreground", "pattern", "include_masks",
+               "skip_bad_files")
 
-    fields = dict(
-        axis=args.axis,
-        central_fraction=args.central_fraction,
-        pattern=args.pattern,
-        include_masks=args.include_masks,
-        skip_bad_files=args.skip_bad_files,
-    )
-    if args.min_foreground is not None:
-        fields["min_foreground"] = args.min_foreground
-    return SliceOptions(**fields)
+
+def _set_flags(args, names):
+    """The flags among ``names`` that were given on the command line."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def _data_preview(args):
-    from keras_mrigan.data.pipeline import preview
+    from keras_mrigan.data.pipeline import SliceOptions, preview
 
-    summary = preview(args.data, args.resolution, args.out, n=args.n, seed=args.seed,
-                      options=_slice_options(args))
+    options = SliceOptions(**_set_flags(args, SLICE_FLAGS))
+    summary = preview(args.source, args.resolution, args.out, n=args.n, seed=args.seed,
+                      options=options)
     print(summary)
     print(f"Wrote a grid of {min(args.n, summary.total)} slices to {args.out}")
+
+
+RUN_FLAGS = SLICE_FLAGS + (
+    "source", "resolution", "batch_size", "arch", "width", "latent_dim", "latent_distribution",
+    "minibatch_stddev", "group_size", "loss", "real_label", "drift", "penalty_weight",
+    "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "epochs",
+    "d_steps", "g_steps", "seed", "jit_compile",
+)
+
+
+def _train(args):
+    from keras_mrigan import training
+    from keras_mrigan.config import RunConfig, get_preset
+
+    if args.resume:
+        given = _set_flags(args, RUN_FLAGS)
+        extra = sorted(set(given) - {"epochs"})
+        if extra or args.preset or args.out:
+            raise ValueError(
+                "--resume continues a run with its own settings; only --epochs may change. "
+                f"Received also: {extra + [f for f in ('preset', 'out') if getattr(args, f)]}"
+            )
+        training.resume(args.resume, epochs=args.epochs)
+        print(f"Finished run {args.resume}")
+        return
+    if not args.out:
+        raise ValueError("--out RUN_FOLDER is required (or --resume RUN_FOLDER).")
+    config = get_preset(args.preset) if args.preset else RunConfig()
+    config = config.replace(**_set_flags(args, RUN_FLAGS))
+    training.train(config, args.out, overwrite=args.overwrite)
+    print(f"Finished run {args.out}: model.keras, history.csv, loss_curves.png, samples/")
+
+
+def _demo(args):
+    from keras_mrigan import training
+    from keras_mrigan.config import get_preset
+
+    config = get_preset("demo-dcgan").replace(epochs=args.epochs)
+    training.train(config, args.out, overwrite=True)
+    print(f"Demo finished. Samples: {args.out}/samples/latest.png; "
+          f"curves: {args.out}/loss_curves.png")
+
+
+def _add_train_options(parser):
+    model = parser.add_argument_group("model")
+    model.add_argument("--arch", help="architecture (default: dcgan)")
+    model.add_argument("--resolution", type=int, help="image side, a power of two from 16")
+    model.add_argument("--width", type=float, help="filter-count multiplier (paper: 1)")
+    model.add_argument("--latent-dim", type=int, help="latent length (paper: 256)")
+    model.add_argument("--latent-distribution", choices=["uniform", "normal"],
+                       help="U(-1, 1) or normalized N(0, 1)")
+    model.add_argument("--no-minibatch-stddev", dest="minibatch_stddev", action="store_const",
+                       const=False, help="drop the minibatch standard-deviation layer")
+    model.add_argument("--group-size", type=int, help="minibatch-stddev group size (4)")
+    loss = parser.add_argument_group("loss")
+    loss.add_argument("--loss", help="gan, lsgan, wgan, wgan-gp or dragan")
+    loss.add_argument("--real-label", type=float, help="0.9 for one-sided label smoothing")
+    loss.add_argument("--drift", type=float, help="ProGAN drift weight epsilon")
+    loss.add_argument("--penalty-weight", type=float, help="gradient-penalty lambda (10)")
+    loss.add_argument("--clip-value", type=float, help="WGAN weight clip c (0.01)")
+    opt = parser.add_argument_group("optimization")
+    opt.add_argument("--epochs", type=int)
+    opt.add_argument("--batch-size", type=int)
+    opt.add_argument("--g-lr", dest="g_learning_rate", type=float, help="generator Adam lr")
+    opt.add_argument("--d-lr", dest="d_learning_rate", type=float, help="discriminator Adam lr")
+    opt.add_argument("--beta1", dest="beta_1", type=float, help="Adam beta_1 of both")
+    opt.add_argument("--beta2", dest="beta_2", type=float, help="Adam beta_2 of both")
+    opt.add_argument("--d-steps", type=int, help="discriminator updates per batch")
+    opt.add_argument("--g-steps", type=int, help="generator updates per batch (paper's r)")
+    opt.add_argument("--seed", type=int)
+    opt.add_argument("--jit-compile", dest="jit_compile", action="store_const", const=True,
+                     help="compile the train step with XLA")
 
 
 def build_parser():
@@ -76,6 +145,30 @@ def build_parser():
     preview.add_argument("--n", type=int, default=64, help="slices in the grid (default: 64)")
     preview.add_argument("--seed", type=int, default=0, help="which slices are shown")
     preview.set_defaults(func=_data_preview)
+
+    from keras_mrigan.config import PRESETS
+
+    presets = "\n".join(f"  {name}: {text}" for name, (text, _) in PRESETS.items())
+    train = commands.add_parser(
+        "train", help="train a GAN into a run folder (or resume one)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"presets:\n{presets}\n\nFlags override the preset's values.",
+    )
+    train.add_argument("--out", help="run folder to create")
+    train.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
+    train.add_argument("--preset", help="named settings, listed below")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    _add_slice_options(train, data_required=False)
+    _add_train_options(train)
+    train.set_defaults(func=_train)
+
+    demo = commands.add_parser(
+        "demo", help="train the demo DCGAN on the embedded demo cohort (a few minutes on a CPU)"
+    )
+    demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    demo.add_argument("--epochs", type=int, default=None,
+                      help="epochs (default: the demo-dcgan preset's)")
+    demo.set_defaults(func=_demo)
     return parser
 
 

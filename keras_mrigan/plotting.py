@@ -52,3 +52,39 @@ def save_image_grid(images, path, ncols=None, padding=2):
     with atomic_path(path) as tmp:
         Image.fromarray(grid, mode="L").save(tmp, format="PNG")
     return path
+
+
+def plot_history(history, path, title=None):
+    """Draws the training curves of a GAN run as one PNG (written atomically).
+
+    Args:
+        history: mapping from metric name to its per-epoch values; ``d_loss``, ``g_loss`` and
+            ``penalty`` go on the left panel, ``d_real`` and ``d_fake`` on the right one.
+        path: PNG file to write.
+        title: optional figure title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, (losses, scores) = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    for ax, names, label in (
+        (losses, ("d_loss", "g_loss", "penalty"), "loss"),
+        (scores, ("d_real", "d_fake"), "mean discriminator score"),
+    ):
+        for name in names:
+            values = history.get(name)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return path

@@ -23,7 +23,10 @@ def atomic_path(path, directory=False):
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     else:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # The temporary keeps the final suffix: some writers (Keras) insist on it.
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+        )
         os.close(fd)
         tmp = Path(name)
     try:

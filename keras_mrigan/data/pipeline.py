@@ -156,7 +156,9 @@ def build_dataset(
         resolution: side at which slices are decoded and cached.
         batch_size: images per batch; leftover images of an epoch are dropped.
         cache: ``True`` caches decoded slices in memory, a path caches them to files with that
-            prefix (for data larger than memory), ``False`` decodes on every pass.
+            prefix (for data larger than memory), ``False`` decodes on every pass. With a
+            cache, the decoding pass runs here, once, so errors in the data surface now and
+            the dataset knows its length.
         shuffle: shuffle slices before batching.
         shuffle_buffer: number of slices the shuffle draws from.
         seed: shuffle seed.
@@ -179,15 +181,17 @@ def build_dataset(
         dataset = tf.data.Dataset.from_tensor_slices(stack[..., None])
         cache = False  # Already in memory.
     else:
+        generator = _SliceGenerator(source, resolution, options, batch_size)
         dataset = tf.data.Dataset.from_generator(
-            _SliceGenerator(source, resolution, options, batch_size),
-            output_signature=tf.TensorSpec((resolution, resolution, 1), tf.float32),
+            generator, output_signature=tf.TensorSpec((resolution, resolution, 1), tf.float32)
         )
-    if cache is True:
-        dataset = dataset.cache()
-    elif cache:
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        dataset = dataset.cache(str(cache))
+    if cache:
+        if cache is True:
+            dataset = dataset.cache()
+        else:
+            Path(cache).parent.mkdir(parents=True, exist_ok=True)
+            dataset = dataset.cache(str(cache))
+        dataset = _fill_cache(dataset, generator)
     if shuffle:
         shuffle_buffer = _check_positive_int(shuffle_buffer, "shuffle_buffer")
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
@@ -199,6 +203,25 @@ def build_dataset(
     return dataset
 
 
+def _fill_cache(dataset, generator):
+    """Runs the decoding pass now, so the cache is full and the dataset's length is known.
+
+    A known length lets Keras stop each epoch exactly at its last batch (with an unknown one
+    it asks for one more, and the optimizers count a step that never happened) and lets the
+    progress bar show the epoch's length from the start. Errors in the data are raised here
+    as themselves, not wrapped in a TensorFlow error.
+    """
+    import tensorflow as tf
+
+    try:
+        count = int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
+    except tf.errors.InvalidArgumentError:
+        if generator.error is not None:
+            raise generator.error from None
+        raise
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
+
+
 class _SliceGenerator:
     """Callable for ``Dataset.from_generator`` that streams slices file by file."""
 
@@ -207,17 +230,22 @@ class _SliceGenerator:
         self.resolution = resolution
         self.options = options
         self.batch_size = batch_size
+        self.error = None  # The last exception raised, for callers that unwrap TF errors.
 
     def __call__(self):
-        count = 0
-        for _, stack in iter_slice_stacks(self.source, self.resolution, self.options):
-            count += len(stack)
-            yield from stack[..., None]
-        if count < self.batch_size:
-            raise ValueError(
-                f"The data holds {count} slice(s), fewer than one batch of "
-                f"batch_size={self.batch_size}: no batch can be formed."
-            )
+        try:
+            count = 0
+            for _, stack in iter_slice_stacks(self.source, self.resolution, self.options):
+                count += len(stack)
+                yield from stack[..., None]
+            if count < self.batch_size:
+                raise ValueError(
+                    f"The data holds {count} slice(s), fewer than one batch of "
+                    f"batch_size={self.batch_size}: no batch can be formed."
+                )
+        except Exception as exc:
+            self.error = exc
+            raise
 
 
 def resolution_view(dataset, resolution):

@@ -167,6 +167,7 @@ class GAN(keras.Model):
             "drift": self.drift,
             "penalty_weight": self.loss_fn.penalty_weight,
             "clip_value": self.loss_fn.clip_value,
+            **kwargs,
         }
 
     @property
@@ -277,7 +278,11 @@ class GAN(keras.Model):
             raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
         latents = sample_latents(n, self.latent_dim, self.latent_distribution,
                                  seed if seed is not None else self.seed_generator)
-        return self.generator.predict(latents, batch_size=batch_size, verbose=0)
+        batches = [
+            keras.ops.convert_to_numpy(self.generator(latents[i : i + batch_size], training=False))
+            for i in range(0, n, batch_size)
+        ]
+        return np.concatenate(batches)
 
     def get_config(self):
         config = super().get_config()

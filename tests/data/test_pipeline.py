@@ -88,10 +88,18 @@ def test_numpy_source_dataset():
 def test_fewer_slices_than_a_batch(volume_folder):
     import tensorflow as tf
 
-    dataset = pipeline.build_dataset(volume_folder / "sub-0.nii.gz", 16, 64)
-    message = "fewer than one batch of batch_size=64"
+    message = "holds 14 slice.*fewer than one batch of batch_size=64"
+    with pytest.raises(ValueError, match=message):
+        pipeline.build_dataset(volume_folder / "sub-0.nii.gz", 16, 64)
+    # Without a cache nothing is read up front: the first pass reports it.
+    dataset = pipeline.build_dataset(volume_folder / "sub-0.nii.gz", 16, 64, cache=False)
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         _batches(dataset)
+
+
+def test_cached_dataset_knows_its_length(volume_folder):
+    dataset = pipeline.build_dataset(volume_folder, 16, 8)
+    assert int(dataset.cardinality()) == 42 // 8
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -114,3 +122,9 @@ def test_preview_writes_grid_and_counts(volume_folder, tmp_path):
     assert "42 slices of shape (16, 16, 1) from 3 file(s)" in str(summary)
     grid = np.asarray(Image.open(out))
     assert grid.shape == (3 * 18 + 2, 3 * 18 + 2)
+
+
+def test_data_errors_surface_at_build_time_as_themselves(volume_folder):
+    (volume_folder / "broken.nii.gz").write_bytes(b"\x1f\x8b garbage")
+    with pytest.raises(pipeline.readers.DataError, match="broken.nii.gz"):
+        pipeline.build_dataset(volume_folder, 16, 8)

@@ -1,0 +1,97 @@
+"""Callbacks for GAN training runs: sample grids and crash-safe run checkpoints."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import keras
+
+from keras_mrigan.plotting import plot_history, save_image_grid
+from keras_mrigan.utils import atomic_path
+
+CHECKPOINT = "checkpoint.keras"
+STATE = "state.json"
+HISTORY = "history.csv"
+LOSS_CURVES = "loss_curves.png"
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes a PNG grid of images generated from fixed latents after every epoch.
+
+    The same latents every epoch make the grids a film of the training.
+
+    Args:
+        directory: folder for ``epoch_001.png``, ``epoch_002.png``, ... and ``latest.png``.
+        n: images per grid.
+        seed: seed of the fixed latents.
+    """
+
+    def __init__(self, directory, n=64, seed=0):
+        super().__init__()
+        self.directory = Path(directory)
+        self.n = n
+        self.seed = seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = self.model.generate(self.n, seed=self.seed)
+        save_image_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
+        save_image_grid(images, self.directory / "latest.png")
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Keeps a run folder resumable: after every epoch it writes the history (CSV and loss
+    curves), the whole model with its optimizer state, and last the epoch count.
+
+    Every file is written to a temporary name and renamed, so a run killed at any moment
+    leaves the previous epoch's files intact; ``state.json`` is written last, so it never
+    points at an epoch whose checkpoint is missing.
+
+    Args:
+        run_dir: the run folder.
+        history: metric history of earlier epochs (when resuming), as returned by
+            ``read_history``.
+    """
+
+    def __init__(self, run_dir, history=None):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.history = {key: list(values) for key, values in (history or {}).items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+        self.history.setdefault("epoch", []).append(epoch + 1)
+        _write_history(self.history, self.run_dir / HISTORY)
+        plot_history(self.history, self.run_dir / LOSS_CURVES,
+                     title=f"{self.run_dir.name}: epoch {epoch + 1}")
+        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
+            self.model.save(tmp)
+        with atomic_path(self.run_dir / STATE) as tmp:
+            tmp.write_text(json.dumps({"epoch": epoch + 1}) + "\n")
+
+
+def _write_history(history, path):
+    keys = ["epoch"] + sorted(k for k in history if k != "epoch")
+    rows = zip(*(history[k] for k in keys), strict=True)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(keys)
+    writer.writerows(rows)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text.getvalue())
+
+
+def read_history(path, epochs=None):
+    """Reads a run's ``history.csv`` as ``{metric: [values]}``, keeping at most ``epochs`` rows."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))[:epochs]
+    history = {}
+    for row in rows:
+        for key, value in row.items():
+            history.setdefault(key, []).append(int(value) if key == "epoch" else float(value))
+    return history

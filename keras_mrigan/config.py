@@ -1,0 +1,170 @@
+"""Everything a training run needs, as dataclasses, and the named presets.
+
+A ``RunConfig`` has five sections (data, model, loss, optimizer, schedule). Field names are
+unique across sections, so ``config.replace(resolution=128, g_steps=3)`` overrides fields by
+name wherever they live; the command line does exactly that with its flags.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from keras_mrigan.data import preprocess
+from keras_mrigan.utils import atomic_path
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where the images come from and how they are batched (see ``SliceOptions``)."""
+
+    source: str = "demo"
+    resolution: int = 64
+    batch_size: int = 64
+    axis: str = "axial"
+    central_fraction: float = 1.0
+    min_foreground: float = preprocess.DEFAULT_MIN_FOREGROUND
+    pattern: str | None = None
+    include_masks: bool = False
+    skip_bad_files: bool = False
+    cache: bool | str = True
+    shuffle_buffer: int = 4096
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Which architecture, at which width, with which latent space."""
+
+    arch: str = "dcgan"
+    latent_dim: int = 256
+    latent_distribution: str = "uniform"
+    width: float = 1.0
+    minibatch_stddev: bool = True
+    group_size: int = 4
+
+
+@dataclasses.dataclass
+class LossConfig:
+    """The adversarial objective and its options (see ``GAN.compile``)."""
+
+    loss: str = "dragan"
+    real_label: float = 1.0
+    drift: float = 0.0
+    penalty_weight: float = 10.0
+    clip_value: float = 0.01
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+    """Adam settings of both networks (paper: lr 2e-4, beta_1 0.5 for DCGAN and SRResNet)."""
+
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+
+
+@dataclasses.dataclass
+class ScheduleConfig:
+    """How long and in which rhythm to train."""
+
+    epochs: int = 60
+    d_steps: int = 1
+    g_steps: int = 1
+    seed: int = 0
+    jit_compile: bool | str = "auto"
+    sample_count: int = 64
+
+
+SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "loss": LossConfig,
+    "optimizer": OptimizerConfig,
+    "schedule": ScheduleConfig,
+}
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """A whole training run."""
+
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = dataclasses.field(default_factory=ScheduleConfig)
+
+    def replace(self, **overrides):
+        """A copy with fields changed by name, whichever section holds them.
+
+        ``None`` values are ignored, so unset command-line flags change nothing.
+        """
+        sections = {name: getattr(self, name) for name in SECTIONS}
+        changes = {name: {} for name in SECTIONS}
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            section = _FIELD_SECTION.get(key)
+            if section is None:
+                raise ValueError(
+                    f"Unknown run setting {key!r}. Valid settings: {sorted(_FIELD_SECTION)}"
+                )
+            changes[section][key] = value
+        return RunConfig(
+            **{name: dataclasses.replace(sections[name], **changes[name]) for name in SECTIONS}
+        )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, config):
+        unknown = set(config) - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"Unknown config section(s) {sorted(unknown)}: {sorted(SECTIONS)}")
+        return cls(**{name: SECTIONS[name](**config.get(name, {})) for name in SECTIONS})
+
+    def save(self, path):
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path):
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            raise ValueError(f"{path}: not a readable run configuration ({exc})") from exc
+
+
+_FIELD_SECTION = {
+    field.name: name for name, section in SECTIONS.items() for field in dataclasses.fields(section)
+}
+
+
+def _preset(**overrides):
+    return RunConfig().replace(**overrides)
+
+
+# The paper's settings (§2-3) and small CPU-sized ones. One table: name -> (description, config).
+PRESETS = {
+    "paper-dcgan": (
+        "DCGAN of Tables 1-2 at 256x256, DRAGAN, r = 3, Adam 2e-4/0.5, label smoothing 0.9, "
+        "batch 64, 60 epochs",
+        _preset(resolution=256, batch_size=64, arch="dcgan", latent_dim=256,
+                latent_distribution="uniform", loss="dragan", real_label=0.9,
+                g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, g_steps=3, epochs=60),
+    ),
+    "demo-dcgan": (
+        "a small DCGAN on the demo cohort at 64x64 that trains in minutes on a CPU",
+        _preset(source="demo", resolution=64, batch_size=32, arch="dcgan", latent_dim=64,
+                width=0.25, loss="dragan", real_label=0.9, g_learning_rate=5e-4,
+                d_learning_rate=5e-4, beta_1=0.5, g_steps=1, epochs=8, sample_count=36),
+    ),
+}
+
+
+def get_preset(name):
+    """The ``RunConfig`` of a named preset (a fresh copy)."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}. Valid presets: {sorted(PRESETS)}")
+    return RunConfig.from_dict(PRESETS[name][1].to_dict())
