@@ -157,8 +157,8 @@ PRESETS = {
     "demo-dcgan": (
         "a small DCGAN on the demo cohort at 64x64 that trains in minutes on a CPU",
         _preset(source="demo", resolution=64, batch_size=32, arch="dcgan", latent_dim=64,
-                width=0.25, loss="dragan", real_label=0.9, g_learning_rate=5e-4,
-                d_learning_rate=5e-4, beta_1=0.5, g_steps=1, epochs=8, sample_count=36),
+                width=0.25, loss="dragan", real_label=0.9, g_learning_rate=2e-4,
+                d_learning_rate=8e-4, beta_1=0.5, g_steps=1, epochs=12, sample_count=36),
     ),
 }
 

@@ -97,6 +97,7 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=()):
         The trained ``GAN``.
     """
     run_dir = Path(run_dir)
+    gan = compile_gan(build_gan(config), config)  # Bad settings fail before any file is made.
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
             raise ValueError(
@@ -105,7 +106,6 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=()):
             )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    gan = compile_gan(build_gan(config), config)
     config.save(run_dir / CONFIG)
     return _fit(gan, config, run_dir, 0, {}, verbose, extra_callbacks)
 

@@ -29,6 +29,10 @@ def atomic_path(path, directory=False):
         )
         os.close(fd)
         tmp = Path(name)
+    # mkstemp/mkdtemp make private files; give the result the usual permissions instead.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, (0o777 if directory else 0o666) & ~umask)
     try:
         yield tmp
         if directory and path.exists():

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import head_volume, save_nifti
 from PIL import Image
 
@@ -43,3 +44,41 @@ def test_data_preview_errors_name_the_argument(tmp_path, capsys):
     assert code == 2
     assert "resolution=48" in capsys.readouterr().err
     assert not (tmp_path / "g.png").exists()
+
+
+TINY = ["--resolution", "16", "--batch-size", "8", "--latent-dim", "8", "--width", "0.0625",
+        "--loss", "wgan-gp", "--epochs", "1"]
+
+
+def test_train_and_resume(tmp_path, capsys):
+    for i in range(2):
+        save_nifti(tmp_path / "in" / f"s{i}.nii.gz", head_volume(seed=i))
+    run = tmp_path / "run"
+    code = main(["train", "--data", str(tmp_path / "in"), "--out", str(run), *TINY])
+    assert code == 0, capsys.readouterr().err
+    config = (run / "config.json").read_text()
+    assert '"loss": "wgan-gp"' in config and '"resolution": 16' in config
+    assert (run / "samples" / "epoch_001.png").exists() and (run / "model.keras").exists()
+    assert main(["train", "--resume", str(run), "--epochs", "2"]) == 0
+    assert (run / "samples" / "epoch_002.png").exists()
+    assert main(["train", "--resume", str(run), "--loss", "gan"]) == 2
+    assert "only --epochs may change" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "in"), "--out", str(run), *TINY]) == 2
+    assert "is not empty" in capsys.readouterr().err
+
+
+def test_train_presets_and_bad_values(tmp_path, capsys):
+    assert main(["train", "--preset", "nope", "--out", str(tmp_path / "r")]) == 2
+    assert "Unknown preset 'nope'" in capsys.readouterr().err
+    assert main(["train", "--data", "demo", "--loss", "hinge", "--out", str(tmp_path / "r"),
+                 "--resolution", "16"]) == 2
+    assert "Unknown loss 'hinge'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_command(tmp_path):
+    code = main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "1"])
+    assert code == 0
+    grid = np.asarray(Image.open(tmp_path / "demo" / "samples" / "latest.png"))
+    assert grid.shape == (6 * 66 + 2, 6 * 66 + 2)
+    assert grid.std() > 10  # Not a blank image.

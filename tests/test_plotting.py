@@ -35,3 +35,12 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 def test_bad_images():
     with pytest.raises(ValueError, match="non-empty array"):
         image_grid(np.zeros((0, 4, 4)))
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    path = save_image_grid(np.zeros((1, 4, 4)), tmp_path / "g.png")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

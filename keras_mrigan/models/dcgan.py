@@ -17,6 +17,10 @@ MAX_DISCRIMINATOR_FILTERS = 1024
 DENSE_UNITS = 1024
 LEAKY_SLOPE = 0.2
 INIT_STDDEV = 0.02
+# Moving-average momentum of batch normalization, as in the reference DCGAN code (decay 0.9).
+# Keras' default (0.99) lags behind a generator whose weights change quickly, and samples drawn
+# in inference mode then come out washed out.
+BN_MOMENTUM = 0.9
 
 
 def _filters(count, width):
@@ -107,7 +111,7 @@ def build_discriminator(
                                 padding="same", use_bias=stage == 0,
                                 kernel_initializer=_init(), name=f"{block}_conv")(x)
         if stage > 0:
-            x = keras.layers.BatchNormalization(name=f"{block}_bn")(x)
+            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{block}_bn")(x)
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"{block}_lrelu")(x)
     if minibatch_stddev:
         x = MinibatchStdDev(group_size, name="minibatch_stddev")(x)
@@ -120,7 +124,7 @@ def build_discriminator(
 
 
 def _bn_relu(x, block):
-    x = keras.layers.BatchNormalization(name=f"{block}_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{block}_bn")(x)
     return keras.layers.ReLU(name=f"{block}_relu")(x)
 
 
