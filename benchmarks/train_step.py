@@ -105,7 +105,8 @@ class StepTimer(keras.callbacks.Callback):
 
 def time_fit(gan, data, steps):
     timer = StepTimer()
-    gan.fit(data, steps_per_epoch=steps + 1, epochs=1, verbose=0, callbacks=[timer])
+    gan.fit(data, steps_per_epoch=steps + 1, epochs=1, verbose=0, callbacks=[timer],
+            shuffle=False)
     return np.diff(timer.times)[1:]  # The first step includes tracing.
 
 
