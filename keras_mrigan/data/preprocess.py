@@ -50,12 +50,7 @@ def scale_integer_image(image):
     Float images are assumed to be in ``[0, 1]``.
     """
     image = np.asarray(image)
-    if np.issubdtype(image.dtype, np.integer):
-        top = float(np.iinfo(image.dtype).max)
-    elif np.issubdtype(image.dtype, np.bool_):
-        top = 1.0
-    else:
-        top = 1.0
+    top = float(np.iinfo(image.dtype).max) if np.issubdtype(image.dtype, np.integer) else 1.0
     return (image.astype(np.float32) * (2.0 / top) - 1.0).clip(-1.0, 1.0)
 
 
