@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -35,8 +36,9 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         images = self.model.generate(self.n, seed=self.seed)
-        save_image_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
-        save_image_grid(images, self.directory / "latest.png")
+        path = save_image_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
+        with atomic_path(self.directory / "latest.png") as tmp:
+            shutil.copyfile(path, tmp)
 
 
 class RunCheckpoint(keras.callbacks.Callback):

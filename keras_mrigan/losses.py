@@ -11,8 +11,6 @@ which penalty it needs; ``GAN.train_step`` applies that penalty. Look one up wit
 
 from keras import ops
 
-PENALTIES = (None, "clip", "gradient", "dragan")
-
 
 def gan_discriminator_loss(real_logits, fake_logits, real_label=1.0):
     """Original GAN discriminator loss (Goodfellow et al. 2014), paper equation 1.

@@ -12,6 +12,7 @@ A run folder holds::
     model.keras        the final GAN, written when training completes
 """
 
+import dataclasses
 import json
 import shutil
 import warnings
@@ -72,11 +73,11 @@ def compile_gan(gan, config):
 def make_dataset(config):
     """The training dataset of a ``RunConfig``."""
     data = config.data
-    options = SliceOptions(
-        axis=data.axis, central_fraction=data.central_fraction,
-        min_foreground=data.min_foreground, pattern=data.pattern,
-        include_masks=data.include_masks, skip_bad_files=data.skip_bad_files,
-    )
+    # DataConfig holds the SliceOptions fields a run can set, under the same names.
+    options = SliceOptions(**{
+        field.name: getattr(data, field.name)
+        for field in dataclasses.fields(SliceOptions) if hasattr(data, field.name)
+    })
     return build_dataset(data.source, data.resolution, data.batch_size, cache=data.cache,
                          shuffle_buffer=data.shuffle_buffer, seed=config.schedule.seed,
                          options=options)
