@@ -1,4 +1,5 @@
-"""Callbacks for GAN training runs: sample grids and crash-safe run checkpoints."""
+"""Callbacks for GAN training runs: sample grids, the progressive fade-in, and crash-safe run
+checkpoints."""
 
 import csv
 import io
@@ -41,6 +42,47 @@ class SampleGrid(keras.callbacks.Callback):
             shutil.copyfile(path, tmp)
 
 
+class FadeIn(keras.callbacks.Callback):
+    """Raises the fade-in weight ``alpha`` of a progressive GAN linearly from 0 to 1.
+
+    Before every batch of epochs ``[start_epoch, start_epoch + epochs)`` it sets ``alpha`` of
+    every ``WeightedSum`` layer of the model's networks to the fraction of the fade-in's batches
+    already done; from then on ``alpha`` is 1. ``alpha`` is a variable, so the compiled train
+    step is not traced again. The value depends only on the epoch and batch index, so a run
+    resumed at an epoch boundary continues with the same sequence.
+
+    Args:
+        start_epoch: first epoch (0-based, counted over the whole run) of the fade-in.
+        epochs: its length in epochs.
+        steps_per_epoch: batches per epoch.
+    """
+
+    def __init__(self, start_epoch, epochs, steps_per_epoch):
+        super().__init__()
+        if epochs < 1 or steps_per_epoch < 1:
+            raise ValueError(
+                f"FadeIn needs epochs >= 1 and steps_per_epoch >= 1. Received: epochs={epochs}, "
+                f"steps_per_epoch={steps_per_epoch}"
+            )
+        self.start_epoch = start_epoch
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch = start_epoch
+
+    def alpha(self, epoch, batch):
+        """The fade-in weight before batch ``batch`` of epoch ``epoch``."""
+        done = (epoch - self.start_epoch) * self.steps_per_epoch + batch
+        return min(1.0, max(0.0, done / (self.epochs * self.steps_per_epoch)))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        alpha = self.alpha(self.epoch, batch)
+        for layer in self.model.fade_layers:
+            layer.alpha.assign(alpha)
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """Keeps a run folder resumable: after every epoch it writes the history (CSV and loss
     curves), the whole model with its optimizer state, and last the epoch count.
@@ -70,8 +112,12 @@ class RunCheckpoint(keras.callbacks.Callback):
                      title=f"{self.run_dir.name}: epoch {epoch + 1}")
         with atomic_path(self.run_dir / CHECKPOINT) as tmp:
             self.model.save(tmp)
+        state = {"epoch": epoch + 1}
+        fades = self.model.fade_layers
+        if fades:  # A progressive run: say where it stands (the weights hold alpha itself).
+            state.update(resolution=self.model.resolution, alpha=float(fades[0].alpha))
         with atomic_path(self.run_dir / STATE) as tmp:
-            tmp.write_text(json.dumps({"epoch": epoch + 1}) + "\n")
+            tmp.write_text(json.dumps(state) + "\n")
 
 
 def _write_history(history, path):

@@ -57,7 +57,7 @@ RUN_FLAGS = SLICE_FLAGS + (
     "source", "resolution", "batch_size", "arch", "width", "latent_dim", "latent_distribution",
     "minibatch_stddev", "group_size", "loss", "real_label", "drift", "penalty_weight",
     "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "epochs",
-    "d_steps", "g_steps", "seed", "jit_compile",
+    "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
 )
 
 
@@ -96,14 +96,19 @@ def _demo(args):
 
 def _add_train_options(parser):
     model = parser.add_argument_group("model")
-    model.add_argument("--arch", help="architecture (default: dcgan)")
-    model.add_argument("--resolution", type=int, help="image side, a power of two from 16")
+    model.add_argument("--arch", choices=["dcgan", "srresnet", "progan"],
+                       help="architecture (default: dcgan)")
+    model.add_argument("--resolution", type=int,
+                       help="image side, a power of two from 16 (progan: the final stage's)")
     model.add_argument("--width", type=float, help="filter-count multiplier (paper: 1)")
     model.add_argument("--latent-dim", type=int, help="latent length (paper: 256)")
     model.add_argument("--latent-distribution", choices=["uniform", "normal"],
                        help="U(-1, 1) or normalized N(0, 1)")
-    model.add_argument("--no-minibatch-stddev", dest="minibatch_stddev", action="store_const",
-                       const=False, help="drop the minibatch standard-deviation layer")
+    stddev = model.add_mutually_exclusive_group()
+    stddev.add_argument("--minibatch-stddev", dest="minibatch_stddev", action="store_const",
+                        const=True, help="add the minibatch standard-deviation layer")
+    stddev.add_argument("--no-minibatch-stddev", dest="minibatch_stddev", action="store_const",
+                        const=False, help="drop the minibatch standard-deviation layer")
     model.add_argument("--group-size", type=int, help="minibatch-stddev group size (4)")
     loss = parser.add_argument_group("loss")
     loss.add_argument("--loss", help="gan, lsgan, wgan, wgan-gp or dragan")
@@ -121,6 +126,10 @@ def _add_train_options(parser):
     opt.add_argument("--d-steps", type=int, help="discriminator updates per batch")
     opt.add_argument("--g-steps", type=int, help="generator updates per batch (paper's r)")
     opt.add_argument("--seed", type=int)
+    opt.add_argument("--phase-epochs", type=int,
+                     help="progan: epochs per fade-in and per stabilization phase (paper: 20)")
+    opt.add_argument("--phase-images", type=int,
+                     help="progan: images per phase instead (rounded up to whole epochs)")
     opt.add_argument("--jit-compile", dest="jit_compile", action="store_const", const=True,
                      help="compile the train step with XLA")
 

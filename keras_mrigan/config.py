@@ -73,6 +73,10 @@ class ScheduleConfig:
     seed: int = 0
     jit_compile: bool | str = "auto"
     sample_count: int = 64
+    # Progressive architectures: length of each fade-in and stabilization phase, in epochs,
+    # or in images when phase_images > 0 (then rounded up to whole epochs).
+    phase_epochs: int = 20
+    phase_images: int = 0
 
 
 SECTIONS = {
@@ -153,6 +157,21 @@ PRESETS = {
         _preset(resolution=256, batch_size=64, arch="dcgan", latent_dim=256,
                 latent_distribution="uniform", loss="dragan", real_label=0.9,
                 g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, g_steps=3, epochs=60),
+    ),
+    "paper-srresnet": (
+        "SRResNet GAN at 256x256 (16 generator / 12 discriminator residual blocks), DRAGAN, "
+        "r = 2, Adam 2e-4/0.5, normalized Gaussian latents, batch 64, 60 epochs",
+        _preset(resolution=256, batch_size=64, arch="srresnet", latent_dim=256,
+                latent_distribution="normal", minibatch_stddev=False, loss="dragan",
+                g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, g_steps=2, epochs=60),
+    ),
+    "paper-progan": (
+        "Progressive GAN 4x4 -> 256x256, 13 phases of 20 epochs, WGAN-GP with drift, r = 1, "
+        "Adam 1e-3/0/0.99, equalized learning rate, pixel norm, batch 64, 260 epochs",
+        _preset(resolution=256, batch_size=64, arch="progan", latent_dim=512,
+                latent_distribution="normal", loss="wgan-gp", penalty_weight=10.0, drift=1e-3,
+                g_learning_rate=1e-3, d_learning_rate=1e-3, beta_1=0.0, beta_2=0.99,
+                g_steps=1, phase_epochs=20, epochs=260),
     ),
     "demo-dcgan": (
         "a small DCGAN on the demo cohort at 64x64 that trains in minutes on a CPU",

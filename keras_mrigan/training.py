@@ -10,10 +10,17 @@ A run folder holds::
     loss_curves.png    the history drawn
     samples/           epoch_001.png, ...: grids from fixed latents; latest.png
     model.keras        the final GAN, written when training completes
+
+A progressive architecture trains the same way, one ``model.fit`` per resolution: each stage's
+networks are built with the previous stage's weights copied in (and fresh optimizers, as in
+Karras et al.'s code), the ``FadeIn`` callback drives the fade-in, and the data are the same
+cached batches average-pooled to the stage's resolution. ``state.json`` also records the
+stage's resolution and ``alpha``.
 """
 
 import dataclasses
 import json
+import math
 import shutil
 import warnings
 from pathlib import Path
@@ -22,20 +29,29 @@ import keras
 
 from keras_mrigan import callbacks as run_callbacks
 from keras_mrigan.config import RunConfig
-from keras_mrigan.data.pipeline import SliceOptions, build_dataset
-from keras_mrigan.models import get_architecture
+from keras_mrigan.data.pipeline import SliceOptions, build_dataset, resolution_view
+from keras_mrigan.models import get_architecture, is_progressive
 from keras_mrigan.models.gan import GAN
+from keras_mrigan.models.progan import Stage
 from keras_mrigan.utils import atomic_path
 
 CONFIG = "config.json"
 FINAL_MODEL = "model.keras"
 
 
-def build_gan(config):
-    """A fresh, uncompiled ``GAN`` for a ``RunConfig``."""
+def build_gan(config, resolution=None):
+    """A fresh, uncompiled ``GAN`` for a ``RunConfig``.
+
+    Args:
+        config: a ``RunConfig``.
+        resolution: the stage resolution of a progressive architecture (default: its first
+            stage, 4 x 4); other architectures are built at the data resolution.
+    """
     model, schedule = config.model, config.schedule
     architecture = get_architecture(model.arch)
-    resolution = config.data.resolution
+    if resolution is None:
+        resolution = (architecture.START_RESOLUTION if is_progressive(model.arch)
+                      else config.data.resolution)
     if model.minibatch_stddev and config.data.batch_size % model.group_size:
         raise ValueError(
             f"`batch_size` ({config.data.batch_size}) must be a multiple of `group_size` "
@@ -50,6 +66,17 @@ def build_gan(config):
     )
     return GAN(generator, discriminator, latent_distribution=model.latent_distribution,
                d_steps=schedule.d_steps, g_steps=schedule.g_steps, seed=schedule.seed)
+
+
+def grow_gan(gan, config, resolution):
+    """The compiled GAN of the progressive stage at ``resolution``, carrying every weight of
+    ``gan`` (the previous stage) over by layer name, and its latent random state."""
+    architecture = get_architecture(config.model.arch)
+    grown = build_gan(config, resolution)
+    architecture.transfer_weights(gan.generator, grown.generator)
+    architecture.transfer_weights(gan.discriminator, grown.discriminator)
+    grown.seed_generator.state.assign(gan.seed_generator.state)
+    return compile_gan(grown, config)
 
 
 def compile_gan(gan, config):
@@ -98,7 +125,10 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=()):
         The trained ``GAN``.
     """
     run_dir = Path(run_dir)
-    gan = compile_gan(build_gan(config), config)  # Bad settings fail before any file is made.
+    # Bad settings fail before any file is made.
+    gan = compile_gan(build_gan(config), config)
+    if is_progressive(config.model.arch) and config.schedule.phase_images <= 0:
+        schedule_stages(config, images_per_epoch=None)
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
             raise ValueError(
@@ -138,21 +168,45 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=()):
     return _fit(gan, config, run_dir, done, history, verbose, extra_callbacks)
 
 
+def schedule_stages(config, images_per_epoch):
+    """The run's stages: one per resolution for a progressive architecture (see
+    ``progan.growth_schedule``), else one stage of the whole run at the data resolution."""
+    schedule = config.schedule
+    if not is_progressive(config.model.arch):
+        return [Stage(config.data.resolution, 0, 0, schedule.epochs)]
+    phase_epochs = schedule.phase_epochs
+    if schedule.phase_images > 0:
+        phase_epochs = math.ceil(schedule.phase_images / images_per_epoch)
+    architecture = get_architecture(config.model.arch)
+    return architecture.growth_schedule(config.data.resolution, phase_epochs, schedule.epochs)
+
+
 def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks):
+    dataset = make_dataset(config)
+    steps = int(dataset.cardinality())
+    if steps < 0:  # Streamed without a cache: count the batches once.
+        steps = int(dataset.reduce(0, lambda n, _: n + 1))
+    stages = schedule_stages(config, steps * config.data.batch_size)
     callbacks = [
         run_callbacks.SampleGrid(run_dir / "samples", n=config.schedule.sample_count,
                                  seed=config.schedule.seed),
         run_callbacks.RunCheckpoint(run_dir, history),
         *extra_callbacks,
     ]
-    if initial_epoch < config.schedule.epochs:
+    for stage in stages:
+        if stage.stop <= initial_epoch:
+            continue
+        if gan.resolution != stage.resolution:
+            gan = grow_gan(gan, config, stage.resolution)
+        fade = ([run_callbacks.FadeIn(stage.start, stage.fade_epochs, steps)]
+                if stage.fade_epochs else [])
         with warnings.catch_warnings():
             # The streamed dataset's length is unknown until its first pass ends; Keras says
             # so at the end of the first epoch, which is expected here.
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-            gan.fit(make_dataset(config), epochs=config.schedule.epochs,
-                    initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
-                    shuffle=False)
+            gan.fit(resolution_view(dataset, stage.resolution), epochs=stage.stop,
+                    initial_epoch=max(stage.start, initial_epoch),
+                    callbacks=fade + callbacks, verbose=verbose, shuffle=False)
     with atomic_path(run_dir / FINAL_MODEL) as tmp:
         gan.save(tmp)
     return gan

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -73,6 +74,20 @@ def test_train_presets_and_bad_values(tmp_path, capsys):
     assert main(["train", "--data", "demo", "--loss", "hinge", "--out", str(tmp_path / "r"),
                  "--resolution", "16"]) == 2
     assert "Unknown loss 'hinge'" in capsys.readouterr().err
+
+
+def test_train_progressive_from_the_command_line(tmp_path, capsys):
+    for i in range(2):
+        save_nifti(tmp_path / "in" / f"s{i}.nii.gz", head_volume(seed=i))
+    run = tmp_path / "run"
+    args = ["train", "--data", str(tmp_path / "in"), "--out", str(run), "--arch", "progan",
+            "--resolution", "16", "--batch-size", "4", "--latent-dim", "8", "--width", "0.03125",
+            "--loss", "wgan-gp", "--phase-epochs", "1"]
+    assert main([*args, "--epochs", "4"]) == 2
+    assert "needs at least 5 epochs" in capsys.readouterr().err
+    assert main([*args, "--epochs", "5"]) == 0, capsys.readouterr().err
+    state = json.loads((run / "state.json").read_text())
+    assert state == {"epoch": 5, "resolution": 16, "alpha": 1.0}
 
 
 @pytest.mark.slow

@@ -38,3 +38,17 @@ def test_unreadable_config(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match="config.json: not a readable run configuration"):
         RunConfig.load(tmp_path / "config.json")
+
+
+def test_paper_srresnet_and_progan_presets():
+    srresnet = get_preset("paper-srresnet")
+    assert srresnet.model.arch == "srresnet" and srresnet.loss.loss == "dragan"
+    assert srresnet.schedule.g_steps == 2 and srresnet.data.batch_size == 64
+    assert srresnet.optimizer.g_learning_rate == 2e-4 and srresnet.optimizer.beta_1 == 0.5
+    assert srresnet.model.latent_distribution == "normal" and srresnet.model.latent_dim == 256
+    progan = get_preset("paper-progan")
+    assert progan.model.arch == "progan" and progan.loss.loss == "wgan-gp"
+    assert progan.loss.drift > 0 and progan.schedule.g_steps == 1
+    assert progan.optimizer.g_learning_rate == 1e-3 and progan.optimizer.beta_1 == 0.0
+    assert progan.model.latent_dim == 512 and progan.data.resolution == 256
+    assert progan.schedule.phase_epochs == 20 and progan.schedule.epochs == 260

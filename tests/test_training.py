@@ -82,3 +82,83 @@ def test_resume_errors(tmp_path):
 def test_group_size_must_divide_batch(tiny_config):
     with pytest.raises(ValueError, match=r"`batch_size` \(6\) must be a multiple of"):
         training.build_gan(tiny_config.replace(batch_size=6))
+
+
+class AlphaLog(keras.callbacks.Callback):
+    """Records (epoch, batch, resolution, alpha) before every batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        fades = self.model.fade_layers
+        alpha = float(fades[0].alpha.numpy()) if fades else None
+        self.rows.append((self.epoch, batch, self.model.resolution, alpha))
+
+
+@pytest.fixture
+def progressive_config(tiny_config):
+    # 28 slices, batch 4: 7 steps per epoch. Stages 4: [0, 2), 8: [2, 4) fade, [4, 6),
+    # 16: [6, 8) fade, [8, 10).
+    return tiny_config.replace(arch="progan", latent_dim=8, width=1 / 32, batch_size=4,
+                               loss="wgan-gp", drift=1e-3, latent_distribution="normal",
+                               phase_epochs=2, epochs=10)
+
+
+def test_progressive_run_grows_through_every_phase(progressive_config, tmp_path):
+    log = AlphaLog()
+    gan = training.train(progressive_config, tmp_path / "run", verbose=0, extra_callbacks=[log])
+    by_epoch = {}
+    for epoch, _, resolution, alpha in log.rows:
+        by_epoch.setdefault(epoch, (resolution, []))[1].append(alpha)
+    assert [by_epoch[e][0] for e in range(10)] == [4, 4, 8, 8, 8, 8, 16, 16, 16, 16]
+    assert by_epoch[0][1] == [None] * 7  # No fade at 4 x 4.
+    fade = by_epoch[6][1] + by_epoch[7][1]  # Linear from 0 towards 1 over the fade-in.
+    np.testing.assert_allclose(fade, np.arange(14) / 14, atol=1e-7)
+    assert by_epoch[8][1] == [1.0] * 7 and by_epoch[9][1] == [1.0] * 7
+    assert gan.resolution == 16 and gan.generate(2, seed=0).shape == (2, 16, 16, 1)
+    assert json.loads((tmp_path / "run" / "state.json").read_text()) == {
+        "epoch": 10, "resolution": 16, "alpha": 1.0}
+    assert _history_epochs(tmp_path / "run") == list(range(1, 11))
+    final = keras.models.load_model(tmp_path / "run" / "model.keras")
+    assert float(final.generator.get_layer("fade_in").alpha.numpy()) == 1.0
+    np.testing.assert_allclose(final.generate(3, seed=1), gan.generate(3, seed=1), atol=1e-6)
+
+
+def test_progressive_run_resumes_at_the_same_resolution_phase_and_alpha(
+    progressive_config, tmp_path
+):
+    config = progressive_config
+    reference = AlphaLog()
+    training.train(config, tmp_path / "ref", verbose=0, extra_callbacks=[reference])
+    run = tmp_path / "run"
+    first = AlphaLog()
+    with pytest.raises(KeyboardInterrupt):  # Killed after the first of two fade-in epochs.
+        training.train(config, run, verbose=0, extra_callbacks=[first, StopAt(3)])
+    state = json.loads((run / "state.json").read_text())
+    assert state == {"epoch": 3, "resolution": 8, "alpha": pytest.approx(6 / 14)}
+    second = AlphaLog()
+    gan = training.resume(run, verbose=0, extra_callbacks=[second])
+    assert second.rows[0][:3] == (3, 0, 8)  # Same resolution, same phase, next epoch.
+    assert first.rows + second.rows == reference.rows
+    assert gan.resolution == 16
+    assert _history_epochs(run) == list(range(1, 11))
+
+
+def test_progressive_run_needs_enough_epochs(progressive_config, tmp_path):
+    with pytest.raises(ValueError, match="needs at least 10 epochs"):
+        training.train(progressive_config.replace(epochs=8), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_srresnet_trains_through_the_same_run(tiny_config, tmp_path):
+    config = tiny_config.replace(arch="srresnet", width=1 / 64, latent_distribution="normal",
+                                 g_steps=2, epochs=1)
+    gan = training.train(config, tmp_path / "run", verbose=0)
+    assert gan.generator.name == "srresnet_generator"
+    assert int(gan.g_optimizer.iterations) == 2 * int(gan.d_optimizer.iterations) == 6
+    assert np.isfinite(gan.generate(2, seed=0)).all()

@@ -1,5 +1,16 @@
 """Small building blocks shared by the architectures."""
 
+from keras_mrigan.layers.equalized import EqualizedConv2D, EqualizedDense
 from keras_mrigan.layers.minibatch_stddev import MinibatchStdDev
+from keras_mrigan.layers.pixel_norm import PixelNorm
+from keras_mrigan.layers.pixel_shuffle import PixelShuffle
+from keras_mrigan.layers.weighted_sum import WeightedSum
 
-__all__ = ["MinibatchStdDev"]
+__all__ = [
+    "EqualizedConv2D",
+    "EqualizedDense",
+    "MinibatchStdDev",
+    "PixelNorm",
+    "PixelShuffle",
+    "WeightedSum",
+]

@@ -1,10 +1,12 @@
 """GAN models: the shared training logic and the architectures' networks."""
 
-from keras_mrigan.models import dcgan
+from keras_mrigan.models import dcgan, progan, srresnet
 
 # Architecture name -> module with build_generator(resolution, latent_dim, width) and
-# build_discriminator(resolution, width, minibatch_stddev, group_size).
-ARCHITECTURES = {"dcgan": dcgan}
+# build_discriminator(resolution, width, minibatch_stddev, group_size). A module with
+# PROGRESSIVE = True builds the network of one growth stage and has growth_schedule() and
+# transfer_weights().
+ARCHITECTURES = {"dcgan": dcgan, "srresnet": srresnet, "progan": progan}
 
 
 def get_architecture(name):
@@ -12,3 +14,8 @@ def get_architecture(name):
     if name not in ARCHITECTURES:
         raise ValueError(f"Unknown architecture {name!r}. Valid: {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[name]
+
+
+def is_progressive(name):
+    """Whether architecture ``name`` grows its resolution during training."""
+    return getattr(get_architecture(name), "PROGRESSIVE", False)

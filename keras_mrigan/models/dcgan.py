@@ -23,7 +23,8 @@ INIT_STDDEV = 0.02
 BN_MOMENTUM = 0.9
 
 
-def _filters(count, width):
+def scaled(count, width):
+    """A filter or unit count times the width multiplier (at least 1)."""
     return max(1, int(round(count * width)))
 
 
@@ -54,9 +55,9 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="dcgan_gener
         ``(batch, resolution, resolution, 1)`` in ``[-1, 1]``.
     """
     stages = _stages(resolution)
-    _check_width(width)
+    check_width(width)
     latents = keras.Input((latent_dim,), name="latent")
-    units = _filters(GENERATOR_FILTERS, width)
+    units = scaled(GENERATOR_FILTERS, width)
     x = keras.layers.Dense(BASE_RESOLUTION * BASE_RESOLUTION * units, use_bias=False,
                            kernel_initializer=_init(), name="dense")(latents)
     x = keras.layers.Reshape((BASE_RESOLUTION, BASE_RESOLUTION, units), name="reshape")(x)
@@ -69,7 +70,7 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="dcgan_gener
         for i, stride in enumerate(strides):
             block = f"up{stage + 1}_{i + 1}"
             x = keras.layers.Conv2DTranspose(
-                _filters(filters, width), KERNEL_SIZE, strides=stride, padding="same",
+                scaled(filters, width), KERNEL_SIZE, strides=stride, padding="same",
                 use_bias=False, kernel_initializer=_init(), name=f"{block}_conv",
             )(x)
             x = _bn_relu(x, block)
@@ -101,13 +102,13 @@ def build_discriminator(
         ``(batch, 1)``.
     """
     stages = _stages(resolution)
-    _check_width(width)
+    check_width(width)
     images = keras.Input((resolution, resolution, 1), name="image")
     x = images
     for stage in range(stages):
         filters = min(DISCRIMINATOR_FILTERS * 2**stage, MAX_DISCRIMINATOR_FILTERS)
         block = f"down{stage + 1}"
-        x = keras.layers.Conv2D(_filters(filters, width), KERNEL_SIZE, strides=2,
+        x = keras.layers.Conv2D(scaled(filters, width), KERNEL_SIZE, strides=2,
                                 padding="same", use_bias=stage == 0,
                                 kernel_initializer=_init(), name=f"{block}_conv")(x)
         if stage > 0:
@@ -116,7 +117,7 @@ def build_discriminator(
     if minibatch_stddev:
         x = MinibatchStdDev(group_size, name="minibatch_stddev")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(_filters(DENSE_UNITS, width), kernel_initializer=_init(),
+    x = keras.layers.Dense(scaled(DENSE_UNITS, width), kernel_initializer=_init(),
                            name="dense")(x)
     x = keras.layers.LeakyReLU(LEAKY_SLOPE, name="dense_lrelu")(x)
     scores = keras.layers.Dense(1, kernel_initializer=_init(), name="score")(x)
@@ -128,6 +129,7 @@ def _bn_relu(x, block):
     return keras.layers.ReLU(name=f"{block}_relu")(x)
 
 
-def _check_width(width):
+def check_width(width):
+    """Rejects a width multiplier outside (0, 4]."""
     if not isinstance(width, (int, float)) or not 0 < width <= 4:
         raise ValueError(f"`width` must be a number in (0, 4]. Received: width={width!r}")

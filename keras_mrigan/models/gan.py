@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mrigan import losses as losses_module
+from keras_mrigan.layers import WeightedSum
 
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
 
@@ -50,6 +51,10 @@ class GAN(keras.Model):
     for DCGAN, 2 for SRResNet, 1 for ProGAN). The loss object decides the penalty: weight
     clipping (WGAN), a gradient penalty on real/fake interpolates (WGAN-GP) or around perturbed
     real data (DRAGAN).
+
+    Progressive networks (a ``WeightedSum`` layer in the generator) are trained the same way;
+    while they fade a new resolution in, the real images are faded alike: each batch is mixed
+    with its own 2x downsampled-then-upsampled copy by the generator's ``alpha``.
 
     Args:
         generator: a model from latents ``(batch, latent_dim)`` to images in ``[-1, 1]``.
@@ -183,6 +188,27 @@ class GAN(keras.Model):
     def call(self, latents, training=False):
         return self.generator(latents, training=training)
 
+    @property
+    def fade_layers(self):
+        """The ``WeightedSum`` fade-in layers of both networks (empty unless progressive)."""
+        return [
+            layer
+            for network in (self.generator, self.discriminator)
+            for layer in network.layers
+            if isinstance(layer, WeightedSum)
+        ]
+
+    def fade_real(self, real):
+        """Fades real images like the generator's output: ``low + alpha (real - low)``,
+        with ``low`` the batch average-pooled 2x and upsampled back (nearest neighbour).
+        Identity for networks without a fade-in."""
+        fades = [layer for layer in self.generator.layers if isinstance(layer, WeightedSum)]
+        if not fades:
+            return real
+        low = tf.nn.avg_pool2d(real, 2, 2, "VALID")
+        low = tf.repeat(tf.repeat(low, 2, axis=1), 2, axis=2)
+        return low + tf.cast(fades[0].alpha, real.dtype) * (real - low)
+
     def _latents(self, n):
         return sample_latents(n, self.latent_dim, self.latent_distribution, self.seed_generator)
 
@@ -251,6 +277,7 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
+        real = self.fade_real(real)
         for _ in range(self.d_steps):
             d_loss, penalty, real_scores, fake_scores = self._discriminator_step(real)
         for _ in range(self.g_steps):
@@ -263,7 +290,8 @@ class GAN(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def generate(self, n, seed=None, batch_size=64):
-        """Generates ``n`` images in ``[-1, 1]`` with the generator in inference mode.
+        """Generates ``n`` images with the generator in inference mode, clipped to ``[-1, 1]``
+        (a no-op for tanh outputs; progressive generators have a linear output).
 
         Args:
             n: number of images.
@@ -282,7 +310,7 @@ class GAN(keras.Model):
             keras.ops.convert_to_numpy(self.generator(latents[i : i + batch_size], training=False))
             for i in range(0, n, batch_size)
         ]
-        return np.concatenate(batches)
+        return np.clip(np.concatenate(batches), -1.0, 1.0)
 
     def get_config(self):
         config = super().get_config()

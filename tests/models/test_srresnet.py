@@ -1,0 +1,60 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_mrigan.layers import PixelShuffle
+from keras_mrigan.models import srresnet
+
+
+def _count(model, kind):
+    return sum(isinstance(layer, kind) for layer in model.layers)
+
+
+@pytest.fixture(scope="module")
+def paper_networks():
+    return srresnet.build_generator(256, latent_dim=256), srresnet.build_discriminator(256)
+
+
+def test_paper_generator_layout(paper_networks):
+    generator, _ = paper_networks
+    assert generator.get_layer("reshape").output.shape[1:] == (16, 16, 64)
+    residual = [layer for layer in generator.layers if layer.name.startswith("res")
+                and layer.name.endswith("_add")]
+    assert len(residual) == 16
+    assert _count(generator, PixelShuffle) == 4  # 16 -> 256.
+    assert generator.get_layer("long_skip").output.shape[1:] == (16, 16, 64)
+    assert generator.get_layer("to_image").kernel_size == (9, 9)
+    assert generator.output.shape[1:] == (256, 256, 1)
+    convs = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert all(isinstance(c.kernel_initializer, keras.initializers.HeNormal) for c in convs)
+    print(f"SRResNet generator 256: {generator.count_params():,} parameters")
+
+
+def test_paper_discriminator_layout(paper_networks):
+    _, discriminator = paper_networks
+    adds = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == 12
+    assert _count(discriminator, keras.layers.BatchNormalization) == 0
+    assert discriminator.get_layer("flatten").input.shape[1:] == (2, 2, 2048)
+    strided = [layer for layer in discriminator.layers
+               if isinstance(layer, keras.layers.Conv2D) and layer.strides == (2, 2)]
+    assert len(strided) == 7 and all(c.kernel_size == (3, 3) for c in strided)
+    dense = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.Dense)]
+    assert [d.name for d in dense] == ["score"]
+    print(f"SRResNet discriminator 256: {discriminator.count_params():,} parameters")
+
+
+@pytest.mark.parametrize("resolution, upsamplings", [(16, 0), (32, 1), (64, 2)])
+def test_output_shapes_at_each_resolution(resolution, upsamplings):
+    generator = srresnet.build_generator(resolution, latent_dim=8, width=0.125)
+    discriminator = srresnet.build_discriminator(resolution, width=1 / 64, minibatch_stddev=True)
+    assert _count(generator, PixelShuffle) == upsamplings
+    images = generator(np.zeros((4, 8), np.float32))
+    assert images.shape == (4, resolution, resolution, 1)
+    assert discriminator(images).shape == (4, 1)
+    assert discriminator.get_layer("minibatch_stddev") is not None
+
+
+def test_bad_resolution_is_refused():
+    with pytest.raises(ValueError, match="resolution"):
+        srresnet.build_generator(48)
