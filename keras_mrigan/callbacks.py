@@ -83,6 +83,53 @@ class FadeIn(keras.callbacks.Callback):
             layer.alpha.assign(alpha)
 
 
+class GANMetrics(keras.callbacks.Callback):
+    """Computes quality measures on a fixed generated sample and puts them into ``logs``.
+
+    At the end of every ``every``-th epoch (and of the last one) it generates ``n`` images from
+    fixed latents and adds the measures named in ``metrics`` to the epoch's logs, where
+    ``History``, ``TensorBoard``, the run's ``history.csv`` and Keras Tuner see them. Place it
+    before those callbacks (``fit`` appends ``History`` last). Epochs without a measurement,
+    and epochs of a progressive run below the reference's resolution, get no entry.
+
+    Args:
+        reference: a fitted ``metrics.ReferenceStats``.
+        n: images generated per measurement.
+        every: measure every ``every`` epochs.
+        metrics: any of ``"rho"``, ``"sigma"``, ``"sigma_per_image"``, ``"delta"``,
+            ``"swd"``, ``"ms_ssim"``.
+        seed: seed of the fixed latents.
+    """
+
+    NAMES = ("rho", "sigma", "sigma_per_image", "delta", "swd", "ms_ssim")
+
+    def __init__(self, reference, n=256, every=1,
+                 metrics=("rho", "sigma_per_image", "delta", "swd"), seed=0):
+        super().__init__()
+        unknown = sorted(set(metrics) - set(self.NAMES))
+        if unknown or not metrics:
+            raise ValueError(f"Unknown or no metrics {unknown or list(metrics)}; valid: "
+                             f"{list(self.NAMES)}")
+        if n < 2 or every < 1:
+            raise ValueError(f"GANMetrics needs n >= 2 and every >= 1 (n={n}, every={every}).")
+        self.reference = reference
+        self.n = n
+        self.every = every
+        self.metrics = tuple(metrics)
+        self.seed = seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_mrigan.metrics import cheap_measures
+
+        last = epoch + 1 == self.params.get("epochs")
+        if logs is None or not ((epoch + 1) % self.every == 0 or last):
+            return
+        if self.model.resolution != self.reference.resolution:
+            return
+        images = self.model.generate(self.n, seed=self.seed)[..., 0]
+        logs.update(cheap_measures(images, self.reference, self.metrics, seed=self.seed))
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """Keeps a run folder resumable: after every epoch it writes the history (CSV and loss
     curves), the whole model with its optimizer state, and last the epoch count.
@@ -104,8 +151,11 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
+        done = len(self.history.get("epoch", []))
+        for key in set(self.history) | set(logs):
+            if key != "epoch":  # Keys missing this epoch (or earlier ones) are NaN.
+                column = self.history.setdefault(key, [float("nan")] * done)
+                column.append(float(logs.get(key, float("nan"))))
         self.history.setdefault("epoch", []).append(epoch + 1)
         _write_history(self.history, self.run_dir / HISTORY)
         plot_history(self.history, self.run_dir / LOSS_CURVES,

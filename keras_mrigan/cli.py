@@ -58,6 +58,7 @@ RUN_FLAGS = SLICE_FLAGS + (
     "minibatch_stddev", "group_size", "loss", "real_label", "drift", "penalty_weight",
     "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "epochs",
     "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
+    "metrics_every", "metrics_n",
 )
 
 
@@ -92,6 +93,26 @@ def _demo(args):
     training.train(config, args.out, overwrite=True)
     print(f"Demo finished. Samples: {args.out}/samples/latest.png; "
           f"curves: {args.out}/loss_curves.png")
+
+
+def _evaluate(args):
+    from keras_mrigan.metrics import evaluate, load_generated, load_reference
+
+    if args.n is not None and args.n < 1:
+        raise ValueError(f"--n must be a positive integer. Received: {args.n}")
+    generated = load_generated(args.generated, n=args.n, seed=args.seed)
+    print(f"{len(generated.images)} generated images of {generated.images.shape[1:]} "
+          f"from {args.generated}")
+    stats = load_reference(args.reference, generated.images.shape[1],
+                           n=len(generated.images), stats_path=args.reference_stats,
+                           seed=args.seed, progress=lambda m: print(f"reference: {m}"))
+    result = evaluate(generated.images, stats, out=args.out, name=generated.name,
+                      generate=generated.generate, seed=args.seed)
+    from keras_mrigan.metrics import table
+
+    print(table(result, generated.name))
+    print(f"Wrote {args.out}/metrics.json, table.md, memorization.png"
+          + (", interpolation.png" if generated.generate else ""))
 
 
 def _add_train_options(parser):
@@ -130,6 +151,10 @@ def _add_train_options(parser):
                      help="progan: epochs per fade-in and per stabilization phase (paper: 20)")
     opt.add_argument("--phase-images", type=int,
                      help="progan: images per phase instead (rounded up to whole epochs)")
+    opt.add_argument("--metrics-every", type=int,
+                     help="add rho, sigma/n, delta and SWD of --metrics-n samples to the "
+                     "history every N epochs (default: 0, off)")
+    opt.add_argument("--metrics-n", type=int, help="samples per measurement (default: 256)")
     opt.add_argument("--jit-compile", dest="jit_compile", action="store_const", const=True,
                      help="compile the train step with XLA")
 
@@ -170,6 +195,24 @@ def build_parser():
     _add_slice_options(train, data_required=False)
     _add_train_options(train)
     train.set_defaults(func=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="measure realism, diversity, SWD, MS-SSIM and memorization",
+        description="Evaluates generated images against a reference set: the paper's rho, "
+        "sigma and delta, multi-scale SWD, MS-SSIM diversity, memorization, and latent "
+        "interpolation strips when a generator is given.",
+    )
+    evaluate.add_argument("--generated", required=True,
+                          help="folder of images, run folder, .keras GAN or SavedModel")
+    evaluate.add_argument("--reference", required=True,
+                          help="the real images (folder, files or 'demo'), or a statistics .npz")
+    evaluate.add_argument("--reference-stats", metavar="FILE.npz",
+                          help="reuse this statistics file, or write it after fitting")
+    evaluate.add_argument("--n", type=int,
+                          help="images to sample from a generator (default: 1000)")
+    evaluate.add_argument("--out", default="evaluation", help="report folder")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(func=_evaluate)
 
     demo = commands.add_parser(
         "demo", help="train the demo DCGAN on the embedded demo cohort (a few minutes on a CPU)"

@@ -77,6 +77,10 @@ class ScheduleConfig:
     # or in images when phase_images > 0 (then rounded up to whole epochs).
     phase_epochs: int = 20
     phase_images: int = 0
+    # Quality measures (rho, sigma / n, delta, SWD) of metrics_n samples every metrics_every
+    # epochs, added to the history; 0 turns them off.
+    metrics_every: int = 0
+    metrics_n: int = 256
 
 
 SECTIONS = {

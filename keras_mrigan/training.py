@@ -10,6 +10,8 @@ A run folder holds::
     loss_curves.png    the history drawn
     samples/           epoch_001.png, ...: grids from fixed latents; latest.png
     model.keras        the final GAN, written when training completes
+    reference_stats.npz  with ``metrics_every`` > 0: the training data's statistics for the
+                       quality measures that ``GANMetrics`` adds to the history
 
 A progressive architecture trains the same way, one ``model.fit`` per resolution: each stage's
 networks are built with the previous stage's weights copied in (and fresh optimizers, as in
@@ -37,6 +39,7 @@ from keras_mrigan.utils import atomic_path
 
 CONFIG = "config.json"
 FINAL_MODEL = "model.keras"
+REFERENCE_STATS = "reference_stats.npz"
 
 
 def build_gan(config, resolution=None):
@@ -181,6 +184,20 @@ def schedule_stages(config, images_per_epoch):
     return architecture.growth_schedule(config.data.resolution, phase_epochs, schedule.epochs)
 
 
+def _metrics_callback(config, run_dir):
+    """``GANMetrics`` against the training data when ``metrics_every`` > 0; the reference
+    statistics are fitted once and kept in the run folder."""
+    schedule = config.schedule
+    if schedule.metrics_every <= 0:
+        return []
+    from keras_mrigan.metrics import load_reference
+
+    stats = load_reference(config.data.source, config.data.resolution, n=schedule.metrics_n,
+                           stats_path=run_dir / REFERENCE_STATS, seed=schedule.seed)
+    return [run_callbacks.GANMetrics(stats, n=schedule.metrics_n, every=schedule.metrics_every,
+                                     seed=schedule.seed)]
+
+
 def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks):
     dataset = make_dataset(config)
     steps = int(dataset.cardinality())
@@ -188,10 +205,11 @@ def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks)
         steps = int(dataset.reduce(0, lambda n, _: n + 1))
     stages = schedule_stages(config, steps * config.data.batch_size)
     callbacks = [
+        *_metrics_callback(config, run_dir),
+        *extra_callbacks,
         run_callbacks.SampleGrid(run_dir / "samples", n=config.schedule.sample_count,
                                  seed=config.schedule.seed),
         run_callbacks.RunCheckpoint(run_dir, history),
-        *extra_callbacks,
     ]
     for stage in stages:
         if stage.stop <= initial_epoch:

@@ -90,6 +90,36 @@ def test_train_progressive_from_the_command_line(tmp_path, capsys):
     assert state == {"epoch": 5, "resolution": 16, "alpha": 1.0}
 
 
+def test_evaluate_a_run_and_an_image_folder(tmp_path, capsys):
+    for i in range(2):
+        save_nifti(tmp_path / "in" / f"s{i}.nii.gz", head_volume(seed=i))
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "in"), "--out", str(run), *TINY]) == 0
+    out = tmp_path / "eval"
+    args = ["evaluate", "--generated", str(run), "--reference", str(tmp_path / "in"),
+            "--n", "20", "--out", str(out), "--reference-stats", str(tmp_path / "ref.npz")]
+    assert main(args) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "| Training dataset | 20 |" in printed and "| run | 20 |" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 20 and 0 <= metrics["rho"] <= 1
+    assert (out / "interpolation.png").exists() and (tmp_path / "ref.npz").exists()
+    # A folder of PNG images, evaluated against the saved statistics.
+    (tmp_path / "pngs").mkdir()
+    images = np.random.default_rng(0).integers(0, 256, (5, 16, 16), dtype=np.uint8)
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / "pngs" / f"{i}.png")
+    assert main(["evaluate", "--generated", str(tmp_path / "pngs"), "--reference",
+                 str(tmp_path / "ref.npz"), "--out", str(tmp_path / "eval2")]) == 0
+    assert json.loads((tmp_path / "eval2" / "metrics.json").read_text())["n"] == 5
+    assert not (tmp_path / "eval2" / "interpolation.png").exists()
+    assert main(["evaluate", "--generated", str(tmp_path / "nope"), "--reference", "demo"]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    (run / "model.keras").unlink()
+    assert main(["evaluate", "--generated", str(run), "--reference", "demo"]) == 2
+    assert "without a finished model" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_demo_command(tmp_path):
     code = main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "1"])

@@ -162,3 +162,13 @@ def test_srresnet_trains_through_the_same_run(tiny_config, tmp_path):
     assert gan.generator.name == "srresnet_generator"
     assert int(gan.g_optimizer.iterations) == 2 * int(gan.d_optimizer.iterations) == 6
     assert np.isfinite(gan.generate(2, seed=0)).all()
+
+
+def test_metrics_every_adds_measures_to_the_history(tiny_config, tmp_path):
+    config = tiny_config.replace(epochs=3, metrics_every=2, metrics_n=16)
+    training.train(config, tmp_path / "run", verbose=0)
+    with (tmp_path / "run" / "history.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [row["rho"] == "nan" for row in rows] == [True, False, False]  # Epochs 2 and 3.
+    assert 0 < float(rows[1]["rho"]) <= 1 and float(rows[2]["swd"]) > 0
+    assert (tmp_path / "run" / "reference_stats.npz").exists()

@@ -1,0 +1,167 @@
+"""The paper's realism rho and diversity sigma and delta (§3.2, Table 3), computed exactly as
+its released evaluation script defines them, but without any n x n or p x p matrix.
+
+All functions take images in ``[-1, 1]`` as an array ``(n, H, W)`` or ``(n, H, W, 1)``.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from keras_mrigan.metrics.linalg import CenteredRows, rayleigh_ritz, top_eigenpairs
+
+COMPONENTS = 16  # Principal directions of the reference set (paper: 16, 55 % on OASIS).
+DELTA_FRACTION = 0.01  # delta counts the eigenvalues above 1 % of sigma.
+MAX_DELTA = int(1 / DELTA_FRACTION)  # Their sum is sigma, so fewer than 100 can exceed it.
+
+
+def flatten(images):
+    """``(n, H, W[, 1])`` images as float32 rows ``(n, H * W)`` (no copy when possible)."""
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise ValueError(
+            f"Expected images of shape (n, H, W) or (n, H, W, 1); received {images.shape}."
+        )
+    if len(images) < 2:
+        raise ValueError(f"At least 2 images are needed; received {len(images)}.")
+    return np.ascontiguousarray(images.reshape(len(images), -1), dtype=np.float32)
+
+
+@dataclasses.dataclass
+class PaperReference:
+    """The reference statistics of the paper's realism: the mean training image and its top
+    principal directions.
+
+    Attributes:
+        mean: ``(p,)`` mean image, flattened.
+        components: ``(16, p)`` unit principal directions, by decreasing variance.
+        variances: ``(16,)`` their variances (eigenvalues of the covariance, ddof = 1).
+        total_variance: trace of the covariance.
+        shape: ``(H, W)`` of the images.
+        n: number of reference images.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    variances: np.ndarray
+    total_variance: float
+    shape: tuple
+    n: int
+
+    @property
+    def explained_variance(self):
+        """Fraction of the reference set's variance the components explain."""
+        return float(self.variances.sum() / self.total_variance)
+
+    @classmethod
+    def fit(cls, images, components=COMPONENTS, tol=1e-10, seed=0):
+        """Fits the mean and the top principal directions by block subspace iteration in
+        float64 on the image side: two passes over the data per iteration, no covariance
+        matrix. The directions match a full eigendecomposition to about ``tol`` relative."""
+        x = flatten(images)
+        n, p = x.shape
+        if components > min(n - 1, p):
+            raise ValueError(f"Cannot fit {components} components to {n} images of {p} pixels.")
+        mean = x.mean(axis=0, dtype=np.float64)
+        op = CenteredRows(x, mean)
+        gram_values, u, _ = top_eigenpairs(op, components, tol=tol, seed=seed)
+        directions = op.tdot(u)  # A^T u_i has norm sqrt(lambda_i); normalize it.
+        directions /= np.linalg.norm(directions, axis=0, keepdims=True)
+        total = _centered_square_sum(x, mean)
+        return cls(mean=mean, components=directions.T.copy(), variances=gram_values / (n - 1),
+                   total_variance=total / (n - 1), shape=tuple(np.shape(images)[1:3]), n=n)
+
+    def realism(self, images, per_image=False):
+        """rho: the mean over images of the norm of the projection of the unit vector
+        ``(G - mean) / ||G - mean||`` on the principal directions (equation 6)."""
+        x = flatten(images)
+        if x.shape[1] != self.mean.size:
+            raise ValueError(f"Images of {x.shape[1]} pixels, but the reference has "
+                             f"{self.mean.size} ({self.shape}).")
+        values = np.empty(len(x))
+        for start in range(0, len(x), 2048):
+            d = x[start : start + 2048].astype(np.float64) - self.mean
+            norms = np.linalg.norm(d, axis=1)
+            projection = np.linalg.norm(d @ self.components.T, axis=1)
+            values[start : start + 2048] = projection / np.maximum(norms, 1e-300)
+        return values if per_image else float(values.mean())
+
+    def save(self, path, **extra):
+        """Saves to an ``.npz`` (plus any extra arrays)."""
+        from keras_mrigan.utils import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, mean=self.mean, components=self.components, variances=self.variances,
+                     total_variance=self.total_variance, shape=np.array(self.shape), n=self.n,
+                     **extra)
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        return cls(mean=arrays["mean"], components=arrays["components"],
+                   variances=arrays["variances"],
+                   total_variance=float(arrays["total_variance"]),
+                   shape=tuple(int(v) for v in arrays["shape"]), n=int(arrays["n"]))
+
+
+def _centered_square_sum(x, mean):
+    total = 0.0
+    for start in range(0, len(x), 2048):
+        d = x[start : start + 2048].astype(np.float64) - mean
+        total += float(np.einsum("ij,ij->", d, d))
+    return total
+
+
+@dataclasses.dataclass
+class Diversity:
+    """sigma and delta of an image set (see ``diversity``)."""
+
+    n: int
+    sigma: float
+    delta: int
+    eigenvalues: np.ndarray  # The leading eigenvalues found, decreasing (all above 1 % and more).
+
+    @property
+    def sigma_per_image(self):
+        return self.sigma / self.n
+
+
+def diversity(images, seed=0):
+    """The paper's sigma and delta, as the released script computes them.
+
+    The set's mean image is subtracted from every image; the script then takes
+    ``numpy.cov(X)`` with images as rows, an n x n matrix whose entries are covariances
+    between images over pixels (each row centered on its own pixel mean, ddof = 1). sigma is
+    its trace, i.e. the sum over images of the variance of their pixels, and grows with n;
+    delta counts its eigenvalues above 1 % of sigma (in decreasing order; the released script
+    forgot to sort them).
+
+    Here sigma is that sum, in float64. The eigenvalues above the threshold, at most 99 since
+    they sum to at most sigma, come from block subspace iteration in float32 on the implicit
+    matrix, widened until the smallest one found is below the threshold, and are refined by a
+    final Rayleigh-Ritz step in float64.
+    """
+    x = flatten(images)
+    n, p = x.shape
+    mean_image = x.mean(axis=0, dtype=np.float64)
+    row_means = x.mean(axis=1, dtype=np.float64) - mean_image.mean()
+    sigma = 0.0
+    for start in range(0, n, 2048):
+        d = x[start : start + 2048].astype(np.float64) - mean_image
+        sigma += float(np.var(d, axis=1, ddof=1).sum())
+    if sigma <= 0.0:
+        return Diversity(n=n, sigma=0.0, delta=0, eigenvalues=np.zeros(0))
+    threshold = DELTA_FRACTION * sigma * (p - 1)  # Eigenvalues of A A^T = (p - 1) cov.
+    fast = CenteredRows(x, mean_image, row_means, dtype=np.float32)
+    k, start = 24, None
+    while True:
+        k = min(k, n)
+        _, _, q = top_eigenpairs(fast, k, tol=1e-4, start=start, seed=seed)
+        values = rayleigh_ritz(CenteredRows(x, mean_image, row_means), q)
+        if values[min(k, len(values)) - 1] < threshold or k >= min(n, MAX_DELTA + 1):
+            break
+        k, start = 2 * k, q
+    values = values / (p - 1)
+    return Diversity(n=n, sigma=sigma, delta=int(np.sum(values > DELTA_FRACTION * sigma)),
+                     eigenvalues=values[values > 0])

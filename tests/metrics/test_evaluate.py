@@ -1,0 +1,93 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_mrigan.data.pipeline import load_slices
+from keras_mrigan.metrics import ReferenceStats, evaluate, memorization
+from keras_mrigan.metrics.interpolation import interpolation_latents
+from keras_mrigan.models.gan import sample_latents
+
+
+@pytest.fixture(scope="module")
+def real():
+    return load_slices("demo", 32)[..., 0]
+
+
+@pytest.fixture(scope="module")
+def stats(real):
+    return ReferenceStats.fit(real[:1024], n=200, swd_images=200)
+
+
+def test_memorization_flags_copies_not_new_images(real, stats):
+    keep, train = stats.train_features()
+    held = memorization.features(stats.thumbnails[stats.held_out])
+    copies = memorization.features(real[keep[:50]])
+    found = memorization.memorization(copies, train, held)
+    assert found["fraction_below"] == 1.0 and found["median_generated"] < 1e-5
+    fresh = memorization.features(real[1024:1124])  # Real images not in the reference.
+    found = memorization.memorization(fresh, train, held)
+    assert found["fraction_below"] < 0.1 and found["median_real"] > found["threshold"]
+
+
+def test_interpolation_latents_are_lines_between_two_samples():
+    lines = interpolation_latents(8, "uniform", rows=2, steps=5, seed=3)
+    ends = np.asarray(sample_latents(4, 8, "uniform", seed=3))
+    np.testing.assert_allclose(lines[0], ends[0], atol=1e-6)
+    np.testing.assert_allclose(lines[4], ends[1], atol=1e-6)
+    np.testing.assert_allclose(lines[2], (ends[0] + ends[1]) / 2, atol=1e-6)
+    unit = interpolation_latents(8, "normal", rows=2, steps=5)
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-5)
+
+
+def test_evaluate_writes_the_report_and_stats_round_trip(real, stats, tmp_path):
+    stats.save(tmp_path / "ref.npz")
+    loaded = ReferenceStats.load(tmp_path / "ref.npz")
+    assert loaded.row == stats.row and loaded.resolution == 32
+    np.testing.assert_array_equal(loaded.paper.components, stats.paper.components)
+    for a, b in zip(loaded.swd_descriptors, stats.swd_descriptors, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    def generate(latents):
+        return np.tanh(latents[:, :1, None] + np.zeros((1, 32, 32)))
+
+    result = evaluate(real[1024:1224], loaded, out=tmp_path / "report", name="held-out",
+                      generate=(generate, 4, "uniform"))
+    written = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert written == json.loads(json.dumps(result))
+    for key in ("n", "rho", "sigma", "sigma_per_image", "delta", "explained_variance_16",
+                "swd", "ms_ssim", "memorization", "reference"):
+        assert key in written
+    assert written["n"] == 200 and written["reference"]["n"] == 200
+    # Held-out real images (other subjects) look almost as real as the reference itself.
+    assert 0.7 < written["rho"] < written["reference"]["rho"]
+    table = (tmp_path / "report" / "table.md").read_text().splitlines()
+    assert table[2].startswith("| Training dataset | 200 |") and table[3].startswith("| held-out")
+    assert {p.name for p in (tmp_path / "report").iterdir()} == {
+        "metrics.json", "table.md", "memorization.png", "interpolation.png"}
+    with pytest.raises(ValueError, match="not a reference statistics file"):
+        (tmp_path / "bad.npz").write_bytes(b"no")
+        ReferenceStats.load(tmp_path / "bad.npz")
+    with pytest.raises(ValueError, match="fit them at the same size"):
+        evaluate(np.zeros((4, 16, 16), np.float32), loaded)
+
+
+def test_gan_metrics_callback_puts_measures_into_history(real, stats):
+    from keras_mrigan.callbacks import GANMetrics
+    from keras_mrigan.models import dcgan
+    from keras_mrigan.models.gan import GAN
+
+    gan = GAN(dcgan.build_generator(32, latent_dim=8, width=1 / 16),
+              dcgan.build_discriminator(32, width=1 / 16))
+    gan.compile(loss="dragan")
+    history = gan.fit(real[:64, ..., None], batch_size=16, epochs=3, verbose=0,
+                      callbacks=[GANMetrics(stats, n=32, every=2)])
+    logs = history.history
+    assert len(logs["d_loss"]) == 3
+    # Measured after epochs 2 and 3 (the last); History holds them as they came.
+    assert len(logs["rho"]) == len(logs["swd"]) == 2
+    assert all(np.isfinite(v) for v in logs["rho"] + logs["swd"] + logs["delta"])
+    with pytest.raises(ValueError, match="Unknown or no metrics"):
+        GANMetrics(stats, metrics=("fid",))
+    keras.backend.clear_session()
