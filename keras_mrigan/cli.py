@@ -115,6 +115,27 @@ def _evaluate(args):
           + (", interpolation.png" if generated.generate else ""))
 
 
+def _export(args):
+    from keras_mrigan.export import export_generator
+
+    path = export_generator(args.run, args.name, base=args.base, version=args.version,
+                            overwrite=args.overwrite)
+    print(f"Exported the generator of {args.run} to {path} (serving_default, "
+          "generate_from_seed)")
+
+
+def _generate(args):
+    from keras_mrigan.generate import check_writable, generate, write_images
+
+    if args.n < 1:
+        raise ValueError(f"--n must be a positive integer. Received: --n {args.n}")
+    check_writable(args.out)  # Fail before sampling, not after.
+    images = generate(args.model, args.n, seed=args.seed, batch_size=args.batch_size)
+    written = write_images(images, args.out, args.format, seed=args.seed,
+                           nifti_per_slice=args.nifti_per_slice)
+    print(f"Wrote {len(images)} images ({args.format}, {len(written)} file(s)) to {args.out}")
+
+
 def _add_train_options(parser):
     model = parser.add_argument_group("model")
     model.add_argument("--arch", choices=["dcgan", "srresnet", "progan"],
@@ -213,6 +234,34 @@ def build_parser():
     evaluate.add_argument("--out", default="evaluation", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.set_defaults(func=_evaluate)
+
+    export = commands.add_parser(
+        "export", help="export a run's generator as a SavedModel for TF Serving",
+        description="Writes saved_models/NAME/VERSION/ (TF Serving's model_base_path layout) "
+        "with the serving_default (latent -> images) and generate_from_seed (seed -> images) "
+        "signatures.",
+    )
+    export.add_argument("--run", required=True, help="run folder (or .keras GAN file)")
+    export.add_argument("--name", required=True, help="model name under --base")
+    export.add_argument("--base", default="saved_models", help="model base path")
+    export.add_argument("--version", type=int, help="default: the next free integer")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    export.set_defaults(func=_export)
+
+    gen = commands.add_parser(
+        "generate", help="sample images from a SavedModel or a run folder",
+        description="Image i comes from seed SEED + i, as generate_from_seed maps it.",
+    )
+    gen.add_argument("--model", required=True,
+                     help="saved_models/NAME (latest version), saved_models/NAME/V, or a run")
+    gen.add_argument("--n", type=int, required=True, help="number of images")
+    gen.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    gen.add_argument("--format", choices=["png", "nifti", "npy"], default="png")
+    gen.add_argument("--nifti-per-slice", action="store_true",
+                     help="one NIfTI file per image instead of one stacked volume")
+    gen.add_argument("--batch-size", type=int, default=64)
+    gen.add_argument("--out", required=True, help="output folder")
+    gen.set_defaults(func=_generate)
 
     demo = commands.add_parser(
         "demo", help="train the demo DCGAN on the embedded demo cohort (a few minutes on a CPU)"

@@ -23,9 +23,11 @@ def atomic_path(path, directory=False):
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     else:
-        # The temporary keeps the final suffix: some writers (Keras) insist on it.
+        # The temporary keeps the final suffixes: some writers (Keras, nibabel's ".nii.gz")
+        # pick the format from them.
         fd, name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+            prefix=f".{path.name}.", suffix=f".tmp{''.join(path.suffixes[-2:])}",
+            dir=path.parent,
         )
         os.close(fd)
         tmp = Path(name)

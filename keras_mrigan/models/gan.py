@@ -42,6 +42,35 @@ def sample_latents(n, latent_dim, distribution="uniform", seed=None):
     return z / tf.sqrt(tf.reduce_sum(tf.square(z), axis=1, keepdims=True) + 1e-12)
 
 
+def seed_latents(seeds, latent_dim, distribution="uniform"):
+    """One latent per integer seed, each from a stateless generator seeded ``[seed, 0]``.
+
+    The same seed gives the same latent in every process, whatever the other seeds of the
+    batch; exported SavedModels map seeds to latents with this same function, in their graph.
+
+    Args:
+        seeds: int64 tensor or array ``(n,)``.
+
+    Returns:
+        float32 tensor ``(n, latent_dim)``.
+    """
+    if distribution not in LATENT_DISTRIBUTIONS:
+        raise ValueError(
+            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
+            f"Received: latent_distribution={distribution!r}"
+        )
+    seeds = tf.cast(tf.convert_to_tensor(seeds), tf.int64)
+
+    def one(seed):
+        pair = tf.stack([seed, tf.zeros_like(seed)])
+        if distribution == "uniform":
+            return tf.random.stateless_uniform([latent_dim], pair, minval=-1.0, maxval=1.0)
+        z = tf.random.stateless_normal([latent_dim], pair)
+        return z / tf.sqrt(tf.reduce_sum(tf.square(z)) + 1e-12)
+
+    return tf.map_fn(one, seeds, fn_output_signature=tf.float32)
+
+
 @keras.saving.register_keras_serializable(package="keras_mrigan")
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other with ``model.fit``.

@@ -1,0 +1,168 @@
+"""Export a trained generator as a SavedModel that TF Serving (or any TensorFlow program) can
+serve, without this package.
+
+Layout (TF Serving's ``--model_base_path``)::
+
+    saved_models/<name>/<version>/saved_model.pb
+                                  variables/
+                                  assets/metadata.json
+
+Signatures (tag ``serve``):
+
+- ``serving_default``: ``latent`` float32 ``[batch, latent_dim]`` -> ``images`` float32
+  ``[batch, H, W, 1]`` in ``[-1, 1]`` and ``images_uint8`` uint8 ``[batch, H, W, 1]``.
+- ``generate_from_seed``: ``seed`` int64 ``[batch]`` -> the same outputs; each seed is mapped
+  to a latent by a stateless generator (``models.gan.seed_latents``), so a seed gives the same
+  image in every process.
+"""
+
+import datetime
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from keras_mrigan import __version__
+
+METADATA = "metadata.json"
+
+
+def _load_run(run):
+    """The GAN and the run's config (or ``None``) from a run folder or a ``.keras`` file."""
+    import keras
+
+    import keras_mrigan.models.gan  # noqa: F401  (registers the classes to load)
+
+    run = Path(run)
+    if not run.exists():
+        raise FileNotFoundError(f"{run}: no such run folder or model file")
+    model_file = run / "model.keras" if run.is_dir() else run
+    if not model_file.exists():
+        raise FileNotFoundError(
+            f"{run} has no finished model ({model_file.name}); finish the run with "
+            f"`keras-mrigan train --resume {run}` first."
+        )
+    config_file = model_file.parent / "config.json"
+    config = json.loads(config_file.read_text()) if config_file.exists() else None
+    return keras.models.load_model(model_file), config
+
+
+def next_version(model_dir):
+    """1 + the highest numeric version folder under ``model_dir`` (1 if there is none)."""
+    model_dir = Path(model_dir)
+    versions = [int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()] \
+        if model_dir.exists() else []
+    return max(versions, default=0) + 1
+
+
+def export_generator(run, name, base="saved_models", version=None, overwrite=False):
+    """Exports the generator of a finished run as ``<base>/<name>/<version>/``.
+
+    The SavedModel is written into a temporary folder next to the target and renamed into
+    place only when complete, so TF Serving never sees a partial version and a failure leaves
+    nothing behind.
+
+    Args:
+        run: a run folder, a ``.keras`` GAN file, or a ``GAN`` object.
+        name: the model's name (a folder under ``base``).
+        base: TF Serving's model base path.
+        version: a positive integer; default: the next one after the highest existing.
+        overwrite: replace an existing version instead of refusing.
+
+    Returns:
+        The ``Path`` of the version folder.
+    """
+    import keras
+    import tensorflow as tf
+
+    from keras_mrigan.models.gan import GAN, seed_latents
+
+    if not name or "/" in str(name) or str(name).startswith("."):
+        raise ValueError(f"`name` must be a plain folder name. Received: name={name!r}")
+    gan, config = (run, None) if isinstance(run, GAN) else _load_run(run)
+    model_dir = Path(base) / name
+    if version is None:
+        version = next_version(model_dir)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"`version` must be a positive integer. Received: version={version!r}")
+    target = model_dir / str(version)
+    if target.exists() and not overwrite:
+        raise ValueError(f"{target} already exists; choose another --version or pass "
+                         "--overwrite to replace it.")
+    model_dir.mkdir(parents=True, exist_ok=True)
+
+    generator = gan.generator
+    for layer in gan.fade_layers:  # Exported progressive generators are fully faded in.
+        layer.alpha.assign(1.0)
+    latent_dim, distribution = gan.latent_dim, gan.latent_distribution
+
+    def outputs(latents):
+        images = tf.clip_by_value(generator(latents, training=False), -1.0, 1.0)
+        as_uint8 = tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
+        return {"images": images, "images_uint8": as_uint8}
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint(
+        "serving_default", outputs,
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="latent")],
+    )
+    archive.add_endpoint(
+        "generate_from_seed",
+        lambda seed: outputs(seed_latents(seed, latent_dim, distribution)),
+        input_signature=[tf.TensorSpec([None], tf.int64, name="seed")],
+    )
+    metadata = {
+        "name": name,
+        "version": version,
+        "latent_dim": latent_dim,
+        "latent_distribution": distribution,
+        "resolution": gan.resolution,
+        "channels": 1,
+        "architecture": (config or {}).get("model", {}).get("arch", generator.name),
+        "training_data": (config or {}).get("data", {}).get("source", "unknown"),
+        "package": f"keras_mrigan {__version__}",
+        "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "signatures": {
+            "serving_default": "latent float32 [batch, latent_dim] -> images float32 "
+                               "[batch, H, W, 1] in [-1, 1], images_uint8 uint8 (0-255)",
+            "generate_from_seed": "seed int64 [batch] -> the same outputs; seed s uses the "
+                                  "latent of a stateless generator seeded [s, 0]",
+        },
+    }
+    staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=model_dir))
+    try:
+        archive.write_out(str(staging / "model"), verbose=False)
+        _write_metadata(staging / "model", metadata)
+        replaced = None
+        if target.exists():  # overwrite: move the old version aside, then swap.
+            replaced = staging / "replaced"
+            target.rename(replaced)
+        (staging / "model").rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _write_metadata(saved_model, metadata):
+    assets = Path(saved_model) / "assets"
+    assets.mkdir(exist_ok=True)
+    (assets / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
+
+
+def resolve_saved_model(path):
+    """A SavedModel folder: ``path`` itself, or the highest numeric version under it."""
+    path = Path(path)
+    if (path / "saved_model.pb").exists():
+        return path
+    versions = [p for p in path.iterdir() if p.name.isdigit() and (p / "saved_model.pb").exists()] \
+        if path.is_dir() else []
+    if not versions:
+        raise FileNotFoundError(f"{path}: no SavedModel here (no saved_model.pb, and no "
+                                "numeric version folder holding one)")
+    return max(versions, key=lambda p: int(p.name))
+
+
+def read_metadata(path):
+    """The ``assets/metadata.json`` of an exported SavedModel, as a dict."""
+    return json.loads((resolve_saved_model(path) / "assets" / METADATA).read_text())

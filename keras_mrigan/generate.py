@@ -1,0 +1,141 @@
+"""Sample images from an exported SavedModel or a run folder and write them as PNG, NIfTI or
+numpy files (``keras-mrigan generate``).
+
+Image ``i`` comes from seed ``seed + i`` through the same seed-to-latent mapping as the
+SavedModel's ``generate_from_seed`` signature, so a run folder and its export give the same
+images for the same seeds.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from keras_mrigan.utils import Progress, atomic_path
+
+FORMATS = ("png", "nifti", "npy")
+# Affine of written NIfTI volumes: 1 mm voxels, RAS+, origin at the first voxel. Slices stack
+# along the third (inferior -> superior) axis; reading the file back with
+# ``read_volume`` + ``slice_volume(axis="axial")`` gives the images in order.
+NIFTI_AFFINE = np.eye(4)
+MAX_SEED = 2**63 - 1
+
+
+class Sampler:
+    """Images for integer seeds, from a SavedModel (loaded with ``tf.saved_model.load`` only,
+    as a serving process would) or from a run folder's Keras model."""
+
+    def __init__(self, model):
+        from keras_mrigan.export import resolve_saved_model
+
+        path = Path(model)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such model folder, SavedModel or run folder")
+        self.kind = "savedmodel"
+        try:
+            self.path = resolve_saved_model(path)
+        except FileNotFoundError:
+            self.kind, self.path = "run", path
+        if self.kind == "savedmodel":
+            import tensorflow as tf
+
+            self._signature = tf.saved_model.load(str(self.path)).signatures[
+                "generate_from_seed"]
+        else:
+            from keras_mrigan.export import _load_run
+
+            self._gan = _load_run(path)[0]
+
+    def __call__(self, seeds):
+        """float32 images ``(len(seeds), H, W, 1)`` in ``[-1, 1]``."""
+        import tensorflow as tf
+
+        seeds = tf.constant(np.asarray(seeds, np.int64))
+        if self.kind == "savedmodel":
+            return self._signature(seed=seeds)["images"].numpy()
+        from keras_mrigan.models.gan import seed_latents
+
+        gan = self._gan
+        latents = seed_latents(seeds, gan.latent_dim, gan.latent_distribution)
+        return np.clip(gan.generator(latents, training=False).numpy(), -1.0, 1.0)
+
+
+def generate(model, n, seed=0, batch_size=64, progress=True):
+    """``n`` images from seeds ``seed ... seed + n - 1``, ``(n, H, W, 1)`` float32."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0 \
+            or seed + n - 1 > MAX_SEED:
+        raise ValueError(f"Seeds must be integers from 0 to 2^63 - 1; seed={seed!r} with n={n} "
+                         f"gives the range {seed}..{seed + n - 1}.")
+    sampler = model if isinstance(model, Sampler) else Sampler(model)
+    bar = Progress(n, "generating") if progress else None
+    batches = []
+    for start in range(0, n, batch_size):
+        seeds = np.arange(seed + start, seed + min(start + batch_size, n), dtype=np.int64)
+        batches.append(sampler(seeds))
+        if bar:
+            bar.update(len(seeds))
+    return np.concatenate(batches)
+
+
+def check_writable(out):
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"Cannot create the output folder {out}: {exc.strerror}") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"The output folder {out} is not writable.")
+    return out
+
+
+def write_images(images, out, fmt="png", seed=0, nifti_per_slice=False):
+    """Writes images ``(n, H, W, 1)`` in ``[-1, 1]`` to ``out``; every file atomically.
+
+    - ``png``: ``image_<seed>.png`` per image, 8-bit gray (``(x + 1) * 127.5``).
+    - ``nifti``: ``generated.nii.gz``, one float32 volume ``H x W x n`` (slices along the third
+      axis, affine ``NIFTI_AFFINE``), or ``image_<seed>.nii.gz`` per slice with
+      ``nifti_per_slice``.
+    - ``npy``: ``generated.npy``, the float32 array as given.
+
+    Returns:
+        The list of written paths.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"`format` must be one of {FORMATS}. Received: {fmt!r}")
+    out = check_writable(out)
+    images = np.asarray(images, np.float32)
+    seeds = range(seed, seed + len(images))
+    written = []
+    if fmt == "npy":
+        with atomic_path(out / "generated.npy") as tmp, open(tmp, "wb") as f:
+            np.save(f, images)
+        return [out / "generated.npy"]
+    if fmt == "png":
+        from PIL import Image
+
+        from keras_mrigan.plotting import to_uint8
+
+        for s, image in zip(seeds, to_uint8(images[..., 0]), strict=True):
+            path = out / f"image_{s:06d}.png"
+            with atomic_path(path) as tmp:
+                Image.fromarray(image, mode="L").save(tmp, format="PNG")
+            written.append(path)
+        return written
+
+    # Inverse of slice_volume(axis="axial"): slice k of the volume is the image rotated back.
+    volume = np.moveaxis(np.rot90(images[..., 0], k=-1, axes=(1, 2)), 0, 2)
+    if nifti_per_slice:
+        for k, s in enumerate(seeds):
+            written.append(_save_nifti(volume[:, :, k : k + 1], out / f"image_{s:06d}.nii.gz"))
+        return written
+    return [_save_nifti(volume, out / "generated.nii.gz")]
+
+
+def _save_nifti(volume, path):
+    import nibabel as nib
+
+    with atomic_path(path) as tmp:
+        nib.save(nib.Nifti1Image(np.ascontiguousarray(volume, np.float32), NIFTI_AFFINE), tmp)
+    return path
