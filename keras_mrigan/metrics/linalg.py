@@ -62,7 +62,8 @@ class CenteredRows:
         return self.dot(self.tdot(q))
 
 
-def top_eigenpairs(op, k, tol=1e-10, max_iter=300, oversample=16, start=None, seed=0):
+def top_eigenpairs(op, k, tol=1e-10, max_iter=300, oversample=16, start=None, seed=0,
+                   threshold=None):
     """The ``k`` largest eigenvalues of ``M = A A^T`` and their eigenvectors.
 
     Args:
@@ -73,6 +74,10 @@ def top_eigenpairs(op, k, tol=1e-10, max_iter=300, oversample=16, start=None, se
         oversample: extra block columns; the convergence rate is
             ``lambda_(k + oversample + 1) / lambda_k`` per iteration.
         start: ``(n, b)`` initial block (a warm start), else random.
+        threshold: only count eigenvalues above this value: stop as soon as every Ritz
+            value down to the first one below it is separated from it by more than its
+            residual (a true eigenvalue lies within the residual of each Ritz value), even
+            if ``tol`` is not reached yet.
 
     Returns:
         ``(eigenvalues, U, Q)``: ``k`` eigenvalues in decreasing order, their unit eigenvectors
@@ -95,11 +100,24 @@ def top_eigenpairs(op, k, tol=1e-10, max_iter=300, oversample=16, start=None, se
         u, mu = q @ s, w @ s
         scale = max(values[0], np.finfo(op.dtype).tiny)
         residual = np.linalg.norm(mu[:, :k] - u[:, :k] * values[:k], axis=0) / scale
-        if values[0] <= 0 or residual.max() <= tol:
+        if values[0] <= 0 or residual.max() <= tol or _separated(values[:k], residual * scale,
+                                                                  threshold):
             return values[:k], u[:, :k], q
         q = np.linalg.qr(mu)[0]
     raise RuntimeError(f"Eigen-solver did not converge in {max_iter} iterations "
                        f"(residual {residual.max():.2e} > {tol:.0e}).")
+
+
+def _separated(values, residual, threshold):
+    """Whether the Ritz values settle which eigenvalues exceed ``threshold``: each value down
+    to the first one below it lies farther from it than its residual, and that one exists."""
+    if threshold is None:
+        return False
+    below = np.nonzero(values < threshold)[0]
+    if len(below) == 0:
+        return False
+    last = below[0] + 1
+    return bool(np.all(np.abs(values[:last] - threshold) > residual[:last]))
 
 
 def rayleigh_ritz(op, q):
