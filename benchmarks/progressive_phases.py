@@ -22,6 +22,7 @@ import tensorflow as tf  # noqa: E402
 
 from keras_mrigan import training  # noqa: E402
 from keras_mrigan.config import get_preset  # noqa: E402
+from keras_mrigan.models import progan  # noqa: E402
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -51,8 +52,8 @@ def main():
         batch_size=args.batch_size, phase_epochs=args.phase_epochs, epochs=None,
         sample_count=16,
     )
-    phases = 2 * (args.resolution.bit_length() - 3) - 1
-    config = config.replace(epochs=phases * args.phase_epochs)
+    growth = progan.growth_schedule(args.resolution, args.phase_epochs)
+    config = config.replace(epochs=growth[-1].stop)
     timer = EpochTimer()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
           f"Keras {keras.__version__}")

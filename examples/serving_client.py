@@ -20,22 +20,22 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
 
-def seed_request(model_name, seeds):
-    """A ``PredictRequest`` for the ``generate_from_seed`` signature."""
+def _request(model_name, signature, name, array):
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
-    request.model_spec.signature_name = "generate_from_seed"
-    request.inputs["seed"].CopyFrom(tf.make_tensor_proto(np.asarray(seeds, np.int64)))
+    request.model_spec.signature_name = signature
+    request.inputs[name].CopyFrom(tf.make_tensor_proto(array))
     return request
+
+
+def seed_request(model_name, seeds):
+    """A ``PredictRequest`` for the ``generate_from_seed`` signature (int64 seeds)."""
+    return _request(model_name, "generate_from_seed", "seed", np.asarray(seeds, np.int64))
 
 
 def latent_request(model_name, latents):
-    """A ``PredictRequest`` for the ``serving_default`` signature (latents as float32)."""
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name = model_name
-    request.model_spec.signature_name = "serving_default"
-    request.inputs["latent"].CopyFrom(tf.make_tensor_proto(np.asarray(latents, np.float32)))
-    return request
+    """A ``PredictRequest`` for the ``serving_default`` signature (float32 latents)."""
+    return _request(model_name, "serving_default", "latent", np.asarray(latents, np.float32))
 
 
 def parse_response(response):

@@ -10,6 +10,15 @@ from keras_mrigan.layers import WeightedSum
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
 
 
+def check_latent_distribution(distribution):
+    """Rejects a latent distribution other than ``"uniform"`` and ``"normal"``."""
+    if distribution not in LATENT_DISTRIBUTIONS:
+        raise ValueError(
+            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
+            f"Received: latent_distribution={distribution!r}"
+        )
+
+
 def sample_latents(n, latent_dim, distribution="uniform", seed=None):
     """Draws ``n`` latent vectors.
 
@@ -24,11 +33,7 @@ def sample_latents(n, latent_dim, distribution="uniform", seed=None):
     Returns:
         float32 tensor ``(n, latent_dim)``.
     """
-    if distribution not in LATENT_DISTRIBUTIONS:
-        raise ValueError(
-            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
-            f"Received: latent_distribution={distribution!r}"
-        )
+    check_latent_distribution(distribution)
     shape = (n, latent_dim)
     if isinstance(seed, (int, np.integer)):
         stateless = [int(seed), 0]
@@ -54,11 +59,7 @@ def seed_latents(seeds, latent_dim, distribution="uniform"):
     Returns:
         float32 tensor ``(n, latent_dim)``.
     """
-    if distribution not in LATENT_DISTRIBUTIONS:
-        raise ValueError(
-            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
-            f"Received: latent_distribution={distribution!r}"
-        )
+    check_latent_distribution(distribution)
     seeds = tf.cast(tf.convert_to_tensor(seeds), tf.int64)
 
     def one(seed):
@@ -117,11 +118,7 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if latent_distribution not in LATENT_DISTRIBUTIONS:
-            raise ValueError(
-                f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
-                f"Received: latent_distribution={latent_distribution!r}"
-            )
+        check_latent_distribution(latent_distribution)
         for name, value in (("d_steps", d_steps), ("g_steps", g_steps)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
