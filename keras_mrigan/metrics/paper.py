@@ -156,7 +156,7 @@ def diversity(images, seed=0):
     threshold. Iteration stops once every Ritz value down to the first one below the
     threshold is farther from it than its residual, which settles delta exactly; a value
     within float32's reach of the threshold is settled by a Rayleigh-Ritz step in float64. The
-    eigenvalues reported are good to about 1e-5.
+    eigenvalues reported are good to about 1e-4.
     """
     x = flatten(images)
     n, p = x.shape
