@@ -27,7 +27,7 @@ from keras_mrigan import __version__
 METADATA = "metadata.json"
 
 
-def _load_run(run):
+def load_run(run):
     """The GAN and the run's config (or ``None``) from a run folder or a ``.keras`` file."""
     import keras
 
@@ -39,8 +39,8 @@ def _load_run(run):
     model_file = run / "model.keras" if run.is_dir() else run
     if not model_file.exists():
         raise FileNotFoundError(
-            f"{run} has no finished model ({model_file.name}); finish the run with "
-            f"`keras-mrigan train --resume {run}` first."
+            f"{run} has no finished model ({model_file.name}): a run folder without a finished "
+            f"model cannot be used; finish the run with `keras-mrigan train --resume {run}` first."
         )
     config_file = model_file.parent / "config.json"
     config = json.loads(config_file.read_text()) if config_file.exists() else None
@@ -79,7 +79,7 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
 
     if not name or "/" in str(name) or str(name).startswith("."):
         raise ValueError(f"`name` must be a plain folder name. Received: name={name!r}")
-    gan, config = (run, None) if isinstance(run, GAN) else _load_run(run)
+    gan, config = (run, None) if isinstance(run, GAN) else load_run(run)
     model_dir = Path(base) / name
     if version is None:
         version = next_version(model_dir)

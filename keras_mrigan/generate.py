@@ -22,11 +22,17 @@ MAX_SEED = 2**63 - 1
 
 
 class Sampler:
-    """Images for integer seeds, from a SavedModel (loaded with ``tf.saved_model.load`` only,
-    as a serving process would) or from a run folder's Keras model."""
+    """Images for integer seeds (and for latents), from a SavedModel (loaded with
+    ``tf.saved_model.load`` only, as a serving process would) or from a run folder's Keras
+    model.
+
+    Attributes:
+        latent_dim: the generator's latent length.
+        latent_distribution: ``"uniform"`` or ``"normal"``.
+    """
 
     def __init__(self, model):
-        from keras_mrigan.export import resolve_saved_model
+        from keras_mrigan.export import load_run, read_metadata, resolve_saved_model
 
         path = Path(model)
         if not path.exists():
@@ -39,12 +45,16 @@ class Sampler:
         if self.kind == "savedmodel":
             import tensorflow as tf
 
-            self._signature = tf.saved_model.load(str(self.path)).signatures[
-                "generate_from_seed"]
+            signatures = tf.saved_model.load(str(self.path)).signatures
+            self._by_seed = signatures["generate_from_seed"]
+            self._by_latent = signatures["serving_default"]
+            info = read_metadata(self.path)
+            self.latent_dim, self.latent_distribution = (info["latent_dim"],
+                                                         info["latent_distribution"])
         else:
-            from keras_mrigan.export import _load_run
-
-            self._gan = _load_run(path)[0]
+            self._gan = load_run(path)[0]
+            self.latent_dim = self._gan.latent_dim
+            self.latent_distribution = self._gan.latent_distribution
 
     def __call__(self, seeds):
         """float32 images ``(len(seeds), H, W, 1)`` in ``[-1, 1]``."""
@@ -52,12 +62,19 @@ class Sampler:
 
         seeds = tf.constant(np.asarray(seeds, np.int64))
         if self.kind == "savedmodel":
-            return self._signature(seed=seeds)["images"].numpy()
+            return self._by_seed(seed=seeds)["images"].numpy()
         from keras_mrigan.models.gan import seed_latents
 
-        gan = self._gan
-        latents = seed_latents(seeds, gan.latent_dim, gan.latent_distribution)
-        return np.clip(gan.generator(latents, training=False).numpy(), -1.0, 1.0)
+        return self.from_latents(seed_latents(seeds, self.latent_dim, self.latent_distribution))
+
+    def from_latents(self, latents):
+        """float32 images ``(len(latents), H, W, 1)`` in ``[-1, 1]`` for latent vectors."""
+        import tensorflow as tf
+
+        latents = tf.constant(np.asarray(latents, np.float32))
+        if self.kind == "savedmodel":
+            return self._by_latent(latent=latents)["images"].numpy()
+        return np.clip(self._gan.generator(latents, training=False).numpy(), -1.0, 1.0)
 
 
 def generate(model, n, seed=0, batch_size=64, progress=True):

@@ -201,7 +201,8 @@ def _metrics_callback(config, run_dir):
 def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks):
     dataset = make_dataset(config)
     steps = int(dataset.cardinality())
-    if steps < 0:  # Streamed without a cache: count the batches once.
+    if steps < 0 and is_progressive(config.model.arch):
+        # Streamed without a cache: the fade-in's length needs the batch count; count once.
         steps = int(dataset.reduce(0, lambda n, _: n + 1))
     stages = schedule_stages(config, steps * config.data.batch_size)
     callbacks = [

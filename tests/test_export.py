@@ -159,6 +159,11 @@ def test_export_and_generate_commands(run, tmp_path, capsys):
                  "--out", str(tmp_path / "npy_run")]) == 0
     np.testing.assert_allclose(np.load(tmp_path / "npy_run" / "generated.npy"), images,
                                atol=1e-5)
+    # evaluate samples a SavedModel through the same seeds.
+    assert main(["evaluate", "--generated", model, "--reference", str(run.parent / "data"),
+                 "--n", "20", "--out", str(tmp_path / "eval")]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["n"] == 20
+    assert (tmp_path / "eval" / "interpolation.png").exists()
     assert main(["generate", "--model", model, "--n", "5", "--seed", "3", "--format", "png",
                  "--out", str(tmp_path / "png")]) == 0
     assert sorted(p.name for p in (tmp_path / "png").iterdir()) == [

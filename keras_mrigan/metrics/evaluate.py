@@ -53,7 +53,7 @@ class ReferenceStats:
         say("SWD descriptors")
         sample = rng.choice(len(images), min(swd_images, len(images)), replace=False)
         descriptors = swd.descriptors(images[sample], seed=seed)
-        thumbnails = _thumbnails(images)
+        thumbnails = memo.pool(images)
         held = rng.choice(len(images), max(1, min(1000, int(HELD_OUT * len(images)))),
                           replace=False)
         stats = cls(paper, descriptors, thumbnails, np.sort(held), {})
@@ -94,13 +94,6 @@ class ReferenceStats:
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"{path}: not a reference statistics file ({exc})") from exc
-
-
-def _thumbnails(images, size=memo.FEATURE_SIZE):
-    images = images[..., 0] if images.ndim == 4 else images
-    n, h, w = images.shape
-    f = max(1, h // size)
-    return images.reshape(n, h // f, f, w // f, f).mean(axis=(2, 4)).astype(np.float32)
 
 
 def _paper_measures(images, paper, seed):
@@ -159,7 +152,7 @@ def evaluate(images, stats, out=None, name="generated", generate=None, seed=0):
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         found["nearest"] = keep[found["nearest"]]
-        memo.save_closest_pairs(_thumbnails(images), stats.thumbnails, found,
+        memo.save_closest_pairs(memo.pool(images), stats.thumbnails, found,
                                 out / "memorization.png")
         if generate is not None:
             from keras_mrigan.metrics.interpolation import save_interpolation
@@ -209,23 +202,27 @@ def load_generated(path, n=None, seed=0, batch_size=64):
         n: how many images to sample from a generator (default 1,000), or the most to read
             from a folder (default: all).
     """
+    from keras_mrigan.export import load_run, resolve_saved_model
+    from keras_mrigan.generate import Sampler, generate
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder to evaluate")
-    if (path / "saved_model.pb").exists() or any(path.glob("*/saved_model.pb")):
-        return _from_saved_model(path, n or 1000, seed, batch_size)
-    model_file = path / "model.keras" if path.is_dir() else path
-    if path.is_dir() and (path / "config.json").exists() and not model_file.exists():
-        raise FileNotFoundError(
-            f"{path} is a run folder without a finished model ({model_file.name}); finish it "
-            f"with `keras-mrigan train --resume {path}`."
-        )
-    if model_file.suffix == ".keras" and model_file.exists():
+    try:
+        resolve_saved_model(path)
+    except FileNotFoundError:
+        pass
+    else:  # Seeds seed ... seed + n - 1 through generate_from_seed.
+        sampler = Sampler(path)
+        images = generate(sampler, n or 1000, seed=seed, batch_size=batch_size,
+                          progress=False)[..., 0]
+        return GeneratedSet(images, path.name, (sampler.from_latents, sampler.latent_dim,
+                                                sampler.latent_distribution))
+    if path.suffix == ".keras" or (path / "config.json").exists() \
+            or (path / "model.keras").exists():
         import keras
 
-        import keras_mrigan.models.gan  # noqa: F401  (registers the classes to load)
-
-        gan = keras.models.load_model(model_file)
+        gan, _ = load_run(path)
         images = gan.generate(n or 1000, seed=seed, batch_size=batch_size)[..., 0]
 
         def fn(latents):
@@ -243,29 +240,6 @@ def load_generated(path, n=None, seed=0, batch_size=64):
     if n is not None:
         images = images[:n]
     return GeneratedSet(images, path.name)
-
-
-def _from_saved_model(path, n, seed, batch_size):
-    import tensorflow as tf
-
-    versions = sorted((p for p in path.iterdir() if (p / "saved_model.pb").exists()),
-                      key=lambda p: int(p.name) if p.name.isdigit() else -1)
-    folder = path if (path / "saved_model.pb").exists() else versions[-1]
-    model = tf.saved_model.load(str(folder))
-    by_seed = model.signatures["generate_from_seed"]
-    by_latent = model.signatures["serving_default"]
-    seeds = np.arange(seed, seed + n, dtype=np.int64)
-    images = np.concatenate([
-        by_seed(seed=tf.constant(seeds[i : i + batch_size]))["images"].numpy()
-        for i in range(0, n, batch_size)
-    ])[..., 0]
-    info = json.loads(Path(folder, "assets", "metadata.json").read_text())
-
-    def fn(latents):
-        return by_latent(latent=tf.constant(latents))["images"].numpy()
-
-    return GeneratedSet(images, path.name,
-                        (fn, info["latent_dim"], info["latent_distribution"]))
 
 
 def load_reference(reference, resolution, n=None, stats_path=None, seed=0, progress=None):

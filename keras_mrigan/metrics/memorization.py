@@ -7,15 +7,21 @@ FEATURE_SIZE = 32  # Images are compared as 32 x 32 averages, centered and L2-no
 PERCENTILE = 1.0
 
 
-def features(images, size=FEATURE_SIZE):
-    """Cosine-comparison features: average-pooled to ``size``, centered, unit length."""
+def pool(images, size=FEATURE_SIZE):
+    """Images ``(n, H, W[, 1])`` average-pooled to ``(n, size, size)`` float32 thumbnails
+    (unchanged if already that small)."""
     images = np.asarray(images, np.float32)
     if images.ndim == 4:
         images = images[..., 0]
     n, h, w = images.shape
     factor = max(1, h // size)
-    pooled = images.reshape(n, h // factor, factor, w // factor, factor).mean(axis=(2, 4))
-    flat = pooled.reshape(n, -1)
+    return images.reshape(n, h // factor, factor, w // factor, factor).mean(axis=(2, 4))
+
+
+def features(images, size=FEATURE_SIZE):
+    """Cosine-comparison features: average-pooled to ``size``, centered, unit length."""
+    pooled = pool(images, size)
+    flat = pooled.reshape(len(pooled), -1)
     flat = flat - flat.mean(axis=1, keepdims=True)
     return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
 

@@ -72,6 +72,10 @@ def seed_latents(seeds, latent_dim, distribution="uniform"):
     return tf.map_fn(one, seeds, fn_output_signature=tf.float32)
 
 
+def _fade_layers(network):
+    return [layer for layer in network.layers if isinstance(layer, WeightedSum)]
+
+
 @keras.saving.register_keras_serializable(package="keras_mrigan")
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other with ``model.fit``.
@@ -217,18 +221,13 @@ class GAN(keras.Model):
     @property
     def fade_layers(self):
         """The ``WeightedSum`` fade-in layers of both networks (empty unless progressive)."""
-        return [
-            layer
-            for network in (self.generator, self.discriminator)
-            for layer in network.layers
-            if isinstance(layer, WeightedSum)
-        ]
+        return _fade_layers(self.generator) + _fade_layers(self.discriminator)
 
     def fade_real(self, real):
         """Fades real images like the generator's output: ``low + alpha (real - low)``,
         with ``low`` the batch average-pooled 2x and upsampled back (nearest neighbour).
         Identity for networks without a fade-in."""
-        fades = [layer for layer in self.generator.layers if isinstance(layer, WeightedSum)]
+        fades = _fade_layers(self.generator)
         if not fades:
             return real
         low = tf.nn.avg_pool2d(real, 2, 2, "VALID")
