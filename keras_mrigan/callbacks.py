@@ -4,6 +4,7 @@ checkpoints."""
 import csv
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -117,6 +118,7 @@ class GANMetrics(keras.callbacks.Callback):
         self.every = every
         self.metrics = tuple(metrics)
         self.seed = seed
+        self.latest = {}  # The last measurement, with its (1-based) epoch.
 
     def on_epoch_end(self, epoch, logs=None):
         from keras_mrigan.metrics import cheap_measures
@@ -127,7 +129,43 @@ class GANMetrics(keras.callbacks.Callback):
         if self.model.resolution != self.reference.resolution:
             return
         images = self.model.generate(self.n, seed=self.seed)[..., 0]
-        logs.update(cheap_measures(images, self.reference, self.metrics, seed=self.seed))
+        measures = cheap_measures(images, self.reference, self.metrics, seed=self.seed)
+        logs.update(measures)
+        self.latest = {**measures, "epoch": epoch + 1}
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or Inf during training."""
+
+    def __init__(self, epoch, step, term, value, advice=""):
+        self.epoch, self.step, self.term, self.value = epoch, step, term, value
+        super().__init__(f"Training stopped: {term} is {value} at epoch {epoch}, step {step}."
+                         + (f" {advice}" if advice else ""))
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Raises ``NonFiniteLossError`` after the first batch whose loss terms are NaN or Inf,
+    naming the epoch, the step and the term, before the epoch's end writes a checkpoint (so
+    the last one written stays the last good one).
+
+    The terms are the GAN's running means of the epoch, which become non-finite at the batch
+    where one value does.
+    """
+
+    TERMS = ("d_loss", "g_loss", "penalty", "d_real", "d_fake")
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for term in self.TERMS:
+            value = (logs or {}).get(term)
+            if value is not None and not math.isfinite(float(value)):
+                raise NonFiniteLossError(self.epoch + 1, batch + 1, term, float(value))
 
 
 class RunCheckpoint(keras.callbacks.Callback):

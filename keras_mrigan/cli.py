@@ -58,7 +58,8 @@ RUN_FLAGS = SLICE_FLAGS + (
     "minibatch_stddev", "group_size", "loss", "real_label", "drift", "penalty_weight",
     "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "epochs",
     "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
-    "metrics_every", "metrics_n",
+    "metrics_every", "metrics_n", "strategy", "precision", "deterministic", "on_nan",
+    "nan_lr_factor",
 )
 
 
@@ -83,6 +84,34 @@ def _train(args):
     config = config.replace(**_set_flags(args, RUN_FLAGS))
     training.train(config, args.out, overwrite=args.overwrite)
     print(f"Finished run {args.out}: model.keras, history.csv, loss_curves.png, samples/")
+
+
+# keras_mrigan.tuning's names, repeated so that `--help` need not import TensorFlow (a test
+# keeps them equal).
+TUNERS = ("random", "bayesian", "hyperband")
+TUNE_OBJECTIVES = ("delta", "ms_ssim", "rho", "sigma_per_image", "swd")
+TUNE_DEFAULT_SPACE = ("loss", "g_learning_rate", "d_learning_rate", "beta_1", "g_steps",
+                      "d_steps", "real_label", "penalty_weight", "latent_distribution",
+                      "minibatch_stddev")
+
+
+def _tune(args):
+    from keras_mrigan import tuning
+    from keras_mrigan.config import get_preset
+
+    given = _set_flags(args, RUN_FLAGS)
+    config = get_preset(args.preset).replace(**given)
+    space = tuning.load_space(args.space) if args.space else {}
+    # A setting given as a flag is fixed in the search.
+    space.update({name: value for name, value in given.items() if name in tuning.TUNABLE})
+    tuning.tune(config, args.out, tuner=args.tuner, max_trials=args.max_trials, space=space,
+                objective=args.objective, metrics_n=args.metrics_n or 256,
+                overwrite=args.overwrite, seed=config.schedule.seed,
+                default_space=not args.no_default_space, top=args.top)
+    if not tuning.is_worker():
+        print(f"Wrote {args.out}/results.md, results.csv, best_trials.png; the best run is "
+              f"{args.out}/{tuning.BEST_RUN} (keras-mrigan export --run {args.out}/"
+              f"{tuning.BEST_RUN} --name NAME)")
 
 
 def _demo(args):
@@ -176,8 +205,23 @@ def _add_train_options(parser):
                      help="add rho, sigma/n, delta and SWD of --metrics-n samples to the "
                      "history every N epochs (default: 0, off)")
     opt.add_argument("--metrics-n", type=int, help="samples per measurement (default: 256)")
-    opt.add_argument("--jit-compile", dest="jit_compile", action="store_const", const=True,
-                     help="compile the train step with XLA")
+    speed = parser.add_argument_group("scale, speed and safety")
+    speed.add_argument("--jit-compile", dest="jit_compile", action="store_const", const=True,
+                       help="compile the train step with XLA")
+    speed.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
+                       help="tf.distribute strategy: mirrored over the local GPUs, or "
+                       "multiworker as TF_CONFIG describes (default: one device)")
+    speed.add_argument("--mixed-precision", dest="precision",
+                       choices=["mixed_float16", "mixed_bfloat16"],
+                       help="compute in float16 (with loss scaling) or bfloat16; variables, "
+                       "generator output and penalties stay float32")
+    speed.add_argument("--deterministic", action="store_const", const=True,
+                       help="enable TensorFlow op determinism (same seed, same weights)")
+    speed.add_argument("--on-nan", choices=["stop", "rollback"],
+                       help="on a NaN/Inf loss: stop (default), or roll back to the last "
+                       "checkpoint with lower learning rates")
+    speed.add_argument("--nan-lr-factor", type=float,
+                       help="learning-rate factor of a rollback (default: 0.5)")
 
 
 def build_parser():
@@ -216,6 +260,35 @@ def build_parser():
     _add_slice_options(train, data_required=False)
     _add_train_options(train)
     train.set_defaults(func=_train)
+
+    tune = commands.add_parser(
+        "tune", help="search hyperparameters with Keras Tuner",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Trains one run per trial and scores it by a quality measure of its "
+        "samples (not by a loss). Searched by default: " + ", ".join(TUNE_DEFAULT_SPACE) + ". "
+        "Model, loss "
+        "and optimization flags fix that setting in the search; --space FILE.json gives "
+        "ranges ({\"g_learning_rate\": {\"min\": 1e-5, \"max\": 1e-3, \"log\": true}, "
+        "\"loss\": [\"wgan-gp\", \"dragan\"], \"width\": 0.5}). Run it again with the same "
+        "--out to resume. Distributed: start one chief and N workers with "
+        "KERASTUNER_TUNER_ID=chief|tuner0|..., KERASTUNER_ORACLE_IP and "
+        "KERASTUNER_ORACLE_PORT set.",
+    )
+    tune.add_argument("--out", required=True, help="search folder")
+    tune.add_argument("--tuner", choices=TUNERS, default="random")
+    tune.add_argument("--max-trials", type=int, default=10, help="number of trials (10)")
+    tune.add_argument("--objective", choices=TUNE_OBJECTIVES, default="swd",
+                      help="quality measure to optimize (swd, minimized)")
+    tune.add_argument("--space", metavar="FILE.json", help="search space")
+    tune.add_argument("--no-default-space", action="store_true",
+                      help="search only what --space gives")
+    tune.add_argument("--preset", default="paper-dcgan",
+                      help="base settings (default: paper-dcgan)")
+    tune.add_argument("--top", type=int, default=4, help="trials in best_trials.png (4)")
+    tune.add_argument("--overwrite", action="store_true", help="start afresh, do not resume")
+    _add_slice_options(tune)
+    _add_train_options(tune)
+    tune.set_defaults(func=_tune)
 
     evaluate = commands.add_parser(
         "evaluate", help="measure realism, diversity, SWD, MS-SSIM and memorization",
@@ -278,7 +351,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, FloatingPointError) as exc:
         print(f"keras-mrigan: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -81,6 +81,16 @@ class ScheduleConfig:
     # epochs, added to the history; 0 turns them off.
     metrics_every: int = 0
     metrics_n: int = 256
+    # Scale and speed: "default" (one device), "mirrored" (all local GPUs) or "multiworker"
+    # (TF_CONFIG); "float32", "mixed_float16" or "mixed_bfloat16"; TF op determinism.
+    strategy: str = "default"
+    precision: str = "float32"
+    deterministic: bool = False
+    # A NaN or Inf loss: "stop" the run, or "rollback" to the last checkpoint and go on with
+    # both learning rates multiplied by nan_lr_factor (at most nan_rollbacks times).
+    on_nan: str = "stop"
+    nan_lr_factor: float = 0.5
+    nan_rollbacks: int = 3
 
 
 SECTIONS = {

@@ -88,3 +88,32 @@ def plot_history(history, path, title=None):
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_trial_grids(entries, path, ncols=4):
+    """Draws sample-grid PNGs side by side with a caption each, into one PNG (atomically).
+
+    Args:
+        entries: ``[(png_path, caption), ...]``; missing files are drawn as blank panels.
+        path: the PNG to write.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    ncols = max(1, min(ncols, len(entries)))
+    nrows = -(-len(entries) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.5 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (png, caption) in zip(axes.flat, entries, strict=False):
+        if Path(png).exists():
+            ax.imshow(np.asarray(Image.open(png).convert("L")), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(caption, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return path

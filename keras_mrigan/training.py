@@ -42,14 +42,64 @@ FINAL_MODEL = "model.keras"
 REFERENCE_STATS = "reference_stats.npz"
 
 
+STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+NAN_POLICIES = ("stop", "rollback")
+_strategies = {}
+
+
+def get_strategy(name):
+    """The ``tf.distribute`` strategy of a run: ``"default"`` (one device), ``"mirrored"``
+    (``MirroredStrategy`` over the local GPUs, or the CPU) or ``"multiworker"``
+    (``MultiWorkerMirroredStrategy``, configured by ``TF_CONFIG``).
+
+    One instance per name and process: strategies with collective ops must not be created
+    twice in a process.
+    """
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}: one of {list(STRATEGIES)}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name not in _strategies:
+        _strategies[name] = (tf.distribute.MirroredStrategy() if name == "mirrored"
+                             else tf.distribute.MultiWorkerMirroredStrategy())
+    return _strategies[name]
+
+
+def check_run_options(config):
+    """Rejects unknown strategy, precision and NaN-policy names before anything is built."""
+    schedule = config.schedule
+    for name, value, valid in (("strategy", schedule.strategy, STRATEGIES),
+                               ("precision", schedule.precision, PRECISIONS),
+                               ("on_nan", schedule.on_nan, NAN_POLICIES)):
+        if value not in valid:
+            raise ValueError(f"Unknown {name} {value!r}: one of {list(valid)}")
+    if not 0 < schedule.nan_lr_factor < 1:
+        raise ValueError(f"`nan_lr_factor` must be in (0, 1). Received: {schedule.nan_lr_factor}")
+
+
 def build_gan(config, resolution=None):
-    """A fresh, uncompiled ``GAN`` for a ``RunConfig``.
+    """A fresh, uncompiled ``GAN`` for a ``RunConfig``, with its variables in the run's
+    strategy scope and layers in the run's precision policy.
 
     Args:
         config: a ``RunConfig``.
         resolution: the stage resolution of a progressive architecture (default: its first
             stage, 4 x 4); other architectures are built at the data resolution.
     """
+    check_run_options(config)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.schedule.precision)
+    try:
+        with get_strategy(config.schedule.strategy).scope():
+            return _build_gan(config, resolution)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _build_gan(config, resolution):
     model, schedule = config.model, config.schedule
     architecture = get_architecture(model.arch)
     if resolution is None:
@@ -83,34 +133,53 @@ def grow_gan(gan, config, resolution):
 
 
 def compile_gan(gan, config):
-    """Compiles ``gan`` with the optimizers and objective of a ``RunConfig``."""
+    """Compiles ``gan`` with the optimizers and objective of a ``RunConfig`` (in the run's
+    strategy scope; with dynamic loss scaling of both optimizers under mixed float16)."""
     opt, loss = config.optimizer, config.loss
-    gan.compile(
-        g_optimizer=keras.optimizers.Adam(opt.g_learning_rate, beta_1=opt.beta_1,
-                                          beta_2=opt.beta_2),
-        d_optimizer=keras.optimizers.Adam(opt.d_learning_rate, beta_1=opt.beta_1,
-                                          beta_2=opt.beta_2),
-        loss=loss.loss,
-        real_label=loss.real_label,
-        drift=loss.drift,
-        penalty_weight=loss.penalty_weight,
-        clip_value=loss.clip_value,
-        jit_compile=config.schedule.jit_compile,
-    )
+
+    def adam(learning_rate):
+        optimizer = keras.optimizers.Adam(learning_rate, beta_1=opt.beta_1, beta_2=opt.beta_2)
+        if config.schedule.precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    with get_strategy(config.schedule.strategy).scope():
+        gan.compile(
+            g_optimizer=adam(opt.g_learning_rate),
+            d_optimizer=adam(opt.d_learning_rate),
+            loss=loss.loss,
+            real_label=loss.real_label,
+            drift=loss.drift,
+            penalty_weight=loss.penalty_weight,
+            clip_value=loss.clip_value,
+            jit_compile=config.schedule.jit_compile,
+        )
     return gan
 
 
-def make_dataset(config):
-    """The training dataset of a ``RunConfig``."""
+def make_dataset(config, slices=None):
+    """The training dataset of a ``RunConfig``.
+
+    Args:
+        slices: the run's slices already decoded (``(N, r, r, 1)`` in ``[-1, 1]``, as
+            ``data.pipeline.load_slices`` returns them), to skip reading ``config.data.source``;
+            the batches are the same.
+    """
     data = config.data
-    # DataConfig holds the SliceOptions fields a run can set, under the same names.
-    options = SliceOptions(**{
-        field.name: getattr(data, field.name)
-        for field in dataclasses.fields(SliceOptions) if hasattr(data, field.name)
-    })
+    if slices is not None:
+        return build_dataset(slices, data.resolution, data.batch_size,
+                             shuffle_buffer=data.shuffle_buffer, seed=config.schedule.seed)
     return build_dataset(data.source, data.resolution, data.batch_size, cache=data.cache,
                          shuffle_buffer=data.shuffle_buffer, seed=config.schedule.seed,
-                         options=options)
+                         options=slice_options(config))
+
+
+def slice_options(config):
+    """The ``SliceOptions`` of a ``RunConfig`` (its data section holds them by name)."""
+    return SliceOptions(**{
+        field.name: getattr(config.data, field.name)
+        for field in dataclasses.fields(SliceOptions) if hasattr(config.data, field.name)
+    })
 
 
 def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=()):
@@ -161,14 +230,25 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=()):
     if epochs is not None:
         config = config.replace(epochs=epochs)
         config.save(run_dir / CONFIG)
+    gan, done, history = load_checkpoint(run_dir, config)
+    return _fit(gan, config, run_dir, done, history, verbose, extra_callbacks)
+
+
+def load_checkpoint(run_dir, config):
+    """The state of a run folder after its last finished epoch.
+
+    Returns:
+        ``(gan, epochs_done, history)``: the compiled GAN with its optimizer state, and the
+        history of the finished epochs; a fresh GAN, 0 and ``{}`` if no epoch finished.
+    """
+    run_dir = Path(run_dir)
     state_path = run_dir / run_callbacks.STATE
     if not state_path.exists():  # Killed before its first epoch ended: start it again.
-        gan, done = compile_gan(build_gan(config), config), 0
-    else:
-        done = json.loads(state_path.read_text())["epoch"]
+        return compile_gan(build_gan(config), config), 0, {}
+    done = json.loads(state_path.read_text())["epoch"]
+    with get_strategy(config.schedule.strategy).scope():
         gan = keras.models.load_model(run_dir / run_callbacks.CHECKPOINT)
-    history = run_callbacks.read_history(run_dir / run_callbacks.HISTORY, epochs=done)
-    return _fit(gan, config, run_dir, done, history, verbose, extra_callbacks)
+    return gan, done, run_callbacks.read_history(run_dir / run_callbacks.HISTORY, epochs=done)
 
 
 def schedule_stages(config, images_per_epoch):
@@ -198,20 +278,71 @@ def _metrics_callback(config, run_dir):
                                      seed=schedule.seed)]
 
 
-def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks):
-    dataset = make_dataset(config)
+def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks, dataset=None):
+    """Trains ``gan`` from ``initial_epoch`` to ``config.schedule.epochs`` into ``run_dir``
+    (with the run's dataset unless one is given), stage by stage, and writes the final model.
+
+    A NaN or Inf loss stops the run with ``NonFiniteLossError``; with ``on_nan="rollback"``
+    the run instead goes back to its last checkpoint and continues with both learning rates
+    lowered."""
+    schedule = config.schedule
+    if schedule.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    if dataset is None:
+        dataset = make_dataset(config)
     steps = int(dataset.cardinality())
     if steps < 0 and is_progressive(config.model.arch):
         # Streamed without a cache: the fade-in's length needs the batch count; count once.
         steps = int(dataset.reduce(0, lambda n, _: n + 1))
     stages = schedule_stages(config, steps * config.data.batch_size)
-    callbacks = [
-        *_metrics_callback(config, run_dir),
-        *extra_callbacks,
-        run_callbacks.SampleGrid(run_dir / "samples", n=config.schedule.sample_count,
-                                 seed=config.schedule.seed),
-        run_callbacks.RunCheckpoint(run_dir, history),
-    ]
+    metrics = _metrics_callback(config, run_dir)
+    rollbacks = 0
+    while True:
+        callbacks = [
+            run_callbacks.NaNGuard(),
+            *metrics,
+            *extra_callbacks,
+            run_callbacks.SampleGrid(run_dir / "samples", n=schedule.sample_count,
+                                     seed=schedule.seed),
+            run_callbacks.RunCheckpoint(run_dir, history),
+        ]
+        try:
+            gan = _fit_stages(gan, config, dataset, stages, steps, initial_epoch, callbacks,
+                              verbose)
+            break
+        except run_callbacks.NonFiniteLossError as error:
+            done = _epochs_done(run_dir)
+            if schedule.on_nan != "rollback" or rollbacks >= schedule.nan_rollbacks:
+                where = (f"the last good checkpoint (epoch {done}) is "
+                         f"{run_dir / run_callbacks.CHECKPOINT}" if done else
+                         "no epoch finished, so there is no checkpoint")
+                raise run_callbacks.NonFiniteLossError(
+                    error.epoch, error.step, error.term, error.value,
+                    f"{where}. Resume with `keras-mrigan train --resume {run_dir}`, or train "
+                    "with --on-nan rollback to go back to it with lower learning rates."
+                    + (f" ({rollbacks} rollbacks done.)" if rollbacks else "")) from None
+            rollbacks += 1
+            rates = [float(o.learning_rate) * schedule.nan_lr_factor
+                     for o in (gan.g_optimizer, gan.d_optimizer)]
+            gan, initial_epoch, history = load_checkpoint(run_dir, config)
+            gan.g_optimizer.learning_rate, gan.d_optimizer.learning_rate = rates
+            print(f"{error} Rolled back to epoch {initial_epoch}; learning rates now "
+                  f"G {rates[0]:.3g}, D {rates[1]:.3g} (rollback {rollbacks} of "
+                  f"{schedule.nan_rollbacks}).")
+    with atomic_path(run_dir / FINAL_MODEL) as tmp:
+        gan.save(tmp)
+    return gan
+
+
+def _epochs_done(run_dir):
+    state = Path(run_dir) / run_callbacks.STATE
+    return json.loads(state.read_text())["epoch"] if state.exists() else 0
+
+
+def _fit_stages(gan, config, dataset, stages, steps, initial_epoch, callbacks, verbose):
+    """One ``model.fit`` per stage not yet finished; returns the last stage's GAN."""
     for stage in stages:
         if stage.stop <= initial_epoch:
             continue
@@ -226,6 +357,4 @@ def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks)
             gan.fit(resolution_view(dataset, stage.resolution), epochs=stage.stop,
                     initial_epoch=max(stage.start, initial_epoch),
                     callbacks=fade + callbacks, verbose=verbose, shuffle=False)
-    with atomic_path(run_dir / FINAL_MODEL) as tmp:
-        gan.save(tmp)
     return gan

@@ -69,3 +69,16 @@ def oasis_analyze_tree(tmp_path):
         save_analyze(seg / f"{name}_mpr_n4_anon_111_t88_masked_gfc_fseg.hdr",
                      (head_volume(seed=subject) > 0).astype(np.int16) * 3)
     return root
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """A RunConfig of a tiny 16 x 16 DCGAN on two synthetic NIfTI heads (28 slices), 2 epochs."""
+    from keras_mrigan.config import RunConfig
+
+    for i in range(2):
+        save_nifti(tmp_path / "data" / f"s{i}.nii.gz", head_volume(seed=i))
+    return RunConfig().replace(
+        source=str(tmp_path / "data"), resolution=16, batch_size=8, latent_dim=8, width=1 / 16,
+        loss="dragan", epochs=2, sample_count=4, jit_compile=False,
+    )

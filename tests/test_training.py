@@ -4,21 +4,9 @@ import json
 import keras
 import numpy as np
 import pytest
-from conftest import head_volume, save_nifti
 
 from keras_mrigan import training
-from keras_mrigan.config import RunConfig
 from keras_mrigan.models.gan import GAN
-
-
-@pytest.fixture
-def tiny_config(tmp_path):
-    for i in range(2):
-        save_nifti(tmp_path / "data" / f"s{i}.nii.gz", head_volume(seed=i))  # 28 slices.
-    return RunConfig().replace(
-        source=str(tmp_path / "data"), resolution=16, batch_size=8, latent_dim=8, width=1 / 16,
-        loss="dragan", epochs=2, sample_count=4, jit_compile=False,
-    )
 
 
 class StopAt(keras.callbacks.Callback):

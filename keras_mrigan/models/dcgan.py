@@ -36,7 +36,8 @@ def _init():
     return keras.initializers.RandomNormal(0.0, INIT_STDDEV)
 
 
-def build_generator(resolution=256, latent_dim=256, width=1.0, name="dcgan_generator"):
+def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
+                    name="dcgan_generator"):
     """The DCGAN generator of Table 1, for any power-of-two resolution.
 
     From the latent, a dense layer to 8 x 8 x 256, then per doubling of the resolution a 5 x 5
@@ -49,6 +50,7 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="dcgan_gener
         resolution: output side, a power of two from 16 to 1024.
         latent_dim: latent length (paper: 256).
         width: multiplier of every filter count (1.0 is the paper's; 0.125 makes a CPU toy).
+        batch_norm: ``False`` drops the batch normalizations (the layers get biases instead).
 
     Returns:
         A functional ``keras.Model`` from ``(batch, latent_dim)`` to
@@ -58,10 +60,10 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="dcgan_gener
     check_width(width)
     latents = keras.Input((latent_dim,), name="latent")
     units = scaled(GENERATOR_FILTERS, width)
-    x = keras.layers.Dense(BASE_RESOLUTION * BASE_RESOLUTION * units, use_bias=False,
+    x = keras.layers.Dense(BASE_RESOLUTION * BASE_RESOLUTION * units, use_bias=not batch_norm,
                            kernel_initializer=_init(), name="dense")(latents)
     x = keras.layers.Reshape((BASE_RESOLUTION, BASE_RESOLUTION, units), name="reshape")(x)
-    x = _bn_relu(x, "dense")
+    x = _bn_relu(x, "dense", batch_norm)
     filters = GENERATOR_FILTERS
     for stage in range(stages):
         strides = [2, 1] if stage < DOUBLE_STAGES else [2]
@@ -71,9 +73,9 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="dcgan_gener
             block = f"up{stage + 1}_{i + 1}"
             x = keras.layers.Conv2DTranspose(
                 scaled(filters, width), KERNEL_SIZE, strides=stride, padding="same",
-                use_bias=False, kernel_initializer=_init(), name=f"{block}_conv",
+                use_bias=not batch_norm, kernel_initializer=_init(), name=f"{block}_conv",
             )(x)
-            x = _bn_relu(x, block)
+            x = _bn_relu(x, block, batch_norm)
     images = keras.layers.Conv2DTranspose(
         1, KERNEL_SIZE, padding="same", activation="tanh", kernel_initializer=_init(),
         name="to_image",
@@ -82,7 +84,8 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="dcgan_gener
 
 
 def build_discriminator(
-    resolution=256, width=1.0, minibatch_stddev=True, group_size=4, name="dcgan_discriminator"
+    resolution=256, width=1.0, minibatch_stddev=True, group_size=4, batch_norm=True,
+    name="dcgan_discriminator",
 ):
     """The DCGAN discriminator of Table 2, for any power-of-two resolution.
 
@@ -96,6 +99,8 @@ def build_discriminator(
         width: multiplier of every filter and unit count.
         minibatch_stddev: add the minibatch standard-deviation layer (paper: essential).
         group_size: its group size; the training batch size must be a multiple of it.
+        batch_norm: ``False`` drops the batch normalizations (the convolutions get biases),
+            as a critic with a per-sample gradient penalty (WGAN-GP) should.
 
     Returns:
         A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` to
@@ -109,9 +114,9 @@ def build_discriminator(
         filters = min(DISCRIMINATOR_FILTERS * 2**stage, MAX_DISCRIMINATOR_FILTERS)
         block = f"down{stage + 1}"
         x = keras.layers.Conv2D(scaled(filters, width), KERNEL_SIZE, strides=2,
-                                padding="same", use_bias=stage == 0,
+                                padding="same", use_bias=stage == 0 or not batch_norm,
                                 kernel_initializer=_init(), name=f"{block}_conv")(x)
-        if stage > 0:
+        if stage > 0 and batch_norm:
             x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{block}_bn")(x)
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"{block}_lrelu")(x)
     if minibatch_stddev:
@@ -124,8 +129,9 @@ def build_discriminator(
     return keras.Model(images, scores, name=name)
 
 
-def _bn_relu(x, block):
-    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{block}_bn")(x)
+def _bn_relu(x, block, batch_norm=True):
+    if batch_norm:
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{block}_bn")(x)
     return keras.layers.ReLU(name=f"{block}_relu")(x)
 
 

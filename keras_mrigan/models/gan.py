@@ -194,6 +194,10 @@ class GAN(keras.Model):
         self.drift = float(drift)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        # Create the optimizers' slots now, under the strategy scope of the caller: created
+        # lazily inside the distributed train step they would be per-replica and broken.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
         # No third optimizer: the two above do all the updates.
         super().compile(optimizer=None, **kwargs)
         self._gan_compile_config = {
@@ -234,30 +238,77 @@ class GAN(keras.Model):
         low = tf.repeat(tf.repeat(low, 2, axis=1), 2, axis=2)
         return low + tf.cast(fades[0].alpha, real.dtype) * (real - low)
 
+    # Under tf.distribute every replica runs train_step on its slice of the global batch.
+    # Random draws are made for the whole global batch, identically on every replica (they
+    # share the seed state), and each replica keeps its slice; statistics of the batch are
+    # all-reduced; losses are divided by the number of replicas, whose gradients the
+    # optimizers sum. One replica or many, a global batch gives the same update.
+
+    def _local(self, values):
+        """This replica's slice of a global-batch tensor (all of it without replicas)."""
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context else 1
+        if replicas == 1:
+            return values
+        size = tf.shape(values)[0] // replicas
+        start = tf.cast(context.replica_id_in_sync_group, tf.int32) * size
+        return values[start : start + size]
+
+    @staticmethod
+    def _replicas():
+        context = tf.distribute.get_replica_context()
+        return context.num_replicas_in_sync if context else 1
+
+    def _uniform(self, local_shape):
+        """``U(0, 1)`` of ``local_shape``: this replica's slice of a global-batch draw."""
+        shape = tf.concat([[local_shape[0] * self._replicas()], local_shape[1:]], axis=0)
+        return self._local(keras.random.uniform(shape, seed=self.seed_generator))
+
     def _latents(self, n):
-        return sample_latents(n, self.latent_dim, self.latent_distribution, self.seed_generator)
+        latents = sample_latents(n * self._replicas(), self.latent_dim, self.latent_distribution,
+                                 self.seed_generator)
+        return self._local(latents)
+
+    def _global_std(self, x):
+        """The standard deviation of every value of the global batch."""
+        x = tf.cast(x, tf.float32)
+        moments = tf.stack([tf.cast(tf.size(x), tf.float32), tf.reduce_sum(x),
+                            tf.reduce_sum(tf.square(x))])
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            moments = context.all_reduce(tf.distribute.ReduceOp.SUM, moments)
+        count, total, squares = moments[0], moments[1], moments[2]
+        mean = total / count
+        return tf.sqrt(tf.maximum(squares / count - tf.square(mean), 0.0))
 
     def _penalty(self, real, fake):
-        """The loss object's gradient penalty, or 0."""
+        """The loss object's gradient penalty (float32), or 0."""
         kind = self.loss_fn.penalty
         if kind not in ("gradient", "dragan"):
             return tf.constant(0.0)
-        batch = tf.shape(real)[0]
-        alpha = keras.random.uniform((batch, 1, 1, 1), seed=self.seed_generator)
+        alpha = self._uniform(tf.stack([tf.shape(real)[0], 1, 1, 1]))
         if kind == "gradient":
             # Equation 4: x_m = alpha x + (1 - alpha) G(z).
             points = alpha * real + (1.0 - alpha) * fake
         else:
             # Equation 5, as in DRAGAN's reference code: the perturbed point
             # x_p = x + 0.5 std(x) u with u ~ U(0, 1) per pixel, and x' = alpha x + (1 - alpha) x_p.
-            noise = keras.random.uniform(tf.shape(real), seed=self.seed_generator)
-            perturbed = real + 0.5 * tf.math.reduce_std(real) * noise
+            noise = self._uniform(tf.shape(real))
+            perturbed = real + 0.5 * self._global_std(real) * noise
             points = alpha * real + (1.0 - alpha) * perturbed
         with tf.GradientTape() as tape:
             tape.watch(points)
-            scores = self.discriminator(points, training=True)
+            scores = self._score(points)
         gradients = tape.gradient(scores, points)
         return self.loss_fn.penalty_weight * losses_module.gradient_penalty(gradients)
+
+    def _fake(self, latents, training=True):
+        """Generated images in float32 (also under a mixed-precision policy)."""
+        return tf.cast(self.generator(latents, training=training), tf.float32)
+
+    def _score(self, images):
+        """Discriminator scores in float32."""
+        return tf.cast(self.discriminator(images, training=True), tf.float32)
 
     def discriminator_objective(self, real, fake):
         """The discriminator's loss terms on one batch of real and generated images.
@@ -266,8 +317,8 @@ class GAN(keras.Model):
             ``(total, d_loss, penalty, real_scores, fake_scores)`` where ``total`` is the
             adversarial loss plus the penalty plus the drift term.
         """
-        real_scores = self.discriminator(real, training=True)
-        fake_scores = self.discriminator(fake, training=True)
+        real_scores = self._score(real)
+        fake_scores = self._score(fake)
         d_loss = self.loss_fn.discriminator_loss(real_scores, fake_scores, self.real_label)
         penalty = self._penalty(real, fake)
         total = d_loss + penalty
@@ -275,15 +326,21 @@ class GAN(keras.Model):
             total += self.drift * tf.reduce_mean(tf.square(real_scores))
         return total, d_loss, penalty, real_scores, fake_scores
 
+    def _scaled(self, optimizer, loss):
+        """The loss to differentiate: divided by the number of replicas (their gradients are
+        summed), then scaled by a loss-scale optimizer (mixed float16)."""
+        return optimizer.scale_loss(loss / self._replicas())
+
     def _discriminator_step(self, real):
         latents = self._latents(tf.shape(real)[0])
+        variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            fake = self.generator(latents, training=True)
+            fake = self._fake(latents)
             total, d_loss, penalty, real_scores, fake_scores = self.discriminator_objective(
                 real, fake
             )
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(total, variables), variables)
+            scaled = self._scaled(self.d_optimizer, total)
+        self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
         if self.loss_fn.penalty == "clip":
             c = self.loss_fn.clip_value
             for variable in variables:
@@ -292,12 +349,12 @@ class GAN(keras.Model):
 
     def _generator_step(self, batch):
         latents = self._latents(batch)
-        with tf.GradientTape() as tape:
-            fake_scores = self.discriminator(self.generator(latents, training=True),
-                                             training=True)
-            g_loss = self.loss_fn.generator_loss(fake_scores, self.real_label)
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply(tape.gradient(g_loss, variables), variables)
+        with tf.GradientTape() as tape:
+            fake_scores = self._score(self._fake(latents))
+            g_loss = self.loss_fn.generator_loss(fake_scores, self.real_label)
+            scaled = self._scaled(self.g_optimizer, g_loss)
+        self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
         return g_loss
 
     def train_step(self, data):
@@ -332,7 +389,7 @@ class GAN(keras.Model):
         latents = sample_latents(n, self.latent_dim, self.latent_distribution,
                                  seed if seed is not None else self.seed_generator)
         batches = [
-            keras.ops.convert_to_numpy(self.generator(latents[i : i + batch_size], training=False))
+            keras.ops.convert_to_numpy(self._fake(latents[i : i + batch_size], training=False))
             for i in range(0, n, batch_size)
         ]
         return np.clip(np.concatenate(batches), -1.0, 1.0)
@@ -369,7 +426,4 @@ class GAN(keras.Model):
         config = dict(config)
         config["g_optimizer"] = keras.optimizers.deserialize(config["g_optimizer"])
         config["d_optimizer"] = keras.optimizers.deserialize(config["d_optimizer"])
-        self.compile(**config)
-        # Create the optimizer slots now so that their saved values can be loaded into them.
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.compile(**config)  # Builds the optimizer slots, so saved values load into them.

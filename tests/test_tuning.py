@@ -1,0 +1,255 @@
+import csv
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_mrigan import cli, training, tuning
+from keras_mrigan.config import RunConfig
+from keras_mrigan.metrics import ReferenceStats, cheap_measures
+from keras_mrigan.tuning import GANHyperModel, Range
+
+SMALL_SPACE = {"loss": ["dragan", "wgan-gp"], "g_learning_rate": Range(1e-4, 1e-3, log=True),
+               "real_label": [1.0, 0.9]}
+
+
+class CountingHyperModel(GANHyperModel):
+    """Records which trials were trained, and from which epoch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fits = []
+
+    def fit(self, hp, model, *args, **kwargs):
+        self.fits.append(kwargs["trial_id"])
+        return super().fit(hp, model, *args, **kwargs)
+
+
+class InterruptTrial(keras.callbacks.Callback):
+    """Simulates a crash (Ctrl-C) at the start of the second epoch of the n-th trial."""
+
+    trials_seen = 0
+
+    def __init__(self, trial):
+        super().__init__()
+        self.trial = trial
+
+    def on_train_begin(self, logs=None):
+        InterruptTrial.trials_seen += 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if InterruptTrial.trials_seen == self.trial and epoch == 1:
+            raise KeyboardInterrupt
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_random_search_scores_trials_with_gan_metrics(tiny_config, tmp_path):
+    out = tmp_path / "search"
+    tuner = tuning.tune(tiny_config, out, max_trials=2, space=SMALL_SPACE, default_space=False,
+                        metrics_n=16, verbose=0)
+    rows = tuning.trial_results(tuner)
+    assert [r.status for r in rows] == ["COMPLETED", "COMPLETED"]
+    stats = ReferenceStats.load(out / tuning.REFERENCE_STATS)
+    for row in rows:
+        assert math.isfinite(row.score) and row.seconds > 0
+        # The score is GANMetrics' SWD of the trial's final model, recomputed here from its
+        # saved generator, not a loss.
+        gan = keras.models.load_model(row.run_dir / "model.keras")
+        images = gan.generate(16, seed=tiny_config.schedule.seed)[..., 0]
+        measures = cheap_measures(images, stats, ("swd",), seed=tiny_config.schedule.seed)
+        assert row.score == pytest.approx(measures["swd"], rel=1e-5)
+        history = _read_csv(row.run_dir / "history.csv")
+        assert float(history[-1]["swd"]) == pytest.approx(row.score)
+        assert row.score not in {float(history[-1][k]) for k in ("d_loss", "g_loss")}
+
+    # The report.
+    table = _read_csv(out / "results.csv")
+    assert [r["trial"] for r in table] == ["0", "1"]
+    assert {"trial", "status", "swd", "seconds", "loss", "g_learning_rate"} <= set(table[0])
+    assert float(table[0]["swd"]) == pytest.approx(rows[0].score)
+    markdown = (out / "results.md").read_text()
+    assert "Objective: swd (minimize). 2 of 2 trials completed." in markdown
+    assert markdown.count("(best)") == 1
+    with Image.open(out / "best_trials.png") as picture:
+        assert picture.width > 300
+
+    # The best trial's hyperparameters reproduce its model: the same config, and retraining it
+    # gives the same weights.
+    best_hp = tuner.get_best_hyperparameters(1)[0]
+    best = min(rows, key=lambda r: r.score)
+    config = tuner.hypermodel.config_for(best_hp)
+    assert config == RunConfig.load(out / tuning.BEST_RUN / "config.json")
+    assert config.loss.loss == best_hp.values["loss"]
+    retrained = training.train(config, tmp_path / "again", verbose=0)
+    saved = keras.models.load_model(out / tuning.BEST_RUN / "model.keras")
+    for a, b in zip(retrained.generator.weights, saved.generator.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+    best_model = tuner.get_best_models(1)[0]
+    np.testing.assert_allclose(best_model.generate(4, seed=1), saved.generate(4, seed=1))
+    assert (best.run_dir / "model.keras").read_bytes() == \
+        (out / tuning.BEST_RUN / "model.keras").read_bytes()
+
+
+@pytest.mark.slow
+def test_resumed_search_does_not_redo_finished_trials(tiny_config, tmp_path):
+    out = tmp_path / "search"
+    config = tiny_config.replace(epochs=2)
+
+    def tuner(overwrite):
+        hypermodel = CountingHyperModel(config, space=SMALL_SPACE, default_space=False,
+                                        metrics_n=16, stats_path=out / tuning.REFERENCE_STATS)
+        return tuning.make_tuner(hypermodel, "random", max_trials=3, directory=out,
+                                 overwrite=overwrite)
+
+    first = tuner(overwrite=True)
+    InterruptTrial.trials_seen = 0
+    with pytest.raises(KeyboardInterrupt):
+        first.search(verbose=0, callbacks=[InterruptTrial(trial=2)])
+    assert first.hypermodel.fits == ["0", "1"]
+    finished = (first.trial_run_dir("0") / "model.keras").stat().st_mtime_ns
+    assert json.loads((first.trial_run_dir("1") / "state.json").read_text()) == {"epoch": 1}
+
+    second = tuner(overwrite=False)
+    second.search(verbose=0)
+    # Trial 0 is kept, trial 1 is retried (from its finished epoch), trial 2 is new.
+    assert second.hypermodel.fits == ["1", "2"]
+    assert (second.trial_run_dir("0") / "model.keras").stat().st_mtime_ns == finished
+    assert [r["epoch"] for r in _read_csv(second.trial_run_dir("1") / "history.csv")] == \
+        ["1", "2"]
+    rows = tuning.write_results(second, out)
+    assert [r.status for r in rows] == ["COMPLETED"] * 3
+    assert all(math.isfinite(r.score) for r in rows)
+
+
+@pytest.mark.slow
+def test_cli_tune_with_hyperband_continues_trials(tiny_config, tmp_path, capsys):
+    out = tmp_path / "search"
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"d_learning_rate": {"min": 1e-4, "max": 1e-3, "log": True}}))
+    code = cli.main([
+        "tune", "--data", tiny_config.data.source, "--resolution", "16", "--batch-size", "8",
+        "--latent-dim", "8", "--width", "0.0625", "--loss", "dragan", "--tuner", "hyperband",
+        "--epochs", "3", "--max-trials", "4", "--space", str(space), "--no-default-space",
+        "--metrics-n", "16", "--out", str(out), "--preset", "demo-dcgan",
+    ])
+    assert code == 0, capsys.readouterr().err
+    table = _read_csv(out / "results.csv")
+    assert len(table) == 4 and all(r["status"] == "COMPLETED" for r in table)
+    assert {r["loss"] for r in table} == {"dragan"}  # A flag fixes its setting.
+    assert all(1e-4 <= float(r["d_learning_rate"]) <= 1e-3 for r in table)
+    # Hyperband trained three trials for 1 epoch and continued the best to epoch 3.
+    epochs = sorted(len(_read_csv(out / "search" / f"trial_{r['trial']}" / "run" /
+                                  "history.csv")) for r in table)
+    assert epochs == [1, 1, 1, 2]
+    assert (out / tuning.BEST_RUN / "model.keras").exists()
+    assert "best run is" in capsys.readouterr().out
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_distributed_search_shares_trials_between_two_workers(tiny_config, tmp_path):
+    out = tmp_path / "search"
+    command = [
+        sys.executable, "-m", "keras_mrigan", "tune", "--data", tiny_config.data.source,
+        "--resolution", "16", "--batch-size", "8", "--latent-dim", "8", "--width", "0.0625",
+        "--epochs", "2", "--max-trials", "4", "--metrics-n", "16", "--out", str(out),
+        "--preset", "demo-dcgan", "--loss", "dragan",
+    ]
+    env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1",
+           "KERASTUNER_ORACLE_PORT": str(_free_port()), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    processes = [
+        subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": tuner_id},
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for tuner_id in ("chief", "tuner0", "tuner1")
+    ]
+    try:
+        outputs = [p.communicate(timeout=420)[0] for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for p, output in zip(processes, outputs, strict=True):
+        assert p.returncode == 0, output[-3000:]
+    table = _read_csv(out / "results.csv")
+    assert [r["status"] for r in table] == ["COMPLETED"] * 4
+    workers = [json.loads((out / "search" / f"trial_{r['trial']}" / "run" /
+                           tuning.TRIAL_INFO).read_text())["tuner_id"] for r in table]
+    assert set(workers) == {"tuner0", "tuner1"}  # Both workers ran trials; none ran twice.
+    assert "best run is" in outputs[0]
+
+
+def test_invalid_search_spaces_are_rejected_clearly(tmp_path):
+    cases = [
+        ({"loss": ["dragan", "wgan-pg"]}, "'loss': invalid value 'wgan-pg'; expected str one of"),
+        ({"loss": []}, "'loss': the choice list is empty"),
+        ({"g_learning_rate": Range(1e-3, 1e-5)}, "min > max"),
+        ({"g_steps": {"min": 3, "max": 1}}, "'g_steps': min > max"),
+        ({"beta_1": Range(0.0, 1.5)}, "'beta_1': invalid value 1.5; expected float in"),
+        ({"g_steps": Range(1.5, 3)}, "'g_steps': invalid value 1.5; expected int"),
+        ({"penalty_weight": Range(0.0, 100.0, log=True)}, "log range needs min > 0"),
+        ({"latent_size": [8, 16]}, "Cannot tune 'latent_size': tunable settings are"),
+        ({"loss": Range(0, 1)}, "a Range needs a numeric setting"),
+        ({"width": [0.5, 0.5]}, "repeated values"),
+        ({"g_steps": {"low": 1}}, "a range is"),
+    ]
+    for space, message in cases:
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            tuning.check_space(space)
+    with pytest.raises(ValueError, match="Unknown objective 'd_loss'.*not objectives"):
+        GANHyperModel(RunConfig(), objective="d_loss")
+    with pytest.raises(ValueError, match="Unknown tuner 'grid'"):
+        tuning.make_tuner(GANHyperModel(RunConfig()), "grid")
+    bad = tmp_path / "space.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="space.json: not a readable JSON search space"):
+        tuning.load_space(bad)
+    bad.write_text(json.dumps({"loss": ["lsgan", "hinge"]}))
+    with pytest.raises(ValueError, match="invalid value 'hinge'"):
+        tuning.load_space(bad)
+
+
+def test_hyperparameters_default_to_the_base_config_and_follow_the_loss():
+    config = RunConfig().replace(loss="dragan", real_label=0.9, g_learning_rate=2e-4,
+                                 penalty_weight=10.0, g_steps=3)
+    hypermodel = GANHyperModel(config)
+    hp = keras_tuner.HyperParameters()
+    assert hypermodel.config_for(hp) == config  # The default trial is the base config.
+    assert set(hp.values) == set(tuning.DEFAULT_SPACE)
+    # Label smoothing only for objectives with targets; lambda only with a gradient penalty.
+    wgan = keras_tuner.HyperParameters()
+    hypermodel.config_for(wgan)
+    wgan.values["loss"] = "wgan"
+    chosen = hypermodel.config_for(wgan)
+    assert chosen.loss.loss == "wgan" and chosen.loss.real_label == 1.0
+    assert not wgan.is_active("real_label") and not wgan.is_active("penalty_weight")
+    # A value fixes a setting; a custom range replaces the default one.
+    fixed = GANHyperModel(config, space={"loss": "lsgan", "width": [0.25, 0.5]})
+    hp = keras_tuner.HyperParameters()
+    chosen = fixed.config_for(hp)
+    assert chosen.loss.loss == "lsgan" and chosen.model.width == 0.25
+    assert "penalty_weight" not in hp.values  # lsgan has no gradient penalty.
+    model = fixed.build(hp)
+    assert model.compiled and model.loss_fn.name == "lsgan"
+
+
+def test_cli_names_match_the_tuning_module():
+    assert cli.TUNERS == tuning.TUNERS
+    assert cli.TUNE_OBJECTIVES == tuple(sorted(tuning.OBJECTIVES))
+    assert cli.TUNE_DEFAULT_SPACE == tuple(tuning.DEFAULT_SPACE)
