@@ -97,7 +97,8 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
     latent_dim, distribution = gan.latent_dim, gan.latent_distribution
 
     def outputs(latents):
-        images = tf.clip_by_value(generator(latents, training=False), -1.0, 1.0)
+        images = tf.cast(generator(latents, training=False), tf.float32)  # Also mixed precision.
+        images = tf.clip_by_value(images, -1.0, 1.0)
         as_uint8 = tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
         return {"images": images, "images_uint8": as_uint8}
 

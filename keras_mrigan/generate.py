@@ -74,7 +74,8 @@ class Sampler:
         latents = tf.constant(np.asarray(latents, np.float32))
         if self.kind == "savedmodel":
             return self._by_latent(latent=latents)["images"].numpy()
-        return np.clip(self._gan.generator(latents, training=False).numpy(), -1.0, 1.0)
+        images = self._gan.generator(latents, training=False).numpy()
+        return np.clip(images.astype(np.float32), -1.0, 1.0)
 
 
 def generate(model, n, seed=0, batch_size=64, progress=True):

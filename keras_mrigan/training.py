@@ -20,6 +20,7 @@ cached batches average-pooled to the stage's resolution. ``state.json`` also rec
 stage's resolution and ``alpha``.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -89,12 +90,20 @@ def build_gan(config, resolution=None):
         resolution: the stage resolution of a progressive architecture (default: its first
             stage, 4 x 4); other architectures are built at the data resolution.
     """
+    with run_scope(config):
+        return _build_gan(config, resolution)
+
+
+@contextlib.contextmanager
+def run_scope(config):
+    """Builds or loads models of a run inside: its strategy's scope, and its precision as the
+    global dtype policy (restored on exit)."""
     check_run_options(config)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.schedule.precision)
     try:
         with get_strategy(config.schedule.strategy).scope():
-            return _build_gan(config, resolution)
+            yield
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -230,6 +239,9 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=()):
     if epochs is not None:
         config = config.replace(epochs=epochs)
         config.save(run_dir / CONFIG)
+    for stale in [*run_dir.glob(".*.tmp*"), *run_dir.glob("samples/.*.tmp*")]:
+        # Half-written files of a killed run (the files they were to replace are intact).
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     gan, done, history = load_checkpoint(run_dir, config)
     return _fit(gan, config, run_dir, done, history, verbose, extra_callbacks)
 
@@ -246,7 +258,7 @@ def load_checkpoint(run_dir, config):
     if not state_path.exists():  # Killed before its first epoch ended: start it again.
         return compile_gan(build_gan(config), config), 0, {}
     done = json.loads(state_path.read_text())["epoch"]
-    with get_strategy(config.schedule.strategy).scope():
+    with run_scope(config):
         gan = keras.models.load_model(run_dir / run_callbacks.CHECKPOINT)
     return gan, done, run_callbacks.read_history(run_dir / run_callbacks.HISTORY, epochs=done)
 

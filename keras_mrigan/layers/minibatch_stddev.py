@@ -41,7 +41,9 @@ class MinibatchStdDev(keras.layers.Layer):
                     "of the group size, or change `group_size`."
                 )
         height, width, channels = inputs.shape[1:]
-        x = ops.reshape(inputs, (group, -1, height, width, channels))
+        # In float32 under mixed precision: 1e-8 is 0 in float16, and sqrt(0) has an infinite
+        # slope (a batch of identical images would give NaN gradients).
+        x = ops.reshape(ops.cast(inputs, "float32"), (group, -1, height, width, channels))
         x = x - ops.mean(x, axis=0, keepdims=True)
         std = ops.sqrt(ops.mean(ops.square(x), axis=0) + 1e-8)  # (batch / group, H, W, C)
         std = ops.mean(std, axis=(1, 2, 3), keepdims=True)  # (batch / group, 1, 1, 1)

@@ -19,8 +19,10 @@ class PixelNorm(keras.layers.Layer):
         self.epsilon = epsilon
 
     def call(self, inputs):
-        return inputs * ops.rsqrt(ops.mean(ops.square(inputs), axis=-1, keepdims=True)
-                                  + self.epsilon)
+        # The mean square in float32: under mixed float16, epsilon (1e-8) would round to 0.
+        x = ops.cast(inputs, "float32")
+        scale = ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + self.epsilon)
+        return inputs * ops.cast(scale, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -226,7 +226,8 @@ def load_generated(path, n=None, seed=0, batch_size=64):
         images = gan.generate(n or 1000, seed=seed, batch_size=batch_size)[..., 0]
 
         def fn(latents):
-            return keras.ops.convert_to_numpy(gan.generator(latents, training=False))
+            images = gan.generator(latents, training=False)
+            return keras.ops.convert_to_numpy(images).astype("float32")
 
         return GeneratedSet(images, path.name, (fn, gan.latent_dim, gan.latent_distribution))
     from keras_mrigan.data.pipeline import load_slices

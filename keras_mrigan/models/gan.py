@@ -72,6 +72,13 @@ def seed_latents(seeds, latent_dim, distribution="uniform"):
     return tf.map_fn(one, seeds, fn_output_signature=tf.float32)
 
 
+def _multi_worker(strategy):
+    """Whether ``strategy`` is a MultiWorkerMirroredStrategy spanning several workers."""
+    extended = getattr(strategy, "extended", None)
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and getattr(extended, "_in_multi_worker_mode", lambda: False)())
+
+
 def _fade_layers(network):
     return [layer for layer in network.layers if isinstance(layer, WeightedSum)]
 
@@ -369,7 +376,12 @@ class GAN(keras.Model):
         self.penalty_tracker.update_state(penalty)
         self.d_real_tracker.update_state(tf.reduce_mean(real_scores))
         self.d_fake_tracker.update_state(tf.reduce_mean(fake_scores))
-        return {m.name: m.result() for m in self.metrics}
+        results = {m.name: m.result() for m in self.metrics}
+        if _multi_worker(tf.distribute.get_strategy()):
+            # Keras averages a multi-worker step's outputs along their axis 0, which a scalar
+            # lacks: give each value one.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def generate(self, n, seed=None, batch_size=64):
         """Generates ``n`` images with the generator in inference mode, clipped to ``[-1, 1]``
