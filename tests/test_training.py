@@ -41,6 +41,8 @@ def test_train_writes_a_complete_run_folder(tiny_config, tmp_path):
     loaded = keras.models.load_model(run / "model.keras")
     assert isinstance(loaded, GAN)
     np.testing.assert_allclose(loaded.generate(3, seed=0), gan.generate(3, seed=0), atol=1e-6)
+    # The latent random state comes back too (4 draws per DRAGAN step, 6 steps).
+    np.testing.assert_array_equal(loaded.seed_generator.state.numpy(), [0, 24])
     with pytest.raises(ValueError, match="is not empty. Resume it with"):
         training.train(tiny_config, run)
 

@@ -406,6 +406,20 @@ class GAN(keras.Model):
         ]
         return np.clip(np.concatenate(batches), -1.0, 1.0)
 
+    # The latent random state is saved with the model, so a resumed run draws the latents
+    # and penalty noise an uninterrupted one would have drawn.
+    SEED_STATE = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self.SEED_STATE] = keras.ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self.SEED_STATE in keys:
+            self.seed_generator.state.assign(store[self.SEED_STATE])
+        super().load_own_variables({k: store[k] for k in keys if k != self.SEED_STATE})
+
     def get_config(self):
         config = super().get_config()
         config.update(
