@@ -409,7 +409,8 @@ def make_tuner(hypermodel, tuner="random", max_trials=10, directory="tuning",
     common = dict(hypermodel=hypermodel, objective=hypermodel.objective, directory=directory,
                   project_name=project_name, overwrite=overwrite, seed=seed, **kwargs)
     if tuner == "hyperband":
-        if is_progressive(hypermodel.config.model.arch) or "arch" in hypermodel.space:
+        archs = hypermodel.space.get("arch", hypermodel.config.model.arch)
+        if any(is_progressive(a) for a in (archs if isinstance(archs, list) else [archs])):
             raise ValueError("The hyperband tuner stops and continues trials at epochs of its "
                              "own choosing; it cannot follow a progressive growth schedule. "
                              "Use --tuner random or bayesian with --arch progan.")
@@ -551,5 +552,10 @@ def tune(config, out, tuner="random", max_trials=10, space=None, objective="swd"
                         overwrite=overwrite, seed=seed)
     search.search(verbose=verbose)
     if not is_worker():
-        write_results(search, out, top=top)
+        rows = write_results(search, out, top=top)
+        if rows and not best_results(rows, hypermodel.objective):
+            failures = [search.oracle.trials[r.trial_id].message for r in rows]
+            last = next((m for m in reversed(failures) if m), "")
+            raise ValueError(f"No trial of the search in {out} completed (see results.md). "
+                             f"The last failure: {last.strip().splitlines()[-1] if last else '?'}")
     return search

@@ -253,3 +253,11 @@ def test_cli_names_match_the_tuning_module():
     assert cli.TUNERS == tuning.TUNERS
     assert cli.TUNE_OBJECTIVES == tuple(sorted(tuning.OBJECTIVES))
     assert cli.TUNE_DEFAULT_SPACE == tuple(tuning.DEFAULT_SPACE)
+
+
+def test_a_search_whose_trials_all_fail_says_so(tiny_config, tmp_path):
+    config = tiny_config.replace(source=str(tmp_path / "no-such-data"))
+    with pytest.raises(ValueError, match="No trial of the search .* completed.*no-such-data"):
+        tuning.tune(config, tmp_path / "search", max_trials=1, space={"loss": "dragan"},
+                    default_space=False, metrics_n=16, verbose=0)
+    assert "0 of 1 trials completed" in (tmp_path / "search" / "results.md").read_text()
