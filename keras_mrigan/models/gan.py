@@ -253,12 +253,12 @@ class GAN(keras.Model):
 
     def _local(self, values):
         """This replica's slice of a global-batch tensor (all of it without replicas)."""
-        context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync if context else 1
+        replicas = self._replicas()
         if replicas == 1:
             return values
         size = tf.shape(values)[0] // replicas
-        start = tf.cast(context.replica_id_in_sync_group, tf.int32) * size
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        start = tf.cast(replica, tf.int32) * size
         return values[start : start + size]
 
     @staticmethod
@@ -281,8 +281,8 @@ class GAN(keras.Model):
         x = tf.cast(x, tf.float32)
         moments = tf.stack([tf.cast(tf.size(x), tf.float32), tf.reduce_sum(x),
                             tf.reduce_sum(tf.square(x))])
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
+        if self._replicas() > 1:
+            context = tf.distribute.get_replica_context()
             moments = context.all_reduce(tf.distribute.ReduceOp.SUM, moments)
         count, total, squares = moments[0], moments[1], moments[2]
         mean = total / count
