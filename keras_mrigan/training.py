@@ -152,7 +152,7 @@ def compile_gan(gan, config):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
-    with get_strategy(config.schedule.strategy).scope():
+    with run_scope(config):
         gan.compile(
             g_optimizer=adam(opt.g_learning_rate),
             d_optimizer=adam(opt.d_learning_rate),
@@ -216,10 +216,17 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=()):
                 f"Run folder {run_dir} is not empty. Resume it with "
                 f"`keras-mrigan train --resume {run_dir}`, or choose another --out."
             )
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / CONFIG)
+    new_run_folder(run_dir, config)
     return _fit(gan, config, run_dir, 0, {}, verbose, extra_callbacks)
+
+
+def new_run_folder(run_dir, config):
+    """Empties (or creates) ``run_dir`` and writes the run's ``config.json`` into it."""
+    run_dir = Path(run_dir)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    config.save(run_dir / CONFIG)
 
 
 def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=()):
@@ -239,25 +246,24 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=()):
     if epochs is not None:
         config = config.replace(epochs=epochs)
         config.save(run_dir / CONFIG)
-    for stale in [*run_dir.glob(".*.tmp*"), *run_dir.glob("samples/.*.tmp*")]:
-        # Half-written files of a killed run (the files they were to replace are intact).
-        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     gan, done, history = load_checkpoint(run_dir, config)
     return _fit(gan, config, run_dir, done, history, verbose, extra_callbacks)
 
 
 def load_checkpoint(run_dir, config):
-    """The state of a run folder after its last finished epoch.
+    """The state of a run folder after its last finished epoch, with the half-written
+    temporaries of a killed run removed (the files they were to replace are intact).
 
     Returns:
         ``(gan, epochs_done, history)``: the compiled GAN with its optimizer state, and the
         history of the finished epochs; a fresh GAN, 0 and ``{}`` if no epoch finished.
     """
     run_dir = Path(run_dir)
-    state_path = run_dir / run_callbacks.STATE
-    if not state_path.exists():  # Killed before its first epoch ended: start it again.
+    for stale in [*run_dir.glob(".*.tmp*"), *run_dir.glob("samples/.*.tmp*")]:
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    done = _epochs_done(run_dir)
+    if not done:  # Killed before its first epoch ended: start it again.
         return compile_gan(build_gan(config), config), 0, {}
-    done = json.loads(state_path.read_text())["epoch"]
     with run_scope(config):
         gan = keras.models.load_model(run_dir / run_callbacks.CHECKPOINT)
     return gan, done, run_callbacks.read_history(run_dir / run_callbacks.HISTORY, epochs=done)

@@ -301,10 +301,7 @@ class GANHyperModel(keras_tuner.HyperModel):
                 RunConfig.load(run_dir / training.CONFIG) == config:
             model, initial_epoch, history = training.load_checkpoint(run_dir, config)
         else:
-            if run_dir.exists():
-                shutil.rmtree(run_dir)
-            run_dir.mkdir(parents=True)
-            config.save(run_dir / training.CONFIG)
+            training.new_run_folder(run_dir, config)
         scorer = GANMetrics(self._reference(config), n=self.metrics_n, every=config.schedule.epochs,
                             metrics=tuple(OBJECTIVES), seed=config.schedule.seed)
         start = time.perf_counter()
@@ -325,12 +322,13 @@ class GANHyperModel(keras_tuner.HyperModel):
     def _dataset(self, config):
         """The trial's dataset, from slices decoded once for all trials: each trial gets a
         fresh dataset, so its batches are those of ``training.train`` with the same config."""
-        key = (config.data.resolution, *dataclasses.astuple(training.slice_options(config)))
-        if key not in self._slices:
+        options = training.slice_options(config)
+        key = (config.data.resolution, *dataclasses.astuple(options))
+        if key not in self._slices:  # Keep one decoded copy: the latest the trials need.
             from keras_mrigan.data.pipeline import load_slices
 
             self._slices = {key: load_slices(config.data.source, config.data.resolution,
-                                             training.slice_options(config))}
+                                             options)}
         return training.make_dataset(config, slices=self._slices[key])
 
     def _reference(self, config):
@@ -498,23 +496,9 @@ def write_results(tuner, out, top=4):
             [(r.run_dir / "samples" / "latest.png",
               f"trial {r.trial_id}: {objective.name} {r.score:.4g}") for r in best[:top]],
             out / "best_trials.png")
-        _replace_tree(best[0].run_dir, out / BEST_RUN)
+        with atomic_path(out / BEST_RUN, directory=True) as tmp:
+            shutil.copytree(best[0].run_dir, tmp, dirs_exist_ok=True)
     return rows
-
-
-def _replace_tree(source, target):
-    """Copies folder ``source`` to ``target`` through a temporary sibling, then swaps it in."""
-    staging = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old)
-    else:
-        os.replace(staging, target)
 
 
 def is_worker():

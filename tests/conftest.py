@@ -82,3 +82,35 @@ def tiny_config(tmp_path):
         source=str(tmp_path / "data"), resolution=16, batch_size=8, latent_dim=8, width=1 / 16,
         loss="dragan", epochs=2, sample_count=4, jit_compile=False,
     )
+
+
+def free_ports(n):
+    """``n`` distinct free TCP ports on 127.0.0.1."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def run_together(commands, timeout):
+    """Runs ``[(argv, extra_env), ...]`` as concurrent processes (TF logs quiet) and returns
+    their outputs once all have exited; fails showing the output of any that failed."""
+    import subprocess
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    processes = [subprocess.Popen(argv, env={**env, **extra}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+                 for argv, extra in commands]
+    try:
+        outputs = [p.communicate(timeout=timeout)[0] for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for p, output in zip(processes, outputs, strict=True):
+        assert p.returncode == 0, output[-3000:]
+    return outputs

@@ -3,7 +3,6 @@ ops must be set up before TensorFlow starts)."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,22 +10,13 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import free_ports, run_together
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
 
 def _env():
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @pytest.mark.slow
@@ -45,24 +35,16 @@ def test_mirrored_step_equals_the_same_global_batch_on_one_device():
 
 @pytest.mark.slow
 def test_two_local_workers_train_to_identical_weights(tiny_config, tmp_path):
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
-    processes = []
-    for index in range(2):
-        env = {**_env(), "TF_CONFIG": json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "keras_mrigan", "train", "--strategy", "multiworker",
-             "--data", tiny_config.data.source, "--resolution", "16", "--batch-size", "8",
-             "--latent-dim", "8", "--width", "0.0625", "--epochs", "2", "--loss", "dragan",
-             "--out", str(tmp_path / f"worker{index}")],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    try:
-        outputs = [p.communicate(timeout=300)[0] for p in processes]
-    finally:
-        for p in processes:
-            p.kill()
-    for p, output in zip(processes, outputs, strict=True):
-        assert p.returncode == 0, output[-3000:]
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    run_together([
+        ([sys.executable, "-m", "keras_mrigan", "train", "--strategy", "multiworker",
+          "--data", tiny_config.data.source, "--resolution", "16", "--batch-size", "8",
+          "--latent-dim", "8", "--width", "0.0625", "--epochs", "2", "--loss", "dragan",
+          "--out", str(tmp_path / f"worker{index}")],
+         {"TF_CONFIG": json.dumps({"cluster": cluster,
+                                   "task": {"type": "worker", "index": index}})})
+        for index in range(2)
+    ], timeout=300)
     import keras_mrigan.models.gan  # noqa: F401  (registers the GAN for loading)
 
     first, second = (keras.models.load_model(tmp_path / f"worker{i}" / "model.keras")

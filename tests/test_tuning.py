@@ -1,15 +1,13 @@
 import csv
 import json
 import math
-import os
-import socket
-import subprocess
 import sys
 
 import keras
 import keras_tuner
 import numpy as np
 import pytest
+from conftest import free_ports, run_together
 from PIL import Image
 
 from keras_mrigan import cli, training, tuning
@@ -158,12 +156,6 @@ def test_cli_tune_with_hyperband_continues_trials(tiny_config, tmp_path, capsys)
     assert "best run is" in capsys.readouterr().out
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_distributed_search_shares_trials_between_two_workers(tiny_config, tmp_path):
     out = tmp_path / "search"
@@ -173,20 +165,9 @@ def test_distributed_search_shares_trials_between_two_workers(tiny_config, tmp_p
         "--epochs", "2", "--max-trials", "4", "--metrics-n", "16", "--out", str(out),
         "--preset", "demo-dcgan", "--loss", "dragan",
     ]
-    env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1",
-           "KERASTUNER_ORACLE_PORT": str(_free_port()), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    processes = [
-        subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": tuner_id},
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for tuner_id in ("chief", "tuner0", "tuner1")
-    ]
-    try:
-        outputs = [p.communicate(timeout=420)[0] for p in processes]
-    finally:
-        for p in processes:
-            p.kill()
-    for p, output in zip(processes, outputs, strict=True):
-        assert p.returncode == 0, output[-3000:]
+    oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_ports(1)[0])}
+    outputs = run_together([(command, {**oracle, "KERASTUNER_TUNER_ID": tuner_id})
+                            for tuner_id in ("chief", "tuner0", "tuner1")], timeout=420)
     table = _read_csv(out / "results.csv")
     assert [r["status"] for r in table] == ["COMPLETED"] * 4
     workers = [json.loads((out / "search" / f"trial_{r['trial']}" / "run" /
