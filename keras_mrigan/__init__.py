@@ -1,10 +1,13 @@
 """keras_mrigan: generative adversarial networks that synthesize brain MRI slices.
 
 Importing the package is cheap: TensorFlow and Keras load only when a name that needs them
-is first used.
+is first used. Its Keras classes are registered as soon as Keras is loaded, so that
+``keras.saving.load_model`` reads the package's ``.keras`` files after ``import keras_mrigan``.
 """
 
 import importlib
+
+from keras_mrigan import _registration
 
 __version__ = "0.1.0"
 
@@ -49,6 +52,8 @@ _EXPORTS = {
 }
 
 __all__ = ["__version__", *_EXPORTS]
+
+_registration.register_when_keras_loads()
 
 
 def __getattr__(name):

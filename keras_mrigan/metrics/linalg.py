@@ -11,6 +11,10 @@ import numpy as np
 CHUNK = 2048  # Rows of X per float64 product: bounds the temporary copies.
 
 
+class NotConverged(RuntimeError):
+    """The subspace iteration reached its iteration limit."""
+
+
 class CenteredRows:
     """``A = X - 1 m^T - r 1^T`` as an operator, for products with blocks of vectors.
 
@@ -70,7 +74,7 @@ def top_eigenpairs(op, k, tol=1e-10, max_iter=300, oversample=16, start=None, se
         op: a ``CenteredRows``.
         k: how many eigenpairs.
         tol: stop when every residual ``||M u - lambda u||`` is below ``tol * lambda_1``.
-        max_iter: iteration limit (a ``RuntimeError`` beyond it).
+        max_iter: iteration limit (``NotConverged`` beyond it).
         oversample: extra block columns; the convergence rate is
             ``lambda_(k + oversample + 1) / lambda_k`` per iteration.
         start: ``(n, b)`` initial block (a warm start), else random.
@@ -104,7 +108,7 @@ def top_eigenpairs(op, k, tol=1e-10, max_iter=300, oversample=16, start=None, se
                                                                   threshold):
             return values[:k], u[:, :k], q
         q = np.linalg.qr(mu)[0]
-    raise RuntimeError(f"Eigen-solver did not converge in {max_iter} iterations "
+    raise NotConverged(f"Eigen-solver did not converge in {max_iter} iterations "
                        f"(residual {residual.max():.2e} > {tol:.0e}).")
 
 
@@ -118,6 +122,32 @@ def _separated(values, residual, threshold):
         return False
     last = below[0] + 1
     return bool(np.all(np.abs(values[:last] - threshold) > residual[:last]))
+
+
+def exact_eigenvalues(op):
+    """Every eigenvalue of ``M = A A^T`` in float64, in decreasing order.
+
+    The smaller of the two Gram matrices, ``A A^T`` (n x n) or ``A^T A`` (p x p), which share
+    their nonzero eigenvalues, is accumulated from float64 blocks of ``A`` (never more than
+    ``CHUNK`` rows or columns at a time) and handed to ``numpy.linalg.eigvalsh``. It costs
+    ``min(n, p)^2 max(n, p)`` multiply-adds: cheap for small sets, the fallback for the others.
+    """
+    x = op.x
+    n, p = x.shape
+    mean = np.asarray(op.m, np.float64)
+    offset = np.asarray(op.r, np.float64)
+    gram = np.zeros((min(n, p),) * 2)
+    if n <= p:
+        for start in range(0, p, CHUNK):
+            block = (x[:, start : start + CHUNK].astype(np.float64)
+                     - mean[start : start + CHUNK] - offset[:, None])
+            gram += block @ block.T
+    else:
+        for start in range(0, n, CHUNK):
+            block = x[start : start + CHUNK].astype(np.float64) - mean - offset[
+                start : start + CHUNK, None]
+            gram += block.T @ block
+    return np.sort(np.linalg.eigvalsh(gram))[::-1]
 
 
 def rayleigh_ritz(op, q):

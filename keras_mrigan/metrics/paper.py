@@ -8,11 +8,23 @@ import dataclasses
 
 import numpy as np
 
-from keras_mrigan.metrics.linalg import CenteredRows, rayleigh_ritz, top_eigenpairs
+from keras_mrigan.metrics.linalg import (
+    CenteredRows,
+    NotConverged,
+    exact_eigenvalues,
+    rayleigh_ritz,
+    top_eigenpairs,
+)
 
 COMPONENTS = 16  # Principal directions of the reference set (paper: 16, 55 % on OASIS).
 DELTA_FRACTION = 0.01  # delta counts the eigenvalues above 1 % of sigma.
 MAX_DELTA = int(1 / DELTA_FRACTION)  # Their sum is sigma, so fewer than 100 can exceed it.
+# The exact route (a float64 Gram matrix) is taken when it needs at most this many
+# multiply-adds (about a second on one core): every set of up to about 500 images of 64 x 64.
+EXACT_WORK = 2**30
+# Below this ratio of the spread between images to their magnitude, float32 products lose the
+# differences between images (the subtraction of the mean image cancels most digits).
+FLOAT32_SPREAD = 1e-2
 
 
 def flatten(images):
@@ -26,7 +38,12 @@ def flatten(images):
         )
     if len(images) < 2:
         raise ValueError(f"At least 2 images are needed; received {len(images)}.")
-    return np.ascontiguousarray(images.reshape(len(images), -1), dtype=np.float32)
+    rows = np.ascontiguousarray(images.reshape(len(images), -1), dtype=np.float32)
+    finite = np.isfinite(rows).all(axis=1)
+    if not finite.all():
+        raise ValueError(f"{np.count_nonzero(~finite)} of {len(rows)} images contain NaN or Inf "
+                         "values; the measures need finite images in [-1, 1].")
+    return rows
 
 
 @dataclasses.dataclass
@@ -140,7 +157,7 @@ class Diversity:
         return self.sigma / self.n
 
 
-def diversity(images, seed=0):
+def diversity(images, seed=0, exact=None):
     """The paper's sigma and delta, as the released script computes them.
 
     The set's mean image is subtracted from every image; the script then takes
@@ -150,13 +167,25 @@ def diversity(images, seed=0):
     delta counts its eigenvalues above 1 % of sigma (in decreasing order; the released script
     forgot to sort them).
 
-    Here sigma is that sum (each image's term to about 1e-7). The eigenvalues above the
-    threshold, at most 99 since they sum to at most sigma, come from block subspace iteration
-    in float32 on the implicit matrix, widened until the smallest one found is below the
-    threshold. Iteration stops once every Ritz value down to the first one below the
-    threshold is farther from it than its residual, which settles delta exactly; a value
-    within float32's reach of the threshold is settled by a Rayleigh-Ritz step in float64. The
-    eigenvalues reported are good to about 1e-4.
+    Two routes give these numbers for any finite set, from two images up:
+
+    - exact: the smaller of the two Gram matrices of the centered images (n x n or p x p)
+      in float64 and all its eigenvalues; sigma is its trace.
+    - iterative, for large sets: sigma is the sum above (each image's term to about 1e-7);
+      the eigenvalues above the threshold, at most 99 since they sum to at most sigma, come
+      from block subspace iteration in float32 on the implicit matrix, widened until the
+      smallest one found is below the threshold. Iteration stops once every Ritz value down
+      to the first one below the threshold is farther from it than its residual, which
+      settles delta exactly; a value within float32's reach of the threshold is settled by a
+      Rayleigh-Ritz step in float64. The eigenvalues reported are good to about 1e-4.
+
+    Args:
+        images: ``(n, H, W[, 1])`` finite images.
+        seed: the iteration's random start.
+        exact: ``True`` or ``False`` forces a route. ``None`` (default) takes the exact one
+            when it is cheap (``EXACT_WORK``), when the images differ too little for float32
+            products (a nearly mode-collapsed generator: spread below ``FLOAT32_SPREAD`` of
+            their magnitude), and when the iteration stalls.
     """
     x = flatten(images)
     n, p = x.shape
@@ -170,15 +199,22 @@ def diversity(images, seed=0):
         for start in range(0, n, 512)
     ])
     sigma = float(np.sum((squares - p * row_means**2) / (p - 1)))
-    if sigma <= 1e-12 * max(float(np.sum(squares)), 1.0) / max(p - 1, 1):
-        return Diversity(n=n, sigma=0.0, delta=0, eigenvalues=np.zeros(0))
+    if exact is None:
+        magnitude = float(np.mean(np.square(mean_image)))
+        exact = (min(n, p) ** 2 * max(n, p) <= EXACT_WORK
+                 or sigma * (p - 1) / p < FLOAT32_SPREAD**2 * magnitude * n)
+    if exact:
+        return _exact_diversity(CenteredRows(x, mean_image, row_means))
     threshold = DELTA_FRACTION * sigma * (p - 1)  # Eigenvalues of A A^T = (p - 1) cov.
     fast = CenteredRows(x, mean_image, row_means, dtype=np.float32)
     k, start = 24, None
     while True:
         k = min(k, n)
-        values, _, q = top_eigenpairs(fast, k, tol=1e-5, start=start, seed=seed,
-                                      threshold=threshold)
+        try:
+            values, _, q = top_eigenpairs(fast, k, tol=1e-5, start=start, seed=seed,
+                                          threshold=threshold)
+        except NotConverged:
+            return _exact_diversity(CenteredRows(x, mean_image, row_means))
         if np.any(np.abs(values - threshold) < 1e-4 * threshold):
             # An eigenvalue within float32's reach of the threshold: settle it in float64.
             values = rayleigh_ritz(CenteredRows(x, mean_image, row_means), q)[:k]
@@ -188,3 +224,15 @@ def diversity(images, seed=0):
     values = values / (p - 1)
     return Diversity(n=n, sigma=sigma, delta=int(np.sum(values > DELTA_FRACTION * sigma)),
                      eigenvalues=values[values > 0])
+
+
+def _exact_diversity(op):
+    """sigma and delta from every eigenvalue of the covariance between images, in float64."""
+    n, p = op.shape
+    values = exact_eigenvalues(op) / (p - 1)
+    sigma = float(np.sum(values))
+    # Rounding leaves eigenvalues of about 1e-16 sigma where the set has none (identical
+    # images: sigma = 0); they are not the set's.
+    real = values > max(sigma, np.finfo(np.float64).tiny) * 1e-12
+    return Diversity(n=n, sigma=sigma, delta=int(np.sum(values > DELTA_FRACTION * sigma)),
+                     eigenvalues=values[real])

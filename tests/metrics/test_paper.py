@@ -36,12 +36,13 @@ def released_script(reference, generated):
     return rho, sigma, delta, components, explained, eigenvalues
 
 
-def test_equal_to_the_released_script(sets):
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "iterative"])
+def test_equal_to_the_released_script(sets, exact):
     reference, generated = sets
     rho, sigma, delta, components, explained, eigenvalues = released_script(reference, generated)
     fitted = PaperReference.fit(reference)
     assert fitted.realism(generated) == pytest.approx(rho, rel=1e-6)
-    found = diversity(generated)
+    found = diversity(generated, exact=exact)
     assert found.sigma == pytest.approx(sigma, rel=1e-6)
     assert found.delta == delta and 10 <= delta <= 30
     assert found.sigma_per_image == pytest.approx(sigma / 300, rel=1e-6)
@@ -71,7 +72,8 @@ def test_identical_images_have_no_diversity(slices):
     assert found.sigma == 0.0 and found.delta == 0
 
 
-def test_delta_beyond_the_first_block_of_eigenvalues():
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "iterative"])
+def test_delta_beyond_the_first_block_of_eigenvalues(exact):
     # 40 orthogonal patterns with nearly equal variance: each about 2.5 % of sigma, so
     # delta = 40, more than the first block of 24 the solver tries.
     rng = np.random.default_rng(2)
@@ -80,10 +82,97 @@ def test_delta_beyond_the_first_block_of_eigenvalues():
     coefficients = rng.standard_normal((400, 40)) * scales
     images = (coefficients @ patterns).reshape(400, 32, 32).astype(np.float32)
     images += 0.001 * rng.standard_normal(images.shape).astype(np.float32)
-    found = diversity(images)
+    found = diversity(images, exact=exact)
     _, sigma, delta, *_ = released_script(images, images)
     assert found.delta == delta == 40
     assert found.sigma == pytest.approx(sigma, rel=1e-6)
+
+
+def direct_sigma_delta(images):
+    """sigma and delta straight from ``numpy.cov`` of the images as rows, in float64."""
+    y = images.reshape(len(images), -1).astype(np.float64)
+    cov = np.atleast_2d(np.cov(y - y.mean(axis=0)))
+    sigma = float(np.trace(cov))
+    return sigma, int(np.sum(np.linalg.eigvalsh(cov) > 0.01 * sigma))
+
+
+def smooth_near_duplicates(n, spread, res=32, seed=0):
+    """One smooth image plus spatially correlated variations of per-pixel std ``spread``:
+    the output of a nearly mode-collapsed generator."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    base = np.tanh(5 * gaussian_filter(rng.standard_normal((res, res)), 3))
+    noise = gaussian_filter(rng.standard_normal((n, res, res)), (0, 2, 2))
+    return (base + spread * noise / noise.std()).astype(np.float32)
+
+
+def hard_sets():
+    rng = np.random.default_rng(3)
+    centers = np.tanh(3 * rng.standard_normal((4, 1, 16, 16)))
+    clusters = centers + 1e-4 * rng.standard_normal((4, 30, 16, 16))
+    ends = np.sign(rng.standard_normal((64, 16, 16)))
+    return {
+        "nearly identical": smooth_near_duplicates(256, 4e-4),
+        "nearly identical, large": smooth_near_duplicates(1100, 4e-4, seed=1),
+        "identical": np.repeat(smooth_near_duplicates(1, 0.1), 40, axis=0),
+        "two images": rng.uniform(-1, 1, (2, 16, 16)),
+        "three images": rng.uniform(-1, 1, (3, 16, 16)),
+        "clusters of near-duplicates": clusters.reshape(120, 16, 16),
+        "values at -1 and 1": ends,
+        "mostly -1": np.where(rng.uniform(size=(64, 16, 16)) < 0.05, 1.0, -1.0),
+    }
+
+
+@pytest.mark.parametrize("name", list(hard_sets()))
+def test_any_finite_set_against_float64(name):
+    images = hard_sets()[name].astype(np.float32)
+    sigma, delta = direct_sigma_delta(images)
+    found = diversity(images)
+    assert found.sigma == pytest.approx(sigma, rel=1e-6, abs=1e-12)
+    assert found.delta == delta
+    assert found.n == len(images)
+
+
+def test_collapsed_sets_take_the_exact_route():
+    # 1,100 images of 32 x 32 are past the cost bound of the exact route, but their spread
+    # (4e-4) is below what float32 products resolve (forced float32 iteration has returned
+    # delta = 0 for such a set where the truth is 21), so the exact route is taken: it
+    # reports the whole spectrum, where the iteration reports a few dozen values.
+    images = smooth_near_duplicates(1100, 4e-4, seed=1)
+    found = diversity(images)
+    assert found.delta == direct_sigma_delta(images)[1] > 10
+    assert len(found.eigenvalues) > 500
+
+
+def test_a_stalled_iteration_falls_back_to_the_exact_route(monkeypatch):
+    import keras_mrigan.metrics.paper as paper
+
+    images = smooth_near_duplicates(256, 4e-4)
+    stalled = []
+    original = paper.top_eigenpairs
+
+    def watch(*args, **kwargs):
+        try:
+            return original(*args, **kwargs)
+        except paper.NotConverged:
+            stalled.append(True)
+            raise
+
+    monkeypatch.setattr(paper, "top_eigenpairs", watch)
+    found = diversity(images, exact=False)
+    assert stalled  # The real iteration stalled on this set ...
+    assert (found.sigma, found.delta) == pytest.approx(direct_sigma_delta(images), rel=1e-6)
+
+
+def test_non_finite_images_are_counted():
+    images = np.zeros((10, 8, 8), np.float32)
+    images[2, 0, 0], images[7, 3, 3] = np.nan, np.inf
+    with pytest.raises(ValueError, match="2 of 10 images contain NaN or Inf"):
+        diversity(images)
+    fitted = PaperReference.fit(np.random.default_rng(0).normal(size=(40, 8, 8)))
+    with pytest.raises(ValueError, match="2 of 10 images contain NaN or Inf"):
+        fitted.realism(images)
 
 
 def test_bad_input():
