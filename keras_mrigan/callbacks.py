@@ -6,12 +6,13 @@ import io
 import json
 import math
 import shutil
+import time
 from pathlib import Path
 
 import keras
 
 from keras_mrigan.plotting import plot_history, save_image_grid
-from keras_mrigan.utils import atomic_path
+from keras_mrigan.utils import atomic_path, format_duration
 
 CHECKPOINT = "checkpoint.keras"
 STATE = "state.json"
@@ -41,6 +42,67 @@ class SampleGrid(keras.callbacks.Callback):
         path = save_image_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
         with atomic_path(self.directory / "latest.png") as tmp:
             shutil.copyfile(path, tmp)
+
+
+class RunClock(keras.callbacks.Callback):
+    """Says what a run costs, as it starts: the parameter counts of both networks when each
+    ``fit`` (each progressive stage) begins; after its first timed batches the expected
+    duration; after its first whole epoch (sample grids and checkpoint included) the expected
+    duration again.
+
+    The first batch is not timed (it traces and compiles the train step).
+
+    Args:
+        epochs: epochs this ``fit`` runs (from its initial epoch).
+        steps_per_epoch: batches per epoch (unknown, 0 or less: only the per-epoch estimate).
+        stage: ``(resolution, is_last)`` of a progressive stage, else ``None``: only the
+            stage's duration can be foretold, since later stages cost more per batch.
+        timed_batches: batches timed for the first estimate.
+        print_fn: where the lines go.
+    """
+
+    def __init__(self, epochs, steps_per_epoch, stage=None, timed_batches=8, print_fn=print):
+        super().__init__()
+        self.total = epochs * steps_per_epoch if steps_per_epoch > 0 else 0
+        self.epochs = epochs
+        self.stage = stage
+        self.timed_batches = timed_batches
+        self.print_fn = print_fn
+
+    def on_train_begin(self, logs=None):
+        counts = (f"generator {self.model.generator.count_params():,} parameters, "
+                  f"discriminator {self.model.discriminator.count_params():,}")
+        where = f"stage {self.stage[0]}x{self.stage[0]}: " if self.stage else ""
+        self.print_fn(f"{where}{counts}")
+        self.batches = self.epochs_seen = 0
+        self.started = self.epoch_started = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        if self.batches == 1:
+            self.started = time.perf_counter()
+            return
+        timed = self.batches - 1
+        if self.total and timed == min(self.timed_batches, self.total - 1):
+            per_batch = (time.perf_counter() - self.started) / timed
+            self._say(per_batch * (self.total - 1), f"{per_batch:.2f} s per batch")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        now = time.perf_counter()
+        if self.epochs_seen == 1 and self.epochs > 2:
+            self._say((now - self.epoch_started) * self.epochs,
+                      f"{format_duration(now - self.epoch_started)} per epoch")
+        self.epochs_seen += 1
+        self.epoch_started = now
+
+    def _say(self, seconds, rate):
+        what = "this stage" if self.stage else "the run"
+        later = ("; later stages cost more per batch" if self.stage and not self.stage[1]
+                 else "")
+        # Under Keras' progress bar (verbose 1) the line would continue the bar's.
+        bar = "\n" if self.params.get("verbose") == 1 else ""
+        self.print_fn(f"{bar}expected duration of {what}: about {format_duration(seconds)} "
+                      f"({rate}){later}")
 
 
 class FadeIn(keras.callbacks.Callback):

@@ -5,7 +5,11 @@ library, so everything the command does can also be done from Python.
 """
 
 import argparse
+import logging
+import os
+import re
 import sys
+import tempfile
 
 from keras_mrigan import __version__
 
@@ -188,7 +192,9 @@ def _add_train_options(parser):
     loss.add_argument("--penalty-weight", type=float, help="gradient-penalty lambda (10)")
     loss.add_argument("--clip-value", type=float, help="WGAN weight clip c (0.01)")
     opt = parser.add_argument_group("optimization")
-    opt.add_argument("--epochs", type=int)
+    opt.add_argument("--epochs", type=int,
+                     help="default: the preset's; without one, a progressive run's growth "
+                     "schedule, else 60")
     opt.add_argument("--batch-size", type=int)
     opt.add_argument("--g-lr", dest="g_learning_rate", type=float, help="generator Adam lr")
     opt.add_argument("--d-lr", dest="d_learning_rate", type=float, help="discriminator Adam lr")
@@ -230,12 +236,19 @@ def build_parser():
         description="Train GANs that synthesize brain MRI slices, and work with their data.",
     )
     parser.add_argument("--version", action="version", version=f"keras-mrigan {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up and log lines (hidden by default "
+                        "unless TF_CPP_MIN_LOG_LEVEL is set)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # --verbose is also accepted after the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
 
-    data = commands.add_parser("data", help="inspect training data")
+    data = commands.add_parser("data", parents=[common], help="inspect training data")
     data_commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
     preview = data_commands.add_parser(
-        "preview", help="write a PNG grid of slices and count the slices per file"
+        "preview", parents=[common], help="write a PNG grid of slices and count the slices per file"
     )
     _add_slice_options(preview)
     preview.add_argument("--resolution", type=int, default=64,
@@ -249,7 +262,7 @@ def build_parser():
 
     presets = "\n".join(f"  {name}: {text}" for name, (text, _) in PRESETS.items())
     train = commands.add_parser(
-        "train", help="train a GAN into a run folder (or resume one)",
+        "train", parents=[common], help="train a GAN into a run folder (or resume one)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"presets:\n{presets}\n\nFlags override the preset's values.",
     )
@@ -262,7 +275,7 @@ def build_parser():
     train.set_defaults(func=_train)
 
     tune = commands.add_parser(
-        "tune", help="search hyperparameters with Keras Tuner",
+        "tune", parents=[common], help="search hyperparameters with Keras Tuner",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Trains one run per trial and scores it by a quality measure of its "
         "samples (not by a loss). Searched by default: " + ", ".join(TUNE_DEFAULT_SPACE) + ". "
@@ -291,7 +304,8 @@ def build_parser():
     tune.set_defaults(func=_tune)
 
     evaluate = commands.add_parser(
-        "evaluate", help="measure realism, diversity, SWD, MS-SSIM and memorization",
+        "evaluate", parents=[common],
+        help="measure realism, diversity, SWD, MS-SSIM and memorization",
         description="Evaluates generated images against a reference set: the paper's rho, "
         "sigma and delta, multi-scale SWD, MS-SSIM diversity, memorization, and latent "
         "interpolation strips when a generator is given.",
@@ -309,7 +323,7 @@ def build_parser():
     evaluate.set_defaults(func=_evaluate)
 
     export = commands.add_parser(
-        "export", help="export a run's generator as a SavedModel for TF Serving",
+        "export", parents=[common], help="export a run's generator as a SavedModel for TF Serving",
         description="Writes saved_models/NAME/VERSION/ (TF Serving's model_base_path layout) "
         "with the serving_default (latent -> images) and generate_from_seed (seed -> images) "
         "signatures.",
@@ -322,7 +336,7 @@ def build_parser():
     export.set_defaults(func=_export)
 
     gen = commands.add_parser(
-        "generate", help="sample images from a SavedModel or a run folder",
+        "generate", parents=[common], help="sample images from a SavedModel or a run folder",
         description="Image i comes from seed SEED + i, as generate_from_seed maps it.",
     )
     gen.add_argument("--model", required=True,
@@ -337,7 +351,8 @@ def build_parser():
     gen.set_defaults(func=_generate)
 
     demo = commands.add_parser(
-        "demo", help="train the demo DCGAN on the embedded demo cohort (a few minutes on a CPU)"
+        "demo", parents=[common],
+        help="train the demo DCGAN on the embedded demo cohort (a few minutes on a CPU)",
     )
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument("--epochs", type=int, default=None,
@@ -346,9 +361,47 @@ def build_parser():
     return parser
 
 
+# TensorFlow's start-up lines: absl's notice, then info and warning lines such as
+# "I0000 00:00:1795517787.921570    9051 port.cc:153] oneDNN custom operations are on".
+_START_UP_LINE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\)|[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\]")
+
+
+def quiet_tensorflow():
+    """Hides TensorFlow's start-up lines (oneDNN and CUDA notices, absl warnings) and its
+    later info, warning and error logs, unless the user chose a level with
+    ``TF_CPP_MIN_LOG_LEVEL``.
+
+    The level only silences what TensorFlow logs after its import: the lines of the import
+    itself are decided by the environment the process started with. So TensorFlow is imported
+    here with the process's standard error captured, and everything but those lines is
+    written back.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines
+                                     if not _START_UP_LINE.match(line)))
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose and args.command != "data":  # Reading data needs no TensorFlow.
+        quiet_tensorflow()
     try:
         args.func(args)
     except (ValueError, FileNotFoundError, FloatingPointError) as exc:

@@ -63,11 +63,15 @@ class OptimizerConfig:
     beta_2: float = 0.999
 
 
+DEFAULT_EPOCHS = 60  # The paper's DCGAN and SRResNet runs.
+
+
 @dataclasses.dataclass
 class ScheduleConfig:
     """How long and in which rhythm to train."""
 
-    epochs: int = 60
+    # None: a progressive run lasts exactly its growth schedule, any other DEFAULT_EPOCHS.
+    epochs: int | None = None
     d_steps: int = 1
     g_steps: int = 1
     seed: int = 0

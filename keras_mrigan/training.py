@@ -31,7 +31,7 @@ from pathlib import Path
 import keras
 
 from keras_mrigan import callbacks as run_callbacks
-from keras_mrigan.config import RunConfig
+from keras_mrigan.config import DEFAULT_EPOCHS, RunConfig
 from keras_mrigan.data.pipeline import SliceOptions, build_dataset, resolution_view
 from keras_mrigan.models import get_architecture, is_progressive
 from keras_mrigan.models.gan import GAN
@@ -274,12 +274,20 @@ def schedule_stages(config, images_per_epoch):
     ``progan.growth_schedule``), else one stage of the whole run at the data resolution."""
     schedule = config.schedule
     if not is_progressive(config.model.arch):
-        return [Stage(config.data.resolution, 0, 0, schedule.epochs)]
+        epochs = DEFAULT_EPOCHS if schedule.epochs is None else schedule.epochs
+        return [Stage(config.data.resolution, 0, 0, epochs)]
     phase_epochs = schedule.phase_epochs
     if schedule.phase_images > 0:
         phase_epochs = math.ceil(schedule.phase_images / images_per_epoch)
     architecture = get_architecture(config.model.arch)
     return architecture.growth_schedule(config.data.resolution, phase_epochs, schedule.epochs)
+
+
+def run_epochs(config, images_per_epoch=None):
+    """How many epochs the run of ``config`` lasts: its ``epochs``, or without them the growth
+    schedule of a progressive architecture (``images_per_epoch`` is needed only with
+    ``phase_images``) and ``DEFAULT_EPOCHS`` for the others."""
+    return schedule_stages(config, images_per_epoch)[-1].stop
 
 
 def _metrics_callback(config, run_dir):
@@ -368,11 +376,16 @@ def _fit_stages(gan, config, dataset, stages, steps, initial_epoch, callbacks, v
             gan = grow_gan(gan, config, stage.resolution)
         fade = ([run_callbacks.FadeIn(stage.start, stage.fade_epochs, steps)]
                 if stage.fade_epochs else [])
+        first = max(stage.start, initial_epoch)
+        clock = run_callbacks.RunClock(
+            stage.stop - first, steps,
+            (stage.resolution, stage is stages[-1]) if is_progressive(config.model.arch)
+            else None)
         with warnings.catch_warnings():
             # The streamed dataset's length is unknown until its first pass ends; Keras says
             # so at the end of the first epoch, which is expected here.
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             gan.fit(resolution_view(dataset, stage.resolution), epochs=stage.stop,
-                    initial_epoch=max(stage.start, initial_epoch),
-                    callbacks=fade + callbacks, verbose=verbose, shuffle=False)
+                    initial_epoch=first, callbacks=[clock, *fade, *callbacks],
+                    verbose=verbose, shuffle=False)
     return gan

@@ -90,3 +90,13 @@ class Progress:
             self._last_tenth = int(done * 10)
             self.stream.write(f"{self.description}: {self.count}/{self.total}\n")
         self.stream.flush()
+
+
+def format_duration(seconds):
+    """``seconds`` for people: ``"40 s"``, ``"6 min 5 s"``, ``"2 h 14 min"``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

@@ -85,9 +85,49 @@ def test_train_progressive_from_the_command_line(tmp_path, capsys):
             "--loss", "wgan-gp", "--phase-epochs", "1"]
     assert main([*args, "--epochs", "4"]) == 2
     assert "needs at least 5 epochs" in capsys.readouterr().err
-    assert main([*args, "--epochs", "5"]) == 0, capsys.readouterr().err
+    # Without --epochs the run lasts exactly its growth schedule: 5 phases of 1 epoch.
+    assert main(args) == 0, capsys.readouterr().err
     state = json.loads((run / "state.json").read_text())
     assert state == {"epoch": 5, "resolution": 16, "alpha": 1.0}
+    printed = capsys.readouterr().out
+    for resolution in (4, 8, 16):
+        assert f"stage {resolution}x{resolution}: generator " in printed
+    assert "expected duration of this stage: about" in printed
+
+
+def test_train_prints_parameter_counts_and_the_expected_duration(tmp_path, capsys):
+    import keras
+
+    for i in range(2):
+        save_nifti(tmp_path / "in" / f"s{i}.nii.gz", head_volume(seed=i))
+    run = tmp_path / "run"
+    tiny = [a if a != "1" else "3" for a in TINY]  # 3 epochs of 3 batches.
+    assert main(["train", "--data", str(tmp_path / "in"), "--out", str(run), *tiny]) == 0
+    printed = capsys.readouterr().out
+    gan = keras.saving.load_model(run / "model.keras")
+    assert (f"generator {gan.generator.count_params():,} parameters, discriminator "
+            f"{gan.discriminator.count_params():,}") in printed
+    # After the first timed batches, then after the first whole epoch.
+    assert printed.count("expected duration of the run: about") == 2
+    assert "s per batch)" in printed and "per epoch)" in printed
+
+
+@pytest.mark.slow
+def test_tensorflow_start_up_lines_are_hidden_unless_asked_for(tmp_path):
+    import os
+
+    for i in range(2):
+        save_nifti(tmp_path / "in" / f"s{i}.nii.gz", head_volume(seed=i))
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-m", "keras_mrigan", "train", "--data", str(tmp_path / "in"),
+               *TINY]
+    quiet = subprocess.run([*command, "--out", str(tmp_path / "a")], env=env,
+                           capture_output=True, text=True, check=True)
+    assert "InitializeLog" not in quiet.stderr and "I0000" not in quiet.stderr
+    assert "Finished run" in quiet.stdout
+    verbose = subprocess.run([*command, "--out", str(tmp_path / "b"), "--verbose"], env=env,
+                             capture_output=True, text=True, check=True)
+    assert "InitializeLog" in verbose.stderr
 
 
 def test_evaluate_a_run_and_an_image_folder(tmp_path, capsys):
