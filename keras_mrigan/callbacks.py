@@ -105,6 +105,41 @@ class RunClock(keras.callbacks.Callback):
                       f"({rate}){later}")
 
 
+class RunTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' ``TensorBoard`` callback for a GAN run: every epoch's ``logs`` (losses, quality
+    measures, and whatever else callbacks put there) as scalars, plus the learning rates of
+    both optimizers and the epoch's sample grid as an image.
+
+    Place it after ``SampleGrid``, whose PNG of the epoch it shows.
+
+    Args:
+        log_dir: the run's ``tensorboard/`` folder.
+        samples: the ``SampleGrid`` folder (``epoch_001.png``, ...), or ``None``.
+    """
+
+    def __init__(self, log_dir, samples=None):
+        super().__init__(log_dir=str(log_dir), write_graph=False, update_freq="epoch",
+                         profile_batch=0)
+        self.samples = None if samples is None else Path(samples)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        for name in ("g", "d"):
+            optimizer = getattr(self.model, f"{name}_optimizer")
+            optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # Loss scaling.
+            logs[f"{name}_learning_rate"] = float(keras.ops.convert_to_numpy(
+                optimizer.learning_rate))
+        super().on_epoch_end(epoch, logs)
+        grid = self.samples and self.samples / f"epoch_{epoch + 1:03d}.png"
+        if grid and grid.exists():
+            import numpy as np
+            from PIL import Image
+
+            image = np.asarray(Image.open(grid).convert("L"))[None, :, :, None]
+            with self._train_writer.as_default():
+                self.summary.image("samples", image, step=epoch)
+
+
 class FadeIn(keras.callbacks.Callback):
     """Raises the fade-in weight ``alpha`` of a progressive GAN linearly from 0 to 1.
 

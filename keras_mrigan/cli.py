@@ -63,7 +63,7 @@ RUN_FLAGS = SLICE_FLAGS + (
     "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "epochs",
     "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
     "metrics_every", "metrics_n", "strategy", "precision", "deterministic", "on_nan",
-    "nan_lr_factor",
+    "nan_lr_factor", "tensorboard",
 )
 
 
@@ -211,6 +211,10 @@ def _add_train_options(parser):
                      help="add rho, sigma/n, delta and SWD of --metrics-n samples to the "
                      "history every N epochs (default: 0, off)")
     opt.add_argument("--metrics-n", type=int, help="samples per measurement (default: 256)")
+    opt.add_argument("--tensorboard", action="store_const", const=True,
+                     help="write every epoch's losses, measures, learning rates and sample "
+                     "grid to RUN/tensorboard/ (tune: one per trial); view them with "
+                     "`tensorboard --logdir RUN`")
     speed = parser.add_argument_group("scale, speed and safety")
     speed.add_argument("--jit-compile", dest="jit_compile", action="store_const", const=True,
                        help="compile the train step with XLA")

@@ -95,6 +95,8 @@ class ScheduleConfig:
     on_nan: str = "stop"
     nan_lr_factor: float = 0.5
     nan_rollbacks: int = 3
+    # Write every epoch's scalars and sample grid to RUN/tensorboard/.
+    tensorboard: bool = False
 
 
 SECTIONS = {

@@ -10,6 +10,7 @@ A run folder holds::
     loss_curves.png    the history drawn
     samples/           epoch_001.png, ...: grids from fixed latents; latest.png
     model.keras        the final GAN, written when training completes
+    tensorboard/       with ``tensorboard``: event files of every epoch's scalars and grid
     reference_stats.npz  with ``metrics_every`` > 0: the training data's statistics for the
                        quality measures that ``GANMetrics`` adds to the history
 
@@ -41,6 +42,7 @@ from keras_mrigan.utils import atomic_path
 CONFIG = "config.json"
 FINAL_MODEL = "model.keras"
 REFERENCE_STATS = "reference_stats.npz"
+TENSORBOARD = "tensorboard"
 
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -332,6 +334,8 @@ def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks,
             *extra_callbacks,
             run_callbacks.SampleGrid(run_dir / "samples", n=schedule.sample_count,
                                      seed=schedule.seed),
+            *([run_callbacks.RunTensorBoard(run_dir / TENSORBOARD, run_dir / "samples")]
+              if schedule.tensorboard else []),
             run_callbacks.RunCheckpoint(run_dir, history),
         ]
         try:

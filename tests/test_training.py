@@ -1,9 +1,11 @@
 import csv
+import io
 import json
 
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 from keras_mrigan import training
 from keras_mrigan.models.gan import GAN
@@ -162,3 +164,44 @@ def test_metrics_every_adds_measures_to_the_history(tiny_config, tmp_path):
     assert [row["rho"] == "nan" for row in rows] == [True, False, False]  # Epochs 2 and 3.
     assert 0 < float(rows[1]["rho"]) <= 1 and float(rows[2]["swd"]) > 0
     assert (tmp_path / "run" / "reference_stats.npz").exists()
+
+
+def read_tensorboard(folder):
+    """``{tag: {step: value}}`` of the event files in ``folder`` (scalars as floats, images
+    as the encoded PNG bytes)."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing import event_accumulator
+
+    events = event_accumulator.EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    found = {}
+    for tag in events.Tags()["tensors"]:
+        for event in events.Tensors(tag):
+            value = tf.make_ndarray(event.tensor_proto)
+            found.setdefault(tag, {})[event.step] = (
+                float(value) if value.ndim == 0 else value[2])
+    return found
+
+
+def test_tensorboard_scalars_and_sample_grids(tiny_config, tmp_path):
+    config = tiny_config.replace(epochs=2, metrics_every=1, metrics_n=16, tensorboard=True)
+    gan = training.train(config, tmp_path / "run", verbose=0)
+    logged = read_tensorboard(tmp_path / "run" / "tensorboard" / "train")
+    history = list(csv.DictReader(open(tmp_path / "run" / "history.csv")))
+    for name in ("d_loss", "g_loss", "swd", "rho", "delta"):
+        assert logged[f"epoch_{name}"] == {
+            e: pytest.approx(float(history[e][name]), rel=1e-5) for e in (0, 1)}, name
+    assert logged["epoch_g_learning_rate"] == {0: pytest.approx(2e-4), 1: pytest.approx(2e-4)}
+    assert set(logged["epoch_d_learning_rate"]) == {0, 1}
+    for epoch in (0, 1):
+        grid = np.asarray(Image.open(io.BytesIO(logged["samples"][epoch])))
+        written = np.asarray(Image.open(tmp_path / "run" / "samples" / f"epoch_00{epoch + 1}.png"))
+        np.testing.assert_array_equal(grid[..., 0] if grid.ndim == 3 else grid, written)
+    assert gan.resolution == 16
+
+
+def test_tensorboard_follows_progressive_stages(progressive_config, tmp_path):
+    config = progressive_config.replace(phase_epochs=1, epochs=5, tensorboard=True)
+    training.train(config, tmp_path / "run", verbose=0)
+    logged = read_tensorboard(tmp_path / "run" / "tensorboard" / "train")
+    assert sorted(logged["epoch_d_loss"]) == sorted(logged["samples"]) == [0, 1, 2, 3, 4]

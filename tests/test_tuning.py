@@ -141,7 +141,7 @@ def test_cli_tune_with_hyperband_continues_trials(tiny_config, tmp_path, capsys)
         "tune", "--data", tiny_config.data.source, "--resolution", "16", "--batch-size", "8",
         "--latent-dim", "8", "--width", "0.0625", "--loss", "dragan", "--tuner", "hyperband",
         "--epochs", "3", "--max-trials", "4", "--space", str(space), "--no-default-space",
-        "--metrics-n", "16", "--out", str(out), "--preset", "demo-dcgan",
+        "--metrics-n", "16", "--out", str(out), "--preset", "demo-dcgan", "--tensorboard",
     ])
     assert code == 0, capsys.readouterr().err
     table = _read_csv(out / "results.csv")
@@ -152,6 +152,9 @@ def test_cli_tune_with_hyperband_continues_trials(tiny_config, tmp_path, capsys)
     epochs = sorted(len(_read_csv(out / "search" / f"trial_{r['trial']}" / "run" /
                                   "history.csv")) for r in table)
     assert epochs == [1, 1, 1, 2]
+    for row in table:  # Each trial logs into its own run folder.
+        assert list((out / "search" / f"trial_{row['trial']}" / "run" / "tensorboard" /
+                     "train").glob("events.out.tfevents.*"))
     assert (out / tuning.BEST_RUN / "model.keras").exists()
     assert "best run is" in capsys.readouterr().out
 
