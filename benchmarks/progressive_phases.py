@@ -61,7 +61,8 @@ def main():
         start = time.perf_counter()
         gan = training.train(config, run, verbose=0, extra_callbacks=[timer])
         total = time.perf_counter() - start
-        images_per_epoch = int(training.make_dataset(config).cardinality()) * args.batch_size
+        images_per_epoch = training.steps_per_epoch(training.make_dataset(config),
+                                                    args.batch_size) * args.batch_size
     stages = training.schedule_stages(config, images_per_epoch)
     print(f"progressive 4 -> {args.resolution}, width {args.width}, batch {args.batch_size}, "
           f"{images_per_epoch} images per epoch, {args.phase_epochs} epoch(s) per phase; "

@@ -36,10 +36,18 @@ def _add_slice_options(parser, data_required=True):
                        help="also read folders whose name contains 'seg'")
     group.add_argument("--skip-bad-files", action="store_const", const=True,
                        help="skip unreadable files with one warning instead of stopping")
+    _add_subject_pattern(group)
+
+
+def _add_subject_pattern(group):
+    group.add_argument("--subject-pattern", metavar="REGEX",
+                       help="regular expression that finds a file's subject in its path (its "
+                       "first group); default: OASIS IDs, volume files, 2D slice names without "
+                       "their slice index")
 
 
 SLICE_FLAGS = ("axis", "central_fraction", "min_foreground", "pattern", "include_masks",
-               "skip_bad_files")
+               "skip_bad_files", "subject_pattern")
 
 
 def _set_flags(args, names):
@@ -136,9 +144,12 @@ def _evaluate(args):
     generated = load_generated(args.generated, n=args.n, seed=args.seed)
     print(f"{len(generated.images)} generated images of {generated.images.shape[1:]} "
           f"from {args.generated}")
+    from keras_mrigan.data.pipeline import SliceOptions
+
     stats = load_reference(args.reference, generated.images.shape[1],
                            n=len(generated.images), stats_path=args.reference_stats,
-                           seed=args.seed, progress=lambda m: print(f"reference: {m}"))
+                           seed=args.seed, progress=lambda m: print(f"reference: {m}"),
+                           options=SliceOptions(subject_pattern=args.subject_pattern))
     result = evaluate(generated.images, stats, out=args.out, name=generated.name,
                       generate=generated.generate, seed=args.seed)
     from keras_mrigan.metrics import table
@@ -324,6 +335,7 @@ def build_parser():
                           help="images to sample from a generator (default: 1000)")
     evaluate.add_argument("--out", default="evaluation", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0)
+    _add_subject_pattern(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
     export = commands.add_parser(

@@ -26,6 +26,7 @@ class DataConfig:
     pattern: str | None = None
     include_masks: bool = False
     skip_bad_files: bool = False
+    subject_pattern: str | None = None
     cache: bool | str = True
     shuffle_buffer: int = 4096
 

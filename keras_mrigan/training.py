@@ -26,14 +26,14 @@ import dataclasses
 import json
 import math
 import shutil
-import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from keras_mrigan import callbacks as run_callbacks
 from keras_mrigan.config import DEFAULT_EPOCHS, RunConfig
-from keras_mrigan.data.pipeline import SliceOptions, build_dataset, resolution_view
+from keras_mrigan.data.pipeline import SliceOptions, batch_epochs, slice_dataset
 from keras_mrigan.models import get_architecture, is_progressive
 from keras_mrigan.models.gan import GAN
 from keras_mrigan.models.progan import Stage
@@ -169,7 +169,8 @@ def compile_gan(gan, config):
 
 
 def make_dataset(config, slices=None):
-    """The training dataset of a ``RunConfig``.
+    """The training slices of a ``RunConfig``, decoded (and cached) once, unbatched: ``_fit``
+    batches them epoch by epoch with ``data.pipeline.batch_epochs``.
 
     Args:
         slices: the run's slices already decoded (``(N, r, r, 1)`` in ``[-1, 1]``, as
@@ -178,11 +179,18 @@ def make_dataset(config, slices=None):
     """
     data = config.data
     if slices is not None:
-        return build_dataset(slices, data.resolution, data.batch_size,
-                             shuffle_buffer=data.shuffle_buffer, seed=config.schedule.seed)
-    return build_dataset(data.source, data.resolution, data.batch_size, cache=data.cache,
-                         shuffle_buffer=data.shuffle_buffer, seed=config.schedule.seed,
-                         options=slice_options(config))
+        return slice_dataset(slices, data.resolution)
+    return slice_dataset(data.source, data.resolution, cache=data.cache,
+                         min_count=data.batch_size, options=slice_options(config))
+
+
+def steps_per_epoch(slices, batch_size):
+    """Batches per epoch of a slice dataset (a streamed one, without a cache, is counted by
+    one pass)."""
+    count = int(slices.cardinality())
+    if count < 0:
+        count = int(slices.reduce(np.int64(0), lambda n, _: n + 1))
+    return count // batch_size
 
 
 def slice_options(config):
@@ -301,7 +309,8 @@ def _metrics_callback(config, run_dir):
     from keras_mrigan.metrics import load_reference
 
     stats = load_reference(config.data.source, config.data.resolution, n=schedule.metrics_n,
-                           stats_path=run_dir / REFERENCE_STATS, seed=schedule.seed)
+                           stats_path=run_dir / REFERENCE_STATS, seed=schedule.seed,
+                           options=slice_options(config))
     return [run_callbacks.GANMetrics(stats, n=schedule.metrics_n, every=schedule.metrics_every,
                                      seed=schedule.seed)]
 
@@ -318,12 +327,12 @@ def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks,
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+    # Each epoch's shuffle order depends on the seed and on TensorFlow's global seed: the
+    # same in a run and in its resumption.
+    keras.utils.set_random_seed(schedule.seed)
     if dataset is None:
         dataset = make_dataset(config)
-    steps = int(dataset.cardinality())
-    if steps < 0 and is_progressive(config.model.arch):
-        # Streamed without a cache: the fade-in's length needs the batch count; count once.
-        steps = int(dataset.reduce(0, lambda n, _: n + 1))
+    steps = steps_per_epoch(dataset, config.data.batch_size)
     stages = schedule_stages(config, steps * config.data.batch_size)
     metrics = _metrics_callback(config, run_dir)
     rollbacks = 0
@@ -372,7 +381,8 @@ def _epochs_done(run_dir):
 
 
 def _fit_stages(gan, config, dataset, stages, steps, initial_epoch, callbacks, verbose):
-    """One ``model.fit`` per stage not yet finished; returns the last stage's GAN."""
+    """One ``model.fit`` per stage not yet finished, on the batches of its epochs (each
+    epoch's order fixed by the seed and the epoch's number); returns the last stage's GAN."""
     for stage in stages:
         if stage.stop <= initial_epoch:
             continue
@@ -385,11 +395,11 @@ def _fit_stages(gan, config, dataset, stages, steps, initial_epoch, callbacks, v
             stage.stop - first, steps,
             (stage.resolution, stage is stages[-1]) if is_progressive(config.model.arch)
             else None)
-        with warnings.catch_warnings():
-            # The streamed dataset's length is unknown until its first pass ends; Keras says
-            # so at the end of the first epoch, which is expected here.
-            warnings.filterwarnings("ignore", message="Your input ran out of data")
-            gan.fit(resolution_view(dataset, stage.resolution), epochs=stage.stop,
-                    initial_epoch=first, callbacks=[clock, *fade, *callbacks],
-                    verbose=verbose, shuffle=False)
+        batches = batch_epochs(dataset, config.data.batch_size,
+                               shuffle_buffer=config.data.shuffle_buffer,
+                               seed=config.schedule.seed,
+                               epochs=stage.stop, initial_epoch=first,
+                               view_resolution=stage.resolution)
+        gan.fit(batches, epochs=stage.stop, initial_epoch=first, steps_per_epoch=steps,
+                callbacks=[clock, *fade, *callbacks], verbose=verbose, shuffle=False)
     return gan

@@ -28,6 +28,8 @@ class SliceOptions:
         include_masks: also read folders whose name contains ``seg``.
         pattern: shell pattern that file names must match, e.g. ``"*masked_gfc.hdr"``.
         skip_bad_files: skip unreadable files with one warning instead of raising.
+        subject_pattern: regular expression that finds a file's subject in its path (see
+            ``readers.subject_of``; default: OASIS IDs, volume files, 2D slice names).
     """
 
     axis: str = "axial"
@@ -38,6 +40,7 @@ class SliceOptions:
     include_masks: bool = False
     pattern: str | None = None
     skip_bad_files: bool = False
+    subject_pattern: str | None = None
 
 
 def _options(options, overrides):
@@ -116,14 +119,29 @@ def iter_slice_stacks(source, resolution, options=None, **overrides):
         raise readers.DataError(source, "no usable slice in any file")
 
 
-def load_slices(source, resolution, options=None, **overrides):
+def load_slices(source, resolution, options=None, return_subjects=False, **overrides):
     """Reads every slice into memory.
 
+    Args:
+        return_subjects: also return each slice's subject (``readers.subject_of`` of its file,
+            with ``options.subject_pattern``; the slices of an array are each their own).
+
     Returns:
-        float32 array ``(N, resolution, resolution, 1)`` in ``[-1, 1]``.
+        float32 array ``(N, resolution, resolution, 1)`` in ``[-1, 1]``, and with
+        ``return_subjects`` an array of ``N`` subject names.
     """
-    stacks = [s for _, s in iter_slice_stacks(source, resolution, options, **overrides)]
-    return np.concatenate(stacks)[..., None]
+    options = _options(options, overrides)
+    names, stacks = [], []
+    for name, stack in iter_slice_stacks(source, resolution, options):
+        names.append(name)
+        stacks.append(stack)
+    images = np.concatenate(stacks)[..., None]
+    if not return_subjects:
+        return images
+    if names == ["array"]:
+        return images, np.array([f"array[{i}]" for i in range(len(images))])
+    subjects = [readers.subject_of(name, options.subject_pattern) for name in names]
+    return images, np.repeat(np.array(subjects), [len(stack) for stack in stacks])
 
 
 def _check_positive_int(value, name):
@@ -143,13 +161,16 @@ def build_dataset(
     seed=0,
     view_resolution=None,
     prefetch=True,
+    epochs=None,
+    initial_epoch=0,
     options=None,
     **overrides,
 ):
     """Builds the training ``tf.data.Dataset`` of image batches.
 
     Slices are decoded once, cached, shuffled with ``seed`` (a new order every epoch),
-    batched with ``drop_remainder=True`` and prefetched.
+    batched with ``drop_remainder=True`` and prefetched: ``slice_dataset`` then
+    ``batch_epochs``.
 
     Args:
         source: path(s), ``"demo"``, or an array ``(N, H, W[, 1])``.
@@ -165,42 +186,111 @@ def build_dataset(
         view_resolution: if given, batches are average-pooled to this lower resolution (see
             ``resolution_view``).
         prefetch: prefetch batches in the background.
+        epochs, initial_epoch: see ``batch_epochs``: with ``epochs``, the dataset holds the
+            batches of every epoch from ``initial_epoch``, each epoch's order fixed by the
+            seed and the epoch's number.
         options: a ``SliceOptions``; further keyword arguments override its fields.
 
     Returns:
         A dataset of float32 tensors ``(batch_size, r, r, 1)`` in ``[-1, 1]``, with ``r`` the
         view resolution if given, else ``resolution``.
     """
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    slices = slice_dataset(source, resolution, cache=cache, min_count=batch_size,
+                           options=options, **overrides)
+    return batch_epochs(slices, batch_size, shuffle=shuffle, shuffle_buffer=shuffle_buffer,
+                        seed=seed, epochs=epochs, initial_epoch=initial_epoch,
+                        view_resolution=view_resolution, prefetch=prefetch)
+
+
+def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, **overrides):
+    """The decoded slices of a source as an unbatched ``tf.data.Dataset``.
+
+    Args:
+        source, resolution, cache, options: as for ``build_dataset``.
+        min_count: fewer slices than this is an error (one batch's worth).
+
+    Returns:
+        A dataset of float32 tensors ``(resolution, resolution, 1)`` in ``[-1, 1]``; its length
+        is known unless it streams without a cache.
+    """
     import tensorflow as tf
 
     resolution = preprocess.check_resolution(resolution)
-    batch_size = _check_positive_int(batch_size, "batch_size")
     options = _options(options, overrides)
     if isinstance(source, np.ndarray):
         stack = next(iter_slice_stacks(source, resolution, options))[1]
-        dataset = tf.data.Dataset.from_tensor_slices(stack[..., None])
-        cache = False  # Already in memory.
+        return tf.data.Dataset.from_tensor_slices(stack[..., None])  # Already in memory.
+    generator = _SliceGenerator(source, resolution, options, min_count)
+    dataset = tf.data.Dataset.from_generator(
+        generator, output_signature=tf.TensorSpec((resolution, resolution, 1), tf.float32)
+    )
+    if not cache:
+        return dataset
+    if cache is True:
+        dataset = dataset.cache()
     else:
-        generator = _SliceGenerator(source, resolution, options, batch_size)
-        dataset = tf.data.Dataset.from_generator(
-            generator, output_signature=tf.TensorSpec((resolution, resolution, 1), tf.float32)
-        )
-    if cache:
-        if cache is True:
-            dataset = dataset.cache()
-        else:
-            Path(cache).parent.mkdir(parents=True, exist_ok=True)
-            dataset = dataset.cache(str(cache))
-        dataset = _fill_cache(dataset, generator)
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        dataset = dataset.cache(str(cache))
+    return _fill_cache(dataset, generator)
+
+
+def batch_epochs(slices, batch_size, *, shuffle=True, shuffle_buffer=4096, seed=0, epochs=None,
+                 initial_epoch=0, view_resolution=None, prefetch=True):
+    """Shuffles, batches (``drop_remainder=True``), views and prefetches a slice dataset.
+
+    Without ``epochs``, every pass over the result is one epoch, reshuffled on every pass:
+    the order of a pass depends on how many passes came before it in this process.
+
+    With ``epochs``, the result holds the batches of epochs ``initial_epoch, ...,
+    epochs - 1`` one after the other, and epoch ``e`` is shuffled by the seed pair
+    ``(seed, e)``, so a run resumed at epoch ``e`` sees exactly the batches of an
+    uninterrupted one. Train on it with ``model.fit(dataset, epochs=epochs,
+    initial_epoch=initial_epoch, steps_per_epoch=len(slices) // batch_size)``. The order also
+    depends on TensorFlow's global seed (``keras.utils.set_random_seed``): set the same one.
+
+    Args:
+        slices: an unbatched dataset, e.g. from ``slice_dataset``.
+        Others: as for ``build_dataset``.
+    """
+    import tensorflow as tf
+
+    batch_size = _check_positive_int(batch_size, "batch_size")
     if shuffle:
         shuffle_buffer = _check_positive_int(shuffle_buffer, "shuffle_buffer")
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=True)
+
+    def one_epoch(epoch, reshuffle=False):
+        dataset = slices
+        if shuffle:
+            dataset = dataset.shuffle(shuffle_buffer, seed=seed * EPOCH_SEEDS + epoch,
+                                      reshuffle_each_iteration=reshuffle)
+        return dataset.batch(batch_size, drop_remainder=True)
+
+    if epochs is None:
+        dataset = one_epoch(0, reshuffle=True)
+    else:
+        initial_epoch = int(initial_epoch)
+        if not 0 <= initial_epoch < epochs:
+            raise ValueError(f"`initial_epoch` must be in [0, epochs). Received: "
+                             f"initial_epoch={initial_epoch}, epochs={epochs}")
+        # One dataset per epoch, so that each epoch's seed is a Python integer (TensorFlow's
+        # seed handling cannot take a tensor when the global seed is 0), joined by a
+        # balanced tree of concatenations.
+        parts = [one_epoch(epoch) for epoch in range(initial_epoch, epochs)]
+        while len(parts) > 1:
+            parts = [parts[i].concatenate(parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                     for i in range(0, len(parts), 2)]
+        dataset = parts[0]
     if view_resolution is not None:
         dataset = resolution_view(dataset, view_resolution)
     if prefetch:
         dataset = dataset.prefetch(tf.data.AUTOTUNE)
     return dataset
+
+
+# Epoch e shuffles with the seed seed * EPOCH_SEEDS + e (TensorFlow reduces it modulo
+# 2^31 - 1): distinct for every seed and epoch below a million.
+EPOCH_SEEDS = 1_000_003
 
 
 def _fill_cache(dataset, generator):
@@ -225,11 +315,11 @@ def _fill_cache(dataset, generator):
 class _SliceGenerator:
     """Callable for ``Dataset.from_generator`` that streams slices file by file."""
 
-    def __init__(self, source, resolution, options, batch_size):
+    def __init__(self, source, resolution, options, min_count):
         self.source = source
         self.resolution = resolution
         self.options = options
-        self.batch_size = batch_size
+        self.min_count = min_count
         self.error = None  # The last exception raised, for callers that unwrap TF errors.
 
     def __call__(self):
@@ -238,10 +328,10 @@ class _SliceGenerator:
             for _, stack in iter_slice_stacks(self.source, self.resolution, self.options):
                 count += len(stack)
                 yield from stack[..., None]
-            if count < self.batch_size:
+            if count < self.min_count:
                 raise ValueError(
                     f"The data holds {count} slice(s), fewer than one batch of "
-                    f"batch_size={self.batch_size}: no batch can be formed."
+                    f"batch_size={self.min_count}: no batch can be formed."
                 )
         except Exception as exc:
             self.error = exc

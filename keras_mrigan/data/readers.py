@@ -9,6 +9,7 @@ right.
 """
 
 import fnmatch
+import re
 import zlib
 from pathlib import Path
 
@@ -24,6 +25,10 @@ ANALYZE_DATA_SUFFIX = ".img"
 
 # Which axis of a RAS+ volume each slicing plane holds fixed.
 AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
+# An OASIS subject (all its sessions: OAS1_0001_MR1 and OAS1_0001_MR2 are one person).
+OASIS_SUBJECT = re.compile(r"OAS\d_\d{4}")
+# The slice index that ends a 2D slice's name: "case_001_slice_12.nii.png" is case_001's.
+SLICE_INDEX = re.compile(r"[_-]*(slice|slc)[_-]*\d+$", re.IGNORECASE)
 
 
 class DataError(ValueError):
@@ -32,6 +37,34 @@ class DataError(ValueError):
     def __init__(self, path, message):
         self.path = str(path)
         super().__init__(f"{path}: {message}")
+
+
+def subject_of(path, pattern=None):
+    """The subject a file's slices belong to, so that splits keep each person on one side.
+
+    Args:
+        path: the file (a volume, or one 2D slice).
+        pattern: a regular expression searched in the path; its first group (or whole match)
+            is the subject. Without one: an OASIS ID in the path (``OAS1_0001``, sessions
+            merged), else a volume file itself, else a 2D slice's folder and name without its
+            trailing slice index (``case_001_slice_12.nii.png`` -> ``case_001``).
+
+    Raises:
+        DataError: ``pattern`` does not occur in the path.
+    """
+    text = str(path)
+    if pattern is not None:
+        found = re.search(pattern, text)
+        if found is None:
+            raise DataError(path, f"the subject pattern {pattern!r} does not occur in its path")
+        return found.group(1) if found.groups() else found.group(0)
+    found = OASIS_SUBJECT.search(text)
+    if found:
+        return found.group(0)
+    path = Path(path)
+    if is_volume(path):
+        return text
+    return str(path.parent / SLICE_INDEX.sub("", path.name.split(".")[0]))
 
 
 def _suffix(path):

@@ -2,8 +2,9 @@
 
 A ``ReferenceStats`` holds what the measures need from the real images, fitted once and saved
 to one ``.npz``: the paper's mean image and principal directions, SWD descriptors of a sample,
-32 x 32 thumbnails for the memorization search (a held-out tenth of them as the real-to-real
-baseline), and the reference set's own row of the table.
+32 x 32 thumbnails for the memorization search with each one's subject (the real-to-real
+baseline is a sample of them against their nearest image of another subject), and the
+reference set's own row of the table.
 """
 
 import dataclasses
@@ -18,7 +19,7 @@ from keras_mrigan.metrics.paper import PaperReference, diversity
 from keras_mrigan.utils import atomic_path
 
 SWD_IMAGES = 1024  # Images per set whose patches the SWD compares.
-HELD_OUT = 0.1  # Fraction of the reference kept out of the memorization index (at most 1000).
+BASELINE = 1000  # Reference images in the memorization baseline (against other subjects).
 MS_SSIM_PAIRS = 1000
 
 
@@ -29,7 +30,8 @@ class ReferenceStats:
     paper: PaperReference
     swd_descriptors: list
     thumbnails: np.ndarray  # (n, 32, 32) average-pooled reference images.
-    held_out: np.ndarray  # Indices of the thumbnails that form the real-to-real baseline.
+    subjects: np.ndarray  # (n,) integer subject of each thumbnail.
+    baseline: np.ndarray  # Indices of the thumbnails that form the real-to-real baseline.
     row: dict  # The reference set's own measures (the first row of the table).
 
     @property
@@ -37,10 +39,14 @@ class ReferenceStats:
         return int(self.paper.shape[0])
 
     @classmethod
-    def fit(cls, images, n=None, seed=0, swd_images=SWD_IMAGES, progress=None):
+    def fit(cls, images, n=None, seed=0, swd_images=SWD_IMAGES, progress=None, subjects=None):
         """Fits the statistics of ``images`` ``(N, H, W[, 1])`` in ``[-1, 1]``.
 
         Args:
+            subjects: each image's subject (``load_slices(..., return_subjects=True)``): the
+                memorization baseline compares images of different subjects. ``None``: each
+                image is its own subject (then an image's nearest other image is usually the
+                neighbouring slice of the same person, and the baseline is far too strict).
             n: images in the reference's own table row (its sigma grows with n; use the
                 generated set's size). Default: all.
             progress: a callable taking a message, or ``None``.
@@ -54,9 +60,13 @@ class ReferenceStats:
         sample = rng.choice(len(images), min(swd_images, len(images)), replace=False)
         descriptors = swd.descriptors(images[sample], seed=seed)
         thumbnails = memo.pool(images)
-        held = rng.choice(len(images), max(1, min(1000, int(HELD_OUT * len(images)))),
-                          replace=False)
-        stats = cls(paper, descriptors, thumbnails, np.sort(held), {})
+        codes = (np.arange(len(images)) if subjects is None
+                 else np.unique(np.asarray(subjects), return_inverse=True)[1])
+        if codes.max() < 1:
+            raise ValueError("The memorization baseline needs images of at least 2 subjects; "
+                             f"all {len(images)} reference images are of one.")
+        baseline = np.sort(rng.choice(len(images), min(BASELINE, len(images)), replace=False))
+        stats = cls(paper, descriptors, thumbnails, codes, baseline, {})
         say("the reference set's own measures")
         own = images if n is None or n >= len(images) else images[
             rng.choice(len(images), n, replace=False)]
@@ -70,14 +80,11 @@ class ReferenceStats:
         }
         return stats
 
-    def train_features(self):
-        keep = np.setdiff1d(np.arange(len(self.thumbnails)), self.held_out)
-        return keep, memo.features(self.thumbnails[keep])
-
     def save(self, path):
         """Writes the statistics to one ``.npz`` (atomically)."""
         arrays = {f"swd_{i}": d for i, d in enumerate(self.swd_descriptors)}
-        self.paper.save(path, thumbnails=self.thumbnails, held_out=self.held_out,
+        self.paper.save(path, thumbnails=self.thumbnails, subjects=self.subjects,
+                        baseline=self.baseline,
                         row=np.array(json.dumps(self.row)), **arrays)
         return Path(path)
 
@@ -89,7 +96,8 @@ class ReferenceStats:
                 return cls(
                     paper=PaperReference.from_arrays(arrays),
                     swd_descriptors=[arrays[f"swd_{i}"] for i in range(len(levels))],
-                    thumbnails=arrays["thumbnails"], held_out=arrays["held_out"],
+                    thumbnails=arrays["thumbnails"], subjects=arrays["subjects"],
+                    baseline=arrays["baseline"],
                     row=json.loads(str(arrays["row"])),
                 )
         except (OSError, KeyError, ValueError) as exc:
@@ -143,16 +151,14 @@ def evaluate(images, stats, out=None, name="generated", generate=None, seed=0):
     result["explained_variance_16"] = stats.paper.explained_variance
     result["swd"] = swd.swd(stats.swd_descriptors, _swd_sample(images, seed), seed=seed)
     result["ms_ssim"] = msssim.mean_ms_ssim(images, MS_SSIM_PAIRS, seed=seed)
-    keep, train = stats.train_features()
-    found = memo.memorization(memo.features(images), train,
-                              memo.features(stats.thumbnails[stats.held_out]))
+    thumbnails = memo.pool(images)
+    found = memo.memorization(thumbnails, stats.thumbnails, stats.baseline, stats.subjects)
     result["memorization"] = {k: v for k, v in found.items() if k not in ("nearest", "distance")}
     result["reference"] = stats.row
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        found["nearest"] = keep[found["nearest"]]
-        memo.save_closest_pairs(memo.pool(images), stats.thumbnails, found,
+        memo.save_closest_pairs(thumbnails, stats.thumbnails, found,
                                 out / "memorization.png")
         if generate is not None:
             from keras_mrigan.metrics.interpolation import save_interpolation
@@ -243,9 +249,15 @@ def load_generated(path, n=None, seed=0, batch_size=64):
     return GeneratedSet(images, path.name)
 
 
-def load_reference(reference, resolution, n=None, stats_path=None, seed=0, progress=None):
+def load_reference(reference, resolution, n=None, stats_path=None, seed=0, progress=None,
+                   options=None):
     """The ``ReferenceStats`` of a data source (fitted, and saved to ``stats_path`` if given),
-    or loaded from an ``.npz`` (``reference`` itself, or an existing ``stats_path``)."""
+    or loaded from an ``.npz`` (``reference`` itself, or an existing ``stats_path``).
+
+    Args:
+        options: the ``SliceOptions`` the source is read with (its ``subject_pattern`` says
+            which slices belong to one subject).
+    """
     if str(reference).endswith(".npz"):
         stats = ReferenceStats.load(reference)
     elif stats_path is not None and Path(stats_path).exists():
@@ -253,8 +265,9 @@ def load_reference(reference, resolution, n=None, stats_path=None, seed=0, progr
     else:
         from keras_mrigan.data.pipeline import load_slices
 
-        images = load_slices(reference, resolution)[..., 0]
-        stats = ReferenceStats.fit(images, n=n, seed=seed, progress=progress)
+        images, subjects = load_slices(reference, resolution, options, return_subjects=True)
+        stats = ReferenceStats.fit(images[..., 0], n=n, seed=seed, progress=progress,
+                                   subjects=subjects)
         if stats_path is not None:
             stats.save(stats_path)
     if stats.resolution != resolution:

@@ -140,7 +140,9 @@ class GANHyperModel(keras_tuner.HyperModel):
         else:
             training.new_run_folder(run_dir, config)
         dataset = self._dataset(config)
-        last = training.run_epochs(config, int(dataset.cardinality()) * config.data.batch_size)
+        images = training.steps_per_epoch(dataset, config.data.batch_size) * \
+            config.data.batch_size
+        last = training.run_epochs(config, images)
         scorer = GANMetrics(self._reference(config), n=self.metrics_n, every=last,
                             metrics=tuple(OBJECTIVES), seed=config.schedule.seed)
         start = time.perf_counter()
@@ -177,7 +179,8 @@ class GANHyperModel(keras_tuner.HyperModel):
             return self.reference
         self.reference = load_reference(
             self.reference or config.data.source, config.data.resolution, n=self.metrics_n,
-            stats_path=self.stats_path, seed=config.schedule.seed)
+            stats_path=self.stats_path, seed=config.schedule.seed,
+            options=training.slice_options(config))
         return self.reference
 
 

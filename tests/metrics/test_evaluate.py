@@ -21,14 +21,68 @@ def stats(real):
 
 
 def test_memorization_flags_copies_not_new_images(real, stats):
-    keep, train = stats.train_features()
-    held = memorization.features(stats.thumbnails[stats.held_out])
-    copies = memorization.features(real[keep[:50]])
-    found = memorization.memorization(copies, train, held)
+    found = memorization.memorization(memorization.pool(real[:50]), stats.thumbnails,
+                                      stats.baseline, stats.subjects)
     assert found["fraction_below"] == 1.0 and found["median_generated"] < 1e-5
-    fresh = memorization.features(real[1024:1124])  # Real images not in the reference.
-    found = memorization.memorization(fresh, train, held)
+    fresh = memorization.pool(real[1024:1124])  # Real images not in the reference.
+    found = memorization.memorization(fresh, stats.thumbnails, stats.baseline, stats.subjects)
     assert found["fraction_below"] < 0.1 and found["median_real"] > found["threshold"]
+
+
+@pytest.fixture(scope="module")
+def cohort_64():
+    """The demo cohort at 64 x 64 with each slice's subject; a quarter of the subjects are
+    in neither the reference nor the generator's training set."""
+    images, subjects = load_slices("demo", 64, return_subjects=True)
+    unseen = np.isin(subjects, np.unique(subjects)[::4])
+    stats = ReferenceStats.fit(images[~unseen, ..., 0], subjects=subjects[~unseen], n=100,
+                               swd_images=100)
+    return images[..., 0], subjects, unseen, stats
+
+
+def test_memorization_baseline_is_other_subjects(cohort_64):
+    _, subjects, unseen, stats = cohort_64
+    assert len(np.unique(subjects)) == 64 and np.unique(subjects[unseen]).size == 16
+    names = np.unique(subjects[~unseen])
+    assert np.array_equal(np.unique(stats.subjects), np.arange(len(names)))
+    assert len(stats.baseline) == 1000
+
+
+@pytest.mark.parametrize("change", ["right 1", "down 2", "down 2 left 1", "diagonal 2",
+                                    "noise"])
+def test_memorization_flags_moved_and_noised_copies(cohort_64, change):
+    images, _, unseen, stats = cohort_64
+    rng = np.random.default_rng(0)
+    copies = images[~unseen][rng.choice(int(np.sum(~unseen)), 300, replace=False)]
+    moves = {"right 1": (0, 1), "down 2": (2, 0), "down 2 left 1": (2, -1),
+             "diagonal 2": (2, 2)}
+    if change == "noise":
+        copies = np.clip(copies + rng.normal(0, 0.05, copies.shape), -1, 1)
+    else:
+        copies = np.roll(copies, moves[change], axis=(1, 2))
+    found = memorization.memorization(memorization.pool(copies), stats.thumbnails,
+                                      stats.baseline, stats.subjects)
+    assert found["fraction_below"] >= 0.9
+
+
+def test_memorization_rarely_flags_subjects_never_seen(cohort_64):
+    images, _, unseen, stats = cohort_64
+    found = memorization.memorization(memorization.pool(images[unseen]), stats.thumbnails,
+                                      stats.baseline, stats.subjects)
+    assert found["fraction_below"] <= 0.05
+    assert found["median_generated"] > found["threshold"]
+
+
+def test_subjects_of_volumes_oasis_ids_and_png_slices(tmp_path):
+    from keras_mrigan.data.readers import DataError, subject_of
+
+    assert subject_of(tmp_path / "a" / "sub-01.nii.gz") == str(tmp_path / "a" / "sub-01.nii.gz")
+    assert subject_of("/x/OAS1_0042_MR2/PROCESSED/t88.hdr") == "OAS1_0042"
+    assert subject_of("/x/train/case_001_slice_12.nii.png") == "/x/train/case_001"
+    assert subject_of("/x/train/case_001_slice_0.nii.png") == "/x/train/case_001"
+    assert subject_of("/x/p17-z033.png", pattern=r"p(\d+)-") == "17"
+    with pytest.raises(DataError, match="subject pattern 'q\\d' does not occur"):
+        subject_of("/x/p17.png", pattern=r"q\d")
 
 
 def test_interpolation_latents_are_lines_between_two_samples():
