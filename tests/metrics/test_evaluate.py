@@ -81,7 +81,7 @@ def test_subjects_of_volumes_oasis_ids_and_png_slices(tmp_path):
     assert subject_of("/x/train/case_001_slice_12.nii.png") == "/x/train/case_001"
     assert subject_of("/x/train/case_001_slice_0.nii.png") == "/x/train/case_001"
     assert subject_of("/x/p17-z033.png", pattern=r"p(\d+)-") == "17"
-    with pytest.raises(DataError, match="subject pattern 'q\\d' does not occur"):
+    with pytest.raises(DataError, match="p17.png: the subject pattern .* does not occur"):
         subject_of("/x/p17.png", pattern=r"q\d")
 
 
