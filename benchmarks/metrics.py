@@ -12,6 +12,7 @@ iterative route, on the real slices and on a collapsed set (one slice plus 4e-4 
 
     python benchmarks/metrics.py [--sizes 1000 2000 11328] [--direct 1000 2000]
         [--exact 1000 2000 11328]
+    python benchmarks/metrics.py --exact-only [--exact 1000 2000]   # demo slices at 256 x 256
 """
 
 import argparse
@@ -59,13 +60,40 @@ def timed(fn, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
+def time_routes(images, sizes):
+    """Times both routes of ``diversity`` on the first N images, and the automatic (exact)
+    route on a collapsed set: one image plus noise of standard deviation 4e-4."""
+    if not sizes:
+        return
+    print("N | iterative route (s) | exact route (s) | collapsed set, automatic = exact "
+          "route (s) | same sigma, delta")
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        subset = images[:n]
+        iterative, iterative_time = timed(diversity, subset, exact=False)
+        exact, exact_time = timed(diversity, subset, exact=True)
+        collapsed = subset[:1] + 4e-4 * rng.standard_normal(subset.shape, np.float32)
+        _, collapsed_time = timed(diversity, collapsed)
+        same = (abs(exact.sigma / iterative.sigma - 1) <= 1e-6
+                and exact.delta == iterative.delta)
+        print(f"{n} | {iterative_time:.2f} | {exact_time:.1f} | {collapsed_time:.1f} | "
+              f"{'yes' if same else 'NO'}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 11328])
     parser.add_argument("--direct", type=int, nargs="*", default=[1000, 2000])
     parser.add_argument("--exact", type=int, nargs="*", default=[1000, 2000, 11328],
                         help="sizes at which to time the exact route of diversity()")
+    parser.add_argument("--exact-only", action="store_true",
+                        help="only time the two routes of diversity(), on the demo cohort's "
+                        "2,048 slices at 256 x 256")
     args = parser.parse_args()
+    if args.exact_only:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
+        time_routes(load_slices("demo", 256)[..., 0], args.exact)
+        return
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
     (reference, generated), build = timed(lambda: (cohort(0), cohort(1)))
@@ -95,20 +123,7 @@ def main():
             direct_text = "- | - | -"
         print(f"{n} | {rho:.3f} | {found.sigma:.1f} | {found.sigma_per_image:.4f} | "
               f"{found.delta} | {ours:.2f} | {direct_text}", flush=True)
-    if args.exact:
-        print("N | iterative route (s) | exact route (s) | collapsed set, automatic = exact "
-              "route (s) | same sigma, delta")
-    rng = np.random.default_rng(0)
-    for n in args.exact:
-        images = generated[:n]
-        iterative, iterative_time = timed(diversity, images, exact=False)
-        exact, exact_time = timed(diversity, images, exact=True)
-        collapsed = generated[:1] + 4e-4 * rng.standard_normal(images.shape, np.float32)
-        _, collapsed_time = timed(diversity, collapsed)
-        same = (abs(exact.sigma / iterative.sigma - 1) <= 1e-6
-                and exact.delta == iterative.delta)
-        print(f"{n} | {iterative_time:.2f} | {exact_time:.1f} | {collapsed_time:.1f} | "
-              f"{'yes' if same else 'NO'}", flush=True)
+    time_routes(generated, args.exact)
     stats, stats_time = timed(ReferenceStats.fit, reference, n=len(generated))
     print(f"all reference statistics (PCA, SWD descriptors of 1,024 images, thumbnails, the "
           f"reference's own row): {stats_time:.0f} s")

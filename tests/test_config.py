@@ -18,7 +18,8 @@ def test_paper_dcgan_preset_has_the_papers_values():
 def test_replace_by_field_name_and_round_trip(tmp_path):
     config = RunConfig().replace(resolution=32, g_steps=2, loss="wgan-gp", epochs=None)
     assert config.data.resolution == 32 and config.schedule.g_steps == 2
-    assert config.loss.loss == "wgan-gp" and config.schedule.epochs == 60
+    # None: a progressive run's growth schedule, else DEFAULT_EPOCHS (60).
+    assert config.loss.loss == "wgan-gp" and config.schedule.epochs is None
     config.save(tmp_path / "config.json")
     assert RunConfig.load(tmp_path / "config.json") == config
     with pytest.raises(ValueError, match="Unknown run setting 'learning_rate'"):
