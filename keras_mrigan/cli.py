@@ -22,7 +22,8 @@ def _add_slice_options(parser, data_required=True):
     group = parser.add_argument_group("reading slices")
     group.add_argument(
         "--data", required=data_required, dest="source",
-        help="folder or file of PNG/JPEG/TIFF slices or NIfTI/Analyze volumes, or 'demo'",
+        help="folder or file of PNG/JPEG/TIFF slices, NIfTI/Analyze volumes or DICOM series, "
+        "or 'demo'",
     )
     group.add_argument("--axis", choices=["axial", "coronal", "sagittal"],
                        help="slicing plane of volumes (default: axial)")

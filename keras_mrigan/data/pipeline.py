@@ -82,12 +82,18 @@ def iter_slice_stacks(source, resolution, options=None, **overrides):
         DataError: a file is unreadable (unless ``skip_bad_files``), a volume has no non-empty
             slice, or no file at all gave a slice.
     """
-    options = _options(options, overrides)
+    for path, stack in _file_stacks(source, resolution, _options(options, overrides)):
+        yield str(path), stack
+
+
+def _file_stacks(source, resolution, options):
+    """``iter_slice_stacks`` with each file as found (a ``Path`` or a ``DicomSeries``), or
+    ``None`` for an array."""
     resolution = preprocess.check_resolution(resolution)
     source = resolve_source(source)
     if not isinstance(source, (Path, list, tuple)):
         stack = readers.array_stack(source, name="source")
-        yield "array", preprocess.prepare_slices(stack, resolution, 0.0, options.square)
+        yield None, preprocess.prepare_slices(stack, resolution, 0.0, options.square)
         return
     files = readers.find_files(source, options.include_masks, options.pattern)
     bad = []
@@ -111,10 +117,10 @@ def iter_slice_stacks(source, resolution, options=None, **overrides):
             bad.append(str(exc))
             continue
         total += len(stack)
-        yield str(path), stack
+        yield path, stack
     if bad:
         listing = "\n  ".join(bad)
-        warnings.warn(f"Skipped {len(bad)} unreadable file(s):\n  {listing}", stacklevel=2)
+        warnings.warn(f"Skipped {len(bad)} unreadable file(s):\n  {listing}", stacklevel=3)
     if total == 0:
         raise readers.DataError(source, "no usable slice in any file")
 
@@ -131,16 +137,16 @@ def load_slices(source, resolution, options=None, return_subjects=False, **overr
         ``return_subjects`` an array of ``N`` subject names.
     """
     options = _options(options, overrides)
-    names, stacks = [], []
-    for name, stack in iter_slice_stacks(source, resolution, options):
-        names.append(name)
+    files, stacks = [], []
+    for path, stack in _file_stacks(source, resolution, options):
+        files.append(path)
         stacks.append(stack)
     images = np.concatenate(stacks)[..., None]
     if not return_subjects:
         return images
-    if names == ["array"]:
+    if files == [None]:
         return images, np.array([f"array[{i}]" for i in range(len(images))])
-    subjects = [readers.subject_of(name, options.subject_pattern) for name in names]
+    subjects = [readers.subject_of(path, options.subject_pattern) for path in files]
     return images, np.repeat(np.array(subjects), [len(stack) for stack in stacks])
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from keras_mrigan.data import preprocess
+from keras_mrigan.data.dicom import DicomSeries, group_series, is_dicom, read_series
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".hdr")
@@ -46,13 +47,17 @@ def subject_of(path, pattern=None):
         path: the file (a volume, or one 2D slice).
         pattern: a regular expression searched in the path; its first group (or whole match)
             is the subject. Without one: an OASIS ID in the path (``OAS1_0001``, sessions
-            merged), else a volume file itself, else a 2D slice's folder and name without its
-            trailing slice index (``case_001_slice_12.nii.png`` -> ``case_001``).
+            merged), else a DICOM series' PatientID, else a volume file (or series) itself,
+            else a 2D slice's folder and name without its trailing slice index
+            (``case_001_slice_12.nii.png`` -> ``case_001``).
 
     Raises:
         DataError: ``pattern`` does not occur in the path.
     """
     text = str(path)
+    if pattern is None and isinstance(path, DicomSeries) and path.patient \
+            and not OASIS_SUBJECT.search(text):
+        return path.patient
     if pattern is not None:
         found = re.search(pattern, text)
         if found is None:
@@ -75,8 +80,9 @@ def _suffix(path):
 
 
 def is_volume(path):
-    """Whether ``path`` names a NIfTI or Analyze volume (by its extension)."""
-    return _suffix(Path(path)) in VOLUME_SUFFIXES
+    """Whether ``path`` names a NIfTI or Analyze volume (by its extension) or is a DICOM
+    series."""
+    return isinstance(path, DicomSeries) or _suffix(Path(path)) in VOLUME_SUFFIXES
 
 
 def _is_mask(path, root):
@@ -99,7 +105,9 @@ def find_files(path, include_masks=False, pattern=None):
             ``"*masked_gfc.hdr"`` to pick one volume per OASIS-1 subject.
 
     Returns:
-        Sorted list of ``Path``. Analyze pairs are listed by their ``.hdr``.
+        Sorted list of ``Path``, and of ``DicomSeries`` for DICOM files (``.dcm``, or without
+        an extension and marked as DICOM), one per SeriesInstanceUID. Analyze pairs are listed
+        by their ``.hdr``.
 
     Raises:
         FileNotFoundError: a path does not exist.
@@ -108,17 +116,20 @@ def find_files(path, include_masks=False, pattern=None):
     roots = [path] if isinstance(path, (str, Path)) else list(path)
     if not roots:
         raise ValueError("`path` is empty: give at least one file or folder.")
-    found = []
+    found, dicom = [], []
     for root in map(Path, roots):
         if not root.exists():
             raise FileNotFoundError(f"Data path does not exist: {root}")
         if root.is_file():
             if _suffix(root) == ANALYZE_DATA_SUFFIX:
                 root = root.with_suffix(".hdr")
+            if is_dicom(root):
+                dicom.append(root)
+                continue
             if _suffix(root) not in IMAGE_SUFFIXES + VOLUME_SUFFIXES:
                 raise ValueError(
                     f"Unsupported file type: {root}. Expected one of "
-                    f"{', '.join(IMAGE_SUFFIXES + VOLUME_SUFFIXES)}."
+                    f"{', '.join(IMAGE_SUFFIXES + VOLUME_SUFFIXES)}, or DICOM."
                 )
             found.append(root)
             continue
@@ -126,21 +137,25 @@ def find_files(path, include_masks=False, pattern=None):
             suffix = _suffix(file)
             # An orphan .img is listed so that reading it reports the missing header.
             orphan = suffix == ANALYZE_DATA_SUFFIX and not _has_sibling(file, ".hdr")
-            if not (orphan or suffix in IMAGE_SUFFIXES + VOLUME_SUFFIXES) or not file.is_file():
+            if not file.is_file() or (not include_masks and _is_mask(file, root)):
                 continue
-            if not include_masks and _is_mask(file, root):
-                continue
-            found.append(file)
+            if orphan or suffix in IMAGE_SUFFIXES + VOLUME_SUFFIXES:
+                found.append(file)
+            elif is_dicom(file):
+                dicom.append(file)
     if pattern is not None:
         found = [f for f in found if fnmatch.fnmatch(f.name, pattern)]
+        dicom = [f for f in dicom if fnmatch.fnmatch(f.name, pattern)]
+    found = sorted(set(found)) + (group_series(set(dicom)) if dicom else [])
     if not found:
         where = ", ".join(str(r) for r in roots)
         extra = f" matching {pattern!r}" if pattern else ""
         raise ValueError(
             f"No images or volumes{extra} found under {where}. Expected files ending in "
-            f"{', '.join(IMAGE_SUFFIXES + VOLUME_SUFFIXES)} (Analyze: .hdr with its .img)."
+            f"{', '.join(IMAGE_SUFFIXES + VOLUME_SUFFIXES)} (Analyze: .hdr with its .img), "
+            "or DICOM files."
         )
-    return sorted(set(found))
+    return found
 
 
 def _has_sibling(path, suffix):
@@ -179,7 +194,7 @@ def read_volume(path):
 
     Args:
         path: a ``.nii``, ``.nii.gz`` or ``.hdr`` file (the ``.img`` must sit beside the
-            ``.hdr``).
+            ``.hdr``), or a ``DicomSeries`` (see ``data.dicom``).
 
     Returns:
         float32 array ``(X, Y, Z)`` of raw intensities: X runs left to right, Y posterior to
@@ -188,6 +203,8 @@ def read_volume(path):
     Raises:
         DataError: the file is missing its pair, corrupt or truncated, or not 3-D.
     """
+    if isinstance(path, DicomSeries):
+        return _canonical(read_series(path), path)
     path = Path(path)
     suffix = _suffix(path)
     if suffix == ".hdr" and not _has_sibling(path, ANALYZE_DATA_SUFFIX):
@@ -204,6 +221,11 @@ def read_volume(path):
         image = nib.load(path)
     except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as exc:
         raise DataError(path, f"not a readable NIfTI/Analyze file ({exc})") from exc
+    return _canonical(image, path)
+
+
+def _canonical(image, path):
+    """A 3-D image's data in RAS+ orientation, as float32."""
     shape = image.shape
     if len(shape) == 4 and shape[3] == 1:
         image = nib.funcs.squeeze_image(image)
@@ -262,8 +284,7 @@ def read_stack(
     Returns:
         float32 array ``(n, H, W)``.
     """
-    path = Path(path)
-    if not is_volume(path) and _suffix(path) != ANALYZE_DATA_SUFFIX:
+    if not is_volume(path) and _suffix(Path(path)) != ANALYZE_DATA_SUFFIX:
         return read_image(path)[None]
     volume = preprocess.normalize_volume(
         read_volume(path), clip_percentiles=clip_percentiles, name=str(path)
