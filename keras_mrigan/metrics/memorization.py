@@ -2,21 +2,22 @@
 images, against the distances between real images of different subjects (each real image and
 its nearest image of another person).
 
-Images are compared as 32 x 32 average-pooled thumbnails: the central ``32 - 2 SHIFT``
-square of a training thumbnail against the same square of a query shifted by up to ``SHIFT``
-thumbnail pixels each way (2 px of a 64 x 64 image per thumbnail pixel), each centered and
-scaled to unit length after a slight blur, the distance being ``1 - cos`` at the best shift.
-A copy moved by a few pixels is still a copy.
+Images are compared as 32 x 32 average-pooled thumbnails: the central ``32 - 2 MARGIN``
+square of a training thumbnail against the same square of a query moved by up to ``SHIFT``
+thumbnail pixels each way in half-pixel steps (a thumbnail pixel is 2 pixels of a 64 x 64
+image; half steps interpolate bilinearly), each slightly blurred, centered and scaled to unit
+length, the distance being ``1 - cos`` at the best shift. A copy moved by a few pixels is still
+a copy.
 """
+
+import math
 
 import numpy as np
 
 FEATURE_SIZE = 32  # Images are compared as 32 x 32 averages, centered and L2-normalized.
-SHIFT = 2  # Translations (in thumbnail pixels, each way) under which a copy is still found.
-# Gaussian blur of the compared squares (thumbnail pixels): a copy moved by half a thumbnail
-# pixel (one pixel of a 64 x 64 image) falls between two shifts; the blur brings it close to
-# both.
-BLUR = 0.7
+SHIFT = 1.5  # Translations (thumbnail pixels, each way, in half steps) a copy may have.
+MARGIN = 2  # Thumbnail pixels left out at each side, so that every shift stays inside.
+BLUR = 0.7  # Gaussian blur (thumbnail pixels) of the compared squares.
 PERCENTILE = 1.0
 
 
@@ -31,17 +32,26 @@ def pool(images, size=FEATURE_SIZE):
     return images.reshape(n, h // factor, factor, w // factor, factor).mean(axis=(2, 4))
 
 
-def features(thumbnails, dy=0, dx=0, shift=SHIFT):
-    """Cosine-comparison features of thumbnails ``(n, s, s)``: the central ``s - 2 shift``
-    square moved by ``(dy, dx)``, blurred (``BLUR``), centered and of unit length."""
+def features(thumbnails, dy=0.0, dx=0.0):
+    """Cosine-comparison features of thumbnails ``(n, s, s)``: the central ``s - 2 MARGIN``
+    square moved by ``(dy, dx)`` (half-integers interpolate between the two neighbouring
+    squares), blurred (``BLUR``), centered and of unit length."""
     from scipy.ndimage import gaussian_filter
 
     n, h, w = thumbnails.shape
-    crop = thumbnails[:, shift + dy : h - shift + dy, shift + dx : w - shift + dx]
+    ys = sorted({math.floor(dy), math.ceil(dy)})
+    xs = sorted({math.floor(dx), math.ceil(dx)})
+    crop = sum(thumbnails[:, MARGIN + y : h - MARGIN + y, MARGIN + x : w - MARGIN + x]
+               for y in ys for x in xs) / (len(ys) * len(xs))
     crop = gaussian_filter(crop.astype(np.float32), (0, BLUR, BLUR), mode="nearest")
-    flat = crop.reshape(n, -1).astype(np.float32)
+    flat = crop.reshape(n, -1)
     flat = flat - flat.mean(axis=1, keepdims=True)
     return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+
+
+def shifts(shift=SHIFT):
+    """The query shifts tried along each axis: ``-shift, ..., shift`` in half steps."""
+    return np.arange(-2 * shift, 2 * shift + 1) / 2
 
 
 def nearest(queries, index, shift=SHIFT, chunk=1024, query_subjects=None,
@@ -50,19 +60,22 @@ def nearest(queries, index, shift=SHIFT, chunk=1024, query_subjects=None,
     distance ``1 - cos`` to it, at the best shift of the query.
 
     Args:
+        shift: at most ``MARGIN``.
         query_subjects, index_subjects: subject labels; with them, a query's nearest image is
             sought among the other subjects' images only.
     """
-    reference = features(index, shift=shift)
+    if not 0 <= shift <= MARGIN:
+        raise ValueError(f"`shift` must be in [0, {MARGIN}]. Received: shift={shift}")
+    reference = features(index)
     best = np.zeros(len(queries), np.int64)
     similarity = np.full(len(queries), -np.inf, np.float32)
     for start in range(0, len(queries), chunk):
         rows = slice(start, start + chunk)
         same = (None if query_subjects is None else
                 np.asarray(query_subjects)[rows, None] == np.asarray(index_subjects)[None, :])
-        for dy in range(-shift, shift + 1):
-            for dx in range(-shift, shift + 1):
-                scores = features(queries[rows], dy, dx, shift) @ reference.T
+        for dy in shifts(shift):
+            for dx in shifts(shift):
+                scores = features(queries[rows], dy, dx) @ reference.T
                 if same is not None:
                     scores[same] = -np.inf
                 found, value = scores.argmax(axis=1), scores.max(axis=1)

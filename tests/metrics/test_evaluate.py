@@ -48,14 +48,14 @@ def test_memorization_baseline_is_other_subjects(cohort_64):
     assert len(stats.baseline) == 1000
 
 
-@pytest.mark.parametrize("change", ["right 1", "down 2", "down 2 left 1", "diagonal 2",
-                                    "noise"])
+@pytest.mark.parametrize("change", ["right 1", "diagonal 1", "down 2", "down 2 left 1",
+                                    "diagonal 2", "noise"])
 def test_memorization_flags_moved_and_noised_copies(cohort_64, change):
     images, _, unseen, stats = cohort_64
     rng = np.random.default_rng(0)
     copies = images[~unseen][rng.choice(int(np.sum(~unseen)), 300, replace=False)]
-    moves = {"right 1": (0, 1), "down 2": (2, 0), "down 2 left 1": (2, -1),
-             "diagonal 2": (2, 2)}
+    moves = {"right 1": (0, 1), "diagonal 1": (1, 1), "down 2": (2, 0),
+             "down 2 left 1": (2, -1), "diagonal 2": (2, 2)}
     if change == "noise":
         copies = np.clip(copies + rng.normal(0, 0.05, copies.shape), -1, 1)
     else:
