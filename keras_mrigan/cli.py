@@ -68,7 +68,7 @@ def _data_preview(args):
 
 RUN_FLAGS = SLICE_FLAGS + (
     "source", "resolution", "batch_size", "arch", "width", "latent_dim", "latent_distribution",
-    "minibatch_stddev", "group_size", "loss", "real_label", "drift", "penalty_weight",
+    "minibatch_stddev", "group_size", "upsample", "loss", "real_label", "drift", "penalty_weight",
     "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "epochs",
     "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
     "metrics_every", "metrics_n", "strategy", "precision", "deterministic", "on_nan",
@@ -197,6 +197,9 @@ def _add_train_options(parser):
     stddev.add_argument("--no-minibatch-stddev", dest="minibatch_stddev", action="store_const",
                         const=False, help="drop the minibatch standard-deviation layer")
     model.add_argument("--group-size", type=int, help="minibatch-stddev group size (4)")
+    model.add_argument("--upsample", choices=["transpose", "resize"],
+                       help="dcgan generator: transposed convolutions (the paper's) or "
+                       "nearest-neighbour resizing + convolution (no checkerboard)")
     loss = parser.add_argument_group("loss")
     loss.add_argument("--loss", help="gan, lsgan, wgan, wgan-gp or dragan")
     loss.add_argument("--real-label", type=float, help="0.9 for one-sided label smoothing")

@@ -41,6 +41,8 @@ class ModelConfig:
     width: float = 1.0
     minibatch_stddev: bool = True
     group_size: int = 4
+    # DCGAN generator: "transpose" (the paper's) or "resize" (no checkerboard).
+    upsample: str = "transpose"
 
 
 @dataclasses.dataclass

@@ -122,8 +122,15 @@ def _build_gan(config, resolution):
             f"({model.group_size}) for the minibatch standard-deviation layer."
         )
     keras.utils.set_random_seed(schedule.seed)
+    options = {}
+    if model.upsample != "transpose":  # The other architectures have their own upsampling.
+        if model.arch != "dcgan":
+            raise ValueError(f"`upsample` chooses the DCGAN generator's upsampling; {model.arch} "
+                             "has its own (srresnet: ICNR pixel shuffle, progan: nearest "
+                             f"neighbour). Received: upsample={model.upsample!r}")
+        options["upsample"] = model.upsample
     generator = architecture.build_generator(resolution, latent_dim=model.latent_dim,
-                                             width=model.width)
+                                             width=model.width, **options)
     discriminator = architecture.build_discriminator(
         resolution, width=model.width, minibatch_stddev=model.minibatch_stddev,
         group_size=model.group_size,

@@ -205,3 +205,13 @@ def test_tensorboard_follows_progressive_stages(progressive_config, tmp_path):
     training.train(config, tmp_path / "run", verbose=0)
     logged = read_tensorboard(tmp_path / "run" / "tensorboard" / "train")
     assert sorted(logged["epoch_d_loss"]) == sorted(logged["samples"]) == [0, 1, 2, 3, 4]
+
+
+def test_resize_upsampling_trains_and_round_trips(tiny_config, tmp_path):
+    config = tiny_config.replace(upsample="resize", epochs=1)
+    gan = training.train(config, tmp_path / "run", verbose=0)
+    assert gan.generator.get_layer("up1_1_up").interpolation == "nearest"
+    loaded = keras.models.load_model(tmp_path / "run" / "model.keras")
+    np.testing.assert_allclose(loaded.generate(4, seed=2), gan.generate(4, seed=2), atol=1e-6)
+    with pytest.raises(ValueError, match="srresnet has its own"):
+        training.build_gan(tiny_config.replace(arch="srresnet", upsample="resize"))

@@ -1,6 +1,7 @@
 """Small building blocks shared by the architectures."""
 
 from keras_mrigan.layers.equalized import EqualizedConv2D, EqualizedDense
+from keras_mrigan.layers.icnr import ICNR
 from keras_mrigan.layers.minibatch_stddev import MinibatchStdDev
 from keras_mrigan.layers.pixel_norm import PixelNorm
 from keras_mrigan.layers.pixel_shuffle import PixelShuffle
@@ -9,6 +10,7 @@ from keras_mrigan.layers.weighted_sum import WeightedSum
 __all__ = [
     "EqualizedConv2D",
     "EqualizedDense",
+    "ICNR",
     "MinibatchStdDev",
     "PixelNorm",
     "PixelShuffle",

@@ -21,6 +21,9 @@ INIT_STDDEV = 0.02
 # Keras' default (0.99) lags behind a generator whose weights change quickly, and samples drawn
 # in inference mode then come out washed out.
 BN_MOMENTUM = 0.9
+# Upsampling of the generator: Table 1's transposed convolutions, or nearest-neighbour
+# resizing followed by a convolution (Odena et al. 2016), free of the checkerboard pattern.
+UPSAMPLING = ("transpose", "resize")
 
 
 def scaled(count, width):
@@ -37,7 +40,7 @@ def _init():
 
 
 def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
-                    name="dcgan_generator"):
+                    upsample="transpose", name="dcgan_generator"):
     """The DCGAN generator of Table 1, for any power-of-two resolution.
 
     From the latent, a dense layer to 8 x 8 x 256, then per doubling of the resolution a 5 x 5
@@ -51,6 +54,10 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
         latent_dim: latent length (paper: 256).
         width: multiplier of every filter count (1.0 is the paper's; 0.125 makes a CPU toy).
         batch_norm: ``False`` drops the batch normalizations (the layers get biases instead).
+        upsample: ``"transpose"`` (Table 1: 5 x 5 transposed convolutions of stride 2) or
+            ``"resize"``: nearest-neighbour x2, then a 5 x 5 convolution, and convolutions
+            for the stride-1 layers (Odena, Dumoulin and Olah 2016, "Deconvolution and
+            checkerboard artifacts"); the same shapes and filter counts.
 
     Returns:
         A functional ``keras.Model`` from ``(batch, latent_dim)`` to
@@ -58,6 +65,10 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
     """
     stages = _stages(resolution)
     check_width(width)
+    if upsample not in UPSAMPLING:
+        raise ValueError(f"`upsample` must be one of {list(UPSAMPLING)}. "
+                         f"Received: upsample={upsample!r}")
+    convolution = keras.layers.Conv2D if upsample == "resize" else keras.layers.Conv2DTranspose
     latents = keras.Input((latent_dim,), name="latent")
     units = scaled(GENERATOR_FILTERS, width)
     x = keras.layers.Dense(BASE_RESOLUTION * BASE_RESOLUTION * units, use_bias=not batch_norm,
@@ -71,12 +82,15 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
             filters //= 2
         for i, stride in enumerate(strides):
             block = f"up{stage + 1}_{i + 1}"
-            x = keras.layers.Conv2DTranspose(
+            if upsample == "resize" and stride == 2:
+                x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{block}_up")(x)
+                stride = 1
+            x = convolution(
                 scaled(filters, width), KERNEL_SIZE, strides=stride, padding="same",
                 use_bias=not batch_norm, kernel_initializer=_init(), name=f"{block}_conv",
             )(x)
             x = _bn_relu(x, block, batch_norm)
-    images = keras.layers.Conv2DTranspose(
+    images = convolution(
         1, KERNEL_SIZE, padding="same", activation="tanh", kernel_initializer=_init(),
         name="to_image",
     )(x)

@@ -13,7 +13,7 @@ import math
 import keras
 
 from keras_mrigan.data.preprocess import check_resolution
-from keras_mrigan.layers import MinibatchStdDev, PixelShuffle
+from keras_mrigan.layers import ICNR, MinibatchStdDev, PixelShuffle
 from keras_mrigan.models.dcgan import BN_MOMENTUM, LEAKY_SLOPE, check_width, scaled
 
 # Paper values (§2.1); presets and defaults refer to these names.
@@ -29,9 +29,10 @@ BLOCKS_PER_LEVEL = 2  # Residual blocks after each downsampling, down to 4 x 4.
 INITIALIZER = "he_normal"
 
 
-def _conv(filters, name, kernel_size=KERNEL_SIZE, strides=1, **kwargs):
+def _conv(filters, name, kernel_size=KERNEL_SIZE, strides=1, initializer=INITIALIZER,
+          **kwargs):
     return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
-                               kernel_initializer=INITIALIZER, name=name, **kwargs)
+                               kernel_initializer=initializer, name=name, **kwargs)
 
 
 def _bn(name):
@@ -43,7 +44,8 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="srresnet_ge
 
     Dense to 16 x 16 x 64 with BN + ReLU; 16 residual blocks (conv-BN-ReLU-conv-BN plus the
     identity); a 3 x 3 convolution and BN, added to the dense output (the long skip); then per
-    doubling a convolution to 4x the filters, depth-to-space x2, BN and ReLU; a 9 x 9
+    doubling a convolution to 4x the filters (ICNR-initialized, so that it starts as a
+    nearest-neighbour upsampling without checkerboard), depth-to-space x2, BN and ReLU; a 9 x 9
     convolution with tanh to one channel. He-normal initialization.
 
     Args:
@@ -77,7 +79,8 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="srresnet_ge
     x = keras.layers.Add(name="long_skip")([skip, x])
     for i in range(1, doublings + 1):
         block = f"up{i}"
-        x = _conv(filters * UPSCALE**2, f"{block}_conv", use_bias=False)(x)
+        x = _conv(filters * UPSCALE**2, f"{block}_conv", use_bias=False,
+                  initializer=ICNR(UPSCALE, INITIALIZER))(x)
         x = PixelShuffle(UPSCALE, name=f"{block}_shuffle")(x)
         x = _bn(f"{block}_bn")(x)
         x = keras.layers.ReLU(name=f"{block}_relu")(x)

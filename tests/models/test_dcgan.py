@@ -80,3 +80,37 @@ def test_bad_arguments():
         dcgan.build_generator(48)
     with pytest.raises(ValueError, match="width=0"):
         dcgan.build_discriminator(64, width=0)
+
+
+def test_resize_upsampling_keeps_table_1_shapes_at_every_resolution():
+    for resolution in (16, 32, 64, 128, 256):
+        transpose = dcgan.build_generator(resolution, latent_dim=8, width=1 / 16)
+        resize = dcgan.build_generator(resolution, latent_dim=8, width=1 / 16, upsample="resize")
+        shapes = [row for row in _rows(resize) if row[0].endswith(("relu", "image"))]
+        assert shapes == [row for row in _rows(transpose) if row[0].endswith(("relu", "image"))]
+        assert resize.output.shape[1:] == (resolution, resolution, 1)
+        assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in resize.layers)
+    with pytest.raises(ValueError, match="upsample=.bilinear"):
+        dcgan.build_generator(16, upsample="bilinear")
+
+
+def _upsampled_constant(generator):
+    """The first upsampling block of ``generator`` applied to a constant feature map: the
+    values of each channel in the interior (away from the zero-padded borders)."""
+    width = generator.get_layer("up1_1_conv").input.shape[-1]
+    x = keras.ops.ones((1, 8, 8, width))
+    if "up1_1_up" in [layer.name for layer in generator.layers]:
+        x = generator.get_layer("up1_1_up")(x)
+    out = keras.ops.convert_to_numpy(generator.get_layer("up1_1_conv")(x))[0]
+    return out[4:-4, 4:-4]
+
+
+def test_resize_upsampling_has_no_periodic_pattern_on_a_constant_map():
+    keras.utils.set_random_seed(0)
+    flat = _upsampled_constant(dcgan.build_generator(16, latent_dim=8, width=1 / 16,
+                                                     upsample="resize"))
+    np.testing.assert_allclose(flat, np.broadcast_to(flat[:1, :1], flat.shape), rtol=1e-5)
+    # Table 1's stride-2 transposed convolution: a pattern of period 2, the checkerboard.
+    checker = _upsampled_constant(dcgan.build_generator(16, latent_dim=8, width=1 / 16))
+    np.testing.assert_allclose(checker[:-2], checker[2:], rtol=1e-5)
+    assert np.abs(checker[0::2, 0::2] - checker[1::2, 1::2]).max() > 1e-3

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_mrigan.layers import PixelShuffle
+from keras_mrigan.layers import ICNR, PixelShuffle
 from keras_mrigan.models import srresnet
 
 
@@ -26,7 +26,12 @@ def test_paper_generator_layout(paper_networks):
     assert generator.get_layer("to_image").kernel_size == (9, 9)
     assert generator.output.shape[1:] == (256, 256, 1)
     convs = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert all(isinstance(c.kernel_initializer, keras.initializers.HeNormal) for c in convs)
+    for conv in convs:  # He normal; ICNR copies of it before each pixel shuffle.
+        init = conv.kernel_initializer
+        if conv.name.startswith("up"):
+            assert isinstance(init, ICNR) and init.scale == 2
+            init = init.initializer
+        assert isinstance(init, keras.initializers.HeNormal), conv.name
     print(f"SRResNet generator 256: {generator.count_params():,} parameters")
 
 
@@ -58,3 +63,21 @@ def test_output_shapes_at_each_resolution(resolution, upsamplings):
 def test_bad_resolution_is_refused():
     with pytest.raises(ValueError, match="resolution"):
         srresnet.build_generator(48)
+
+
+def test_icnr_pixel_shuffle_starts_as_nearest_neighbour_upsampling():
+    generator = srresnet.build_generator(32, latent_dim=8, width=1 / 16)
+    conv, shuffle = generator.get_layer("up1_conv"), generator.get_layer("up1_shuffle")
+    assert isinstance(conv.kernel_initializer, ICNR)
+    x = np.random.default_rng(0).normal(size=(2, 16, 16, conv.input.shape[-1]))
+    out = keras.ops.convert_to_numpy(shuffle(conv(x.astype("float32"))))
+    # Every 2 x 2 block holds one value: out is the nearest-neighbour upsampling of its
+    # top-left pixels.
+    corners = out[:, ::2, ::2]
+    np.testing.assert_array_equal(out, np.repeat(np.repeat(corners, 2, axis=1), 2, axis=2))
+    kernel = keras.ops.convert_to_numpy(ICNR(2)((3, 3, 4, 8)))
+    np.testing.assert_array_equal(kernel[..., :2], kernel[..., 2:4])
+    np.testing.assert_array_equal(kernel[..., :2], kernel[..., 6:])
+    assert ICNR.from_config(ICNR(2).get_config()).scale == 2
+    with pytest.raises(ValueError, match="divisible by 4"):
+        ICNR(2)((3, 3, 4, 6))
