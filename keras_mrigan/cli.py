@@ -40,6 +40,12 @@ def _add_slice_options(parser, data_required=True):
     _add_subject_pattern(group)
 
 
+def _add_raw_generator(parser):
+    parser.add_argument("--raw-generator", action="store_true",
+                        help="sample a run with its trained generator instead of the moving "
+                        "average of its weights (runs trained with --ema-half-life)")
+
+
 def _add_subject_pattern(group):
     group.add_argument("--subject-pattern", metavar="REGEX",
                        help="regular expression that finds a file's subject in its path (its "
@@ -69,7 +75,8 @@ def _data_preview(args):
 RUN_FLAGS = SLICE_FLAGS + (
     "source", "resolution", "batch_size", "arch", "width", "latent_dim", "latent_distribution",
     "minibatch_stddev", "group_size", "upsample", "loss", "real_label", "drift", "penalty_weight",
-    "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "epochs",
+    "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "ema_half_life_images",
+    "ema_rampup", "epochs",
     "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
     "metrics_every", "metrics_n", "strategy", "precision", "deterministic", "on_nan",
     "nan_lr_factor", "tensorboard",
@@ -142,7 +149,7 @@ def _evaluate(args):
 
     if args.n is not None and args.n < 1:
         raise ValueError(f"--n must be a positive integer. Received: {args.n}")
-    generated = load_generated(args.generated, n=args.n, seed=args.seed)
+    generated = load_generated(args.generated, n=args.n, seed=args.seed, raw=args.raw_generator)
     print(f"{len(generated.images)} generated images of {generated.images.shape[1:]} "
           f"from {args.generated}")
     from keras_mrigan.data.pipeline import SliceOptions
@@ -164,7 +171,7 @@ def _export(args):
     from keras_mrigan.export import export_generator
 
     path = export_generator(args.run, args.name, base=args.base, version=args.version,
-                            overwrite=args.overwrite)
+                            overwrite=args.overwrite, raw=args.raw_generator)
     print(f"Exported the generator of {args.run} to {path} (serving_default, "
           "generate_from_seed)")
 
@@ -175,7 +182,10 @@ def _generate(args):
     if args.n < 1:
         raise ValueError(f"--n must be a positive integer. Received: --n {args.n}")
     check_writable(args.out)  # Fail before sampling, not after.
-    images = generate(args.model, args.n, seed=args.seed, batch_size=args.batch_size)
+    from keras_mrigan.generate import Sampler
+
+    images = generate(Sampler(args.model, raw=args.raw_generator), args.n, seed=args.seed,
+                      batch_size=args.batch_size)
     written = write_images(images, args.out, args.format, seed=args.seed,
                            nifti_per_slice=args.nifti_per_slice)
     print(f"Wrote {len(images)} images ({args.format}, {len(written)} file(s)) to {args.out}")
@@ -215,6 +225,13 @@ def _add_train_options(parser):
     opt.add_argument("--d-lr", dest="d_learning_rate", type=float, help="discriminator Adam lr")
     opt.add_argument("--beta1", dest="beta_1", type=float, help="Adam beta_1 of both")
     opt.add_argument("--beta2", dest="beta_2", type=float, help="Adam beta_2 of both")
+    opt.add_argument("--ema-half-life", dest="ema_half_life_images", type=float,
+                     metavar="IMAGES",
+                     help="keep a moving average of the generator's weights with this half-life "
+                     "in images, and sample with it (default: 0, none)")
+    opt.add_argument("--ema-rampup", type=float,
+                     help="the half-life is at most this times the images seen (default: 0.05; "
+                     "0: no ramp-up)")
     opt.add_argument("--d-steps", type=int, help="discriminator updates per batch")
     opt.add_argument("--g-steps", type=int, help="generator updates per batch (paper's r)")
     opt.add_argument("--seed", type=int)
@@ -339,6 +356,7 @@ def build_parser():
                           help="images to sample from a generator (default: 1000)")
     evaluate.add_argument("--out", default="evaluation", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0)
+    _add_raw_generator(evaluate)
     _add_subject_pattern(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
@@ -353,6 +371,7 @@ def build_parser():
     export.add_argument("--base", default="saved_models", help="model base path")
     export.add_argument("--version", type=int, help="default: the next free integer")
     export.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    _add_raw_generator(export)
     export.set_defaults(func=_export)
 
     gen = commands.add_parser(
@@ -367,6 +386,7 @@ def build_parser():
     gen.add_argument("--nifti-per-slice", action="store_true",
                      help="one NIfTI file per image instead of one stacked volume")
     gen.add_argument("--batch-size", type=int, default=64)
+    _add_raw_generator(gen)
     gen.add_argument("--out", required=True, help="output folder")
     gen.set_defaults(func=_generate)
 

@@ -64,6 +64,10 @@ class OptimizerConfig:
     d_learning_rate: float = 2e-4
     beta_1: float = 0.5
     beta_2: float = 0.999
+    # Moving average of the generator's weights: half-life in images (0: none) and StyleGAN2's
+    # ramp-up (the half-life is at most ema_rampup times the images seen; 0: none).
+    ema_half_life_images: float = 0
+    ema_rampup: float = 0.05
 
 
 DEFAULT_EPOCHS = 60  # The paper's DCGAN and SRResNet runs.

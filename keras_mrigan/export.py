@@ -55,7 +55,7 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def export_generator(run, name, base="saved_models", version=None, overwrite=False):
+def export_generator(run, name, base="saved_models", version=None, overwrite=False, raw=False):
     """Exports the generator of a finished run as ``<base>/<name>/<version>/``.
 
     The SavedModel is written into a temporary folder next to the target and renamed into
@@ -68,6 +68,7 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
         base: TF Serving's model base path.
         version: a positive integer; default: the next one after the highest existing.
         overwrite: replace an existing version instead of refusing.
+        raw: export the trained generator, not its moving average (when the run kept one).
 
     Returns:
         The ``Path`` of the version folder.
@@ -91,7 +92,7 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
                          "--overwrite to replace it.")
     model_dir.mkdir(parents=True, exist_ok=True)
 
-    generator = gan.generator
+    generator = gan.sampling_generator(raw)
     for layer in gan.fade_layers:  # Exported progressive generators are fully faded in.
         layer.alpha.assign(1.0)
     latent_dim, distribution = gan.latent_dim, gan.latent_distribution
@@ -121,6 +122,8 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
         "resolution": gan.resolution,
         "channels": 1,
         "architecture": (config or {}).get("model", {}).get("arch", generator.name),
+        "weights": ("the generator's moving average" if generator is gan.ema_generator
+                    else "the trained generator"),
         "training_data": (config or {}).get("data", {}).get("source", "unknown"),
         "package": f"keras_mrigan {__version__}",
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -26,12 +26,15 @@ class Sampler:
     ``tf.saved_model.load`` only, as a serving process would) or from a run folder's Keras
     model.
 
+    A run samples with its generator's moving average when it kept one, unless ``raw``; a
+    SavedModel with what was exported.
+
     Attributes:
         latent_dim: the generator's latent length.
         latent_distribution: ``"uniform"`` or ``"normal"``.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, raw=False):
         from keras_mrigan.export import load_run, read_metadata, resolve_saved_model
 
         path = Path(model)
@@ -42,6 +45,9 @@ class Sampler:
             self.path = resolve_saved_model(path)
         except FileNotFoundError:
             self.kind, self.path = "run", path
+        if self.kind == "savedmodel" and raw:
+            raise ValueError(f"{self.path} is a SavedModel: it holds the one generator it was "
+                             "exported with; --raw-generator applies to run folders.")
         if self.kind == "savedmodel":
             import tensorflow as tf
 
@@ -53,6 +59,7 @@ class Sampler:
                                                          info["latent_distribution"])
         else:
             self._gan = load_run(path)[0]
+            self._generator = self._gan.sampling_generator(raw)
             self.latent_dim = self._gan.latent_dim
             self.latent_distribution = self._gan.latent_distribution
 
@@ -74,7 +81,7 @@ class Sampler:
         latents = tf.constant(np.asarray(latents, np.float32))
         if self.kind == "savedmodel":
             return self._by_latent(latent=latents)["images"].numpy()
-        images = self._gan.generator(latents, training=False).numpy()
+        images = self._generator(latents, training=False).numpy()
         return np.clip(images.astype(np.float32), -1.0, 1.0)
 
 

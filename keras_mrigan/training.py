@@ -136,17 +136,23 @@ def _build_gan(config, resolution):
         group_size=model.group_size,
     )
     return GAN(generator, discriminator, latent_distribution=model.latent_distribution,
-               d_steps=schedule.d_steps, g_steps=schedule.g_steps, seed=schedule.seed)
+               d_steps=schedule.d_steps, g_steps=schedule.g_steps, seed=schedule.seed,
+               ema_half_life_images=config.optimizer.ema_half_life_images,
+               ema_rampup=config.optimizer.ema_rampup)
 
 
 def grow_gan(gan, config, resolution):
     """The compiled GAN of the progressive stage at ``resolution``, carrying every weight of
-    ``gan`` (the previous stage) over by layer name, and its latent random state."""
+    ``gan`` (the previous stage; its generator's moving average too) over by layer name, and
+    its latent random state."""
     architecture = get_architecture(config.model.arch)
     grown = build_gan(config, resolution)
     architecture.transfer_weights(gan.generator, grown.generator)
     architecture.transfer_weights(gan.discriminator, grown.discriminator)
     grown.seed_generator.state.assign(gan.seed_generator.state)
+    if gan.ema_generator is not None:  # The average grows like the generator.
+        architecture.transfer_weights(gan.ema_generator, grown.ema_generator)
+        grown.images_seen.assign(gan.images_seen)
     return compile_gan(grown, config)
 
 

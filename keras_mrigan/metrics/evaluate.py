@@ -199,7 +199,7 @@ class GeneratedSet:
     generate: tuple | None = None  # (latents -> images, latent_dim, distribution)
 
 
-def load_generated(path, n=None, seed=0, batch_size=64):
+def load_generated(path, n=None, seed=0, batch_size=64, raw=False):
     """Reads or samples the set to evaluate.
 
     Args:
@@ -207,6 +207,7 @@ def load_generated(path, n=None, seed=0, batch_size=64):
             GAN; or a SavedModel folder exported by ``keras-mrigan export``.
         n: how many images to sample from a generator (default 1,000), or the most to read
             from a folder (default: all).
+        raw: sample a run with its trained generator, not its moving average.
     """
     from keras_mrigan.export import load_run, resolve_saved_model
     from keras_mrigan.generate import Sampler, generate
@@ -229,10 +230,11 @@ def load_generated(path, n=None, seed=0, batch_size=64):
         import keras
 
         gan, _ = load_run(path)
-        images = gan.generate(n or 1000, seed=seed, batch_size=batch_size)[..., 0]
+        images = gan.generate(n or 1000, seed=seed, batch_size=batch_size, raw=raw)[..., 0]
+        generator = gan.sampling_generator(raw)
 
         def fn(latents):
-            images = gan.generator(latents, training=False)
+            images = generator(latents, training=False)
             return keras.ops.convert_to_numpy(images).astype("float32")
 
         return GeneratedSet(images, path.name, (fn, gan.latent_dim, gan.latent_distribution))

@@ -93,6 +93,11 @@ class GAN(keras.Model):
     clipping (WGAN), a gradient penalty on real/fake interpolates (WGAN-GP) or around perturbed
     real data (DRAGAN).
 
+    With ``ema_half_life_images`` > 0 the GAN also keeps an exponential moving average of the
+    generator's weights (Karras et al. 2018; StyleGAN2's ``ema_kimg``), a second,
+    non-trainable copy updated after every generator update, and samples with it
+    (``sampling_generator``).
+
     Progressive networks (a ``WeightedSum`` layer in the generator) are trained the same way;
     while they fade a new resolution in, the real images are faded alike: each batch is mixed
     with its own 2x downsampled-then-upsampled copy by the generator's ``alpha``.
@@ -105,6 +110,12 @@ class GAN(keras.Model):
         d_steps: discriminator updates per batch.
         g_steps: generator updates per batch.
         seed: seed of the training latents and penalty noise.
+        ema_half_life_images: the average's half-life in images: after each generator update
+            on a global batch of ``B`` images the averaged weights move towards the
+            generator's by ``1 - beta`` with ``beta = 0.5 ** (B / half_life)``. 0 keeps no
+            average.
+        ema_rampup: for short runs, the half-life is at most ``ema_rampup`` times the images
+            seen so far (StyleGAN2's ramp-up; 0 turns it off).
 
     Example:
 
@@ -126,10 +137,18 @@ class GAN(keras.Model):
         d_steps=1,
         g_steps=1,
         seed=None,
+        ema_half_life_images=0,
+        ema_rampup=0.05,
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_latent_distribution(latent_distribution)
+        if not ema_half_life_images >= 0:
+            raise ValueError("`ema_half_life_images` must be >= 0 (0: no average). "
+                             f"Received: ema_half_life_images={ema_half_life_images!r}")
+        if not ema_rampup >= 0:
+            raise ValueError(f"`ema_rampup` must be >= 0 (0: none). Received: "
+                             f"ema_rampup={ema_rampup!r}")
         for name, value in (("d_steps", d_steps), ("g_steps", g_steps)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
@@ -140,6 +159,18 @@ class GAN(keras.Model):
         self.g_steps = int(g_steps)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.ema_half_life_images = float(ema_half_life_images)
+        self.ema_rampup = float(ema_rampup)
+        self.ema_generator = None
+        if self.ema_half_life_images:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+            # Images the generator has been trained on, for the ramp-up (float64: exact up to
+            # 2^53 images).
+            self.images_seen = keras.Variable(0.0, dtype="float64", trainable=False,
+                                              name="images_seen",
+                                              aggregation="only_first_replica")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.penalty_tracker = keras.metrics.Mean(name="penalty")
@@ -148,6 +179,35 @@ class GAN(keras.Model):
         # Both networks arrive built; marking the wrapper built keeps fit() from tracing call()
         # on real images to "build" it.
         self.built = True
+
+    def sampling_generator(self, raw=False):
+        """The generator that samples: the moving average when the GAN keeps one (unless
+        ``raw``), else the trained generator."""
+        return self.generator if raw or self.ema_generator is None else self.ema_generator
+
+    def ema_beta(self, batch):
+        """The average's decay for one generator update on a global batch of ``batch``
+        images, with the ramp-up applied to the images seen so far."""
+        half_life = tf.constant(self.ema_half_life_images, tf.float64)
+        if self.ema_rampup:
+            half_life = tf.minimum(half_life, self.images_seen * self.ema_rampup)
+        return tf.pow(tf.constant(0.5, tf.float64),
+                      tf.cast(batch, tf.float64) / tf.maximum(half_life, 1e-8))
+
+    def _update_ema(self, batch):
+        """Moves the averaged weights towards the generator's after one update on a global
+        batch of ``batch`` images. Non-trainable weights (batch normalization's moving
+        statistics) are copied: they describe the activations, which the averaged weights
+        produce nearly alike, and an average of past statistics would lag behind them."""
+        self.images_seen.assign_add(tf.cast(batch, tf.float64))
+        beta = self.ema_beta(batch)
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights,
+                                   strict=True):
+            if weight.trainable:
+                b = tf.cast(beta, average.dtype)
+                average.assign(weight + (average - weight) * b)
+            else:
+                average.assign(weight)
 
     @property
     def latent_dim(self):
@@ -371,6 +431,8 @@ class GAN(keras.Model):
             d_loss, penalty, real_scores, fake_scores = self._discriminator_step(real)
         for _ in range(self.g_steps):
             g_loss = self._generator_step(tf.shape(real)[0])
+            if self.ema_generator is not None:
+                self._update_ema(tf.shape(real)[0] * self._replicas())
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.penalty_tracker.update_state(penalty)
@@ -383,15 +445,17 @@ class GAN(keras.Model):
             results = {name: tf.reshape(value, [1]) for name, value in results.items()}
         return results
 
-    def generate(self, n, seed=None, batch_size=64):
-        """Generates ``n`` images with the generator in inference mode, clipped to ``[-1, 1]``
-        (a no-op for tanh outputs; progressive generators have a linear output).
+    def generate(self, n, seed=None, batch_size=64, raw=False):
+        """Generates ``n`` images with the sampling generator (the moving average, if kept)
+        in inference mode, clipped to ``[-1, 1]`` (a no-op for tanh outputs; progressive
+        generators have a linear output).
 
         Args:
             n: number of images.
             seed: an integer makes the result reproducible (same seed, same images, in any
                 process); ``None`` draws fresh latents.
             batch_size: images per generator call.
+            raw: sample with the trained generator, not its moving average.
 
         Returns:
             float32 numpy array ``(n, H, W, 1)``.
@@ -400,8 +464,10 @@ class GAN(keras.Model):
             raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
         latents = sample_latents(n, self.latent_dim, self.latent_distribution,
                                  seed if seed is not None else self.seed_generator)
+        generator = self.sampling_generator(raw)
         batches = [
-            keras.ops.convert_to_numpy(self._fake(latents[i : i + batch_size], training=False))
+            keras.ops.convert_to_numpy(tf.cast(
+                generator(latents[i : i + batch_size], training=False), tf.float32))
             for i in range(0, n, batch_size)
         ]
         return np.clip(np.concatenate(batches), -1.0, 1.0)
@@ -429,6 +495,8 @@ class GAN(keras.Model):
             d_steps=self.d_steps,
             g_steps=self.g_steps,
             seed=self.seed,
+            ema_half_life_images=self.ema_half_life_images,
+            ema_rampup=self.ema_rampup,
         )
         return config
 

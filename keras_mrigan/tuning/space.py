@@ -7,6 +7,7 @@ from pathlib import Path
 
 from keras_mrigan.losses import LOSSES
 from keras_mrigan.models import ARCHITECTURES
+from keras_mrigan.models.dcgan import UPSAMPLING
 from keras_mrigan.models.gan import LATENT_DISTRIBUTIONS
 
 TARGET_LOSSES = sorted(name for name, cls in LOSSES.items() if cls.uses_targets)
@@ -41,6 +42,8 @@ _TUNABLE = {
     "minibatch_stddev": (bool, lambda v: True, "True or False"),
     "width": (float, lambda v: v > 0, "> 0"),
     "batch_size": (int, lambda v: v >= 1, ">= 1"),
+    "ema_half_life_images": (float, lambda v: v >= 0, ">= 0 (0: no average)"),
+    "upsample": (str, lambda v: v in UPSAMPLING, f"one of {list(UPSAMPLING)}"),
 }
 TUNABLE = tuple(_TUNABLE)
 

@@ -142,3 +142,56 @@ def test_save_load_round_trip(tmp_path):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-7)
     loaded.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
     assert int(loaded.g_optimizer.iterations) == 8
+
+
+def _values(weights):
+    return [np.array(w.numpy()) for w in weights]
+
+
+def test_ema_update_equals_its_formula():
+    gan = tiny_gan(16, g_steps=2, ema_half_life_images=100, ema_rampup=0)
+    gan.compile(loss="wgan-gp")
+    images = real_images(8, 16)
+    average = _values(gan.ema_generator.weights)
+    np.testing.assert_array_equal(average[0], _values(gan.generator.weights)[0])
+    beta = 0.5 ** (8 / 100)
+    for _ in range(2):  # g_steps generator updates, each followed by one average update.
+        gan._discriminator_step(images)
+        gan._generator_step(8)
+        gan._update_ema(8)
+        raw = _values(gan.generator.weights)
+        average = [w + (a - w) * beta if v.trainable else w
+                   for a, w, v in zip(average, raw, gan.generator.weights, strict=True)]
+    for expected, found in zip(average, _values(gan.ema_generator.weights), strict=True):
+        np.testing.assert_allclose(found, expected, rtol=1e-6, atol=1e-7)
+    assert float(gan.images_seen.numpy()) == 16
+    # Batch normalization's moving statistics are copied (part of the expectation above).
+    assert any(not w.trainable for w in gan.generator.weights)
+    assert np.abs(average[0] - raw[0]).max() > 1e-6  # The average lags the generator.
+
+
+def test_ema_rampup_and_half_life_zero():
+    gan = tiny_gan(16, ema_half_life_images=1000, ema_rampup=0.05)
+    gan.images_seen.assign(400.0)  # Ramp-up: half-life min(1000, 0.05 * 400) = 20 images.
+    assert float(gan.ema_beta(8)) == pytest.approx(0.5 ** (8 / 20))
+    gan.images_seen.assign(1e6)
+    assert float(gan.ema_beta(8)) == pytest.approx(0.5 ** (8 / 1000))
+    raw = tiny_gan(16)  # ema_half_life_images=0: no average; samples come from the generator.
+    assert raw.ema_generator is None and raw.sampling_generator() is raw.generator
+    with pytest.raises(ValueError, match="ema_half_life_images=-1"):
+        tiny_gan(16, ema_half_life_images=-1)
+
+
+def test_ema_generator_samples_and_round_trips(tmp_path):
+    gan = tiny_gan(16, ema_half_life_images=50, ema_rampup=0)
+    gan.compile(loss="dragan")
+    gan.fit(tf.data.Dataset.from_tensor_slices(real_images(16, 16)).batch(8), epochs=2,
+            verbose=0)
+    assert gan.sampling_generator() is gan.ema_generator
+    ema, raw = gan.generate(4, seed=1), gan.generate(4, seed=1, raw=True)
+    assert np.abs(ema - raw).max() > 1e-4
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert float(loaded.images_seen.numpy()) == float(gan.images_seen.numpy()) == 32
+    np.testing.assert_array_equal(loaded.generate(4, seed=1), ema)
+    np.testing.assert_array_equal(loaded.generate(4, seed=1, raw=True), raw)

@@ -1,5 +1,6 @@
-"""One training step of a tiny DCGAN (no batch norm) on one device and under a
-MirroredStrategy over two logical CPUs, with the same global batch and initial weights.
+"""One training step of a tiny DCGAN (no batch norm, with a moving average of the generator)
+on one device and under a MirroredStrategy over two logical CPUs, with the same global batch
+and initial weights.
 
     python mirrored_step.py LOSS...
 
@@ -30,13 +31,14 @@ def one_step(strategy, loss, images, steps=1):
         gan = GAN(dcgan.build_generator(16, latent_dim=8, width=1 / 16, batch_norm=False),
                   dcgan.build_discriminator(16, width=1 / 16, minibatch_stddev=False,
                                             batch_norm=False),
-                  seed=0, g_steps=2)
+                  seed=0, g_steps=2, ema_half_life_images=20, ema_rampup=0)
         gan.compile(loss=loss, g_optimizer=keras.optimizers.Adam(1e-3),
                     d_optimizer=keras.optimizers.Adam(1e-3))
     if steps:
         batches = tf.data.Dataset.from_tensor_slices(images).batch(len(images))
         gan.fit(batches, epochs=steps, verbose=0)
-    return [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
+    return [v.numpy() for v in gan.generator.weights + gan.discriminator.weights
+            + gan.ema_generator.weights] + [np.array(gan.images_seen.numpy())]
 
 
 def largest_difference(a, b):
