@@ -75,8 +75,8 @@ def _data_preview(args):
 RUN_FLAGS = SLICE_FLAGS + (
     "source", "resolution", "batch_size", "arch", "width", "latent_dim", "latent_distribution",
     "minibatch_stddev", "group_size", "upsample", "loss", "real_label", "drift", "penalty_weight",
-    "clip_value", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "ema_half_life_images",
-    "ema_rampup", "epochs",
+    "clip_value", "penalty_interval", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
+    "ema_half_life_images", "ema_rampup", "epochs",
     "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
     "metrics_every", "metrics_n", "strategy", "precision", "deterministic", "on_nan",
     "nan_lr_factor", "tensorboard",
@@ -211,10 +211,14 @@ def _add_train_options(parser):
                        help="dcgan generator: transposed convolutions (the paper's) or "
                        "nearest-neighbour resizing + convolution (no checkerboard)")
     loss = parser.add_argument_group("loss")
-    loss.add_argument("--loss", help="gan, lsgan, wgan, wgan-gp or dragan")
+    loss.add_argument("--loss", help="gan, lsgan, wgan, wgan-gp, dragan or gan-r1")
     loss.add_argument("--real-label", type=float, help="0.9 for one-sided label smoothing")
     loss.add_argument("--drift", type=float, help="ProGAN drift weight epsilon")
-    loss.add_argument("--penalty-weight", type=float, help="gradient-penalty lambda (10)")
+    loss.add_argument("--penalty-weight", type=float,
+                      help="gradient-penalty lambda, or R1's gamma (10)")
+    loss.add_argument("--penalty-interval", type=int,
+                      help="lazy regularization: the gradient penalty every N discriminator "
+                      "steps, weighted by N (default: 1)")
     loss.add_argument("--clip-value", type=float, help="WGAN weight clip c (0.01)")
     opt = parser.add_argument_group("optimization")
     opt.add_argument("--epochs", type=int,

@@ -54,6 +54,8 @@ class LossConfig:
     drift: float = 0.0
     penalty_weight: float = 10.0
     clip_value: float = 0.01
+    # Lazy regularization: gradient penalties every penalty_interval discriminator steps.
+    penalty_interval: int = 1
 
 
 @dataclasses.dataclass

@@ -1,4 +1,5 @@
-"""The five adversarial objectives of the paper (§2.2, equations 1-5).
+"""The five adversarial objectives of the paper (§2.2, equations 1-5), and a sixth, the
+non-saturating GAN loss with R1 regularization (Mescheder et al. 2018).
 
 Discriminators in this package output raw scores (logits). For the objectives that read the
 discriminator as a probability (GAN, DRAGAN) the sigmoid is applied inside the loss, which is
@@ -82,29 +83,54 @@ def gradient_penalty(gradients, target_norm=1.0):
     return ops.mean(ops.square(norms - target_norm))
 
 
+def r1_penalty(gradients):
+    """``E[||g||^2]``: the squared norm over each real image's pixels and channels of the
+    discriminator's gradient, averaged over the batch (R1, Mescheder et al. 2018, "Which
+    Training Methods for GANs do actually Converge?"; weighted by ``gamma / 2`` in the loss).
+
+    Args:
+        gradients: ``(batch, ...)`` gradients of the discriminator's scores of real images
+            with respect to those images.
+    """
+    axes = list(range(1, len(gradients.shape)))
+    return ops.mean(ops.sum(ops.square(gradients), axis=axes))
+
+
 class AdversarialLoss:
     """Base class: a pair of loss functions and the penalty they need.
 
     Args:
-        penalty_weight: ``lambda`` of gradient penalties (WGAN-GP, DRAGAN).
+        penalty_weight: ``lambda`` of gradient penalties (WGAN-GP, DRAGAN), ``gamma`` of R1.
         clip_value: weight clipping bound ``c`` (WGAN).
+        penalty_interval: lazy regularization (Karras et al. 2020, StyleGAN2): a gradient
+            penalty is computed on every ``k``-th discriminator step only, weighted by ``k``.
     """
 
     name = None
     penalty = None
     uses_targets = True
+    # Whether real_label < 1 (one-sided label smoothing) makes sense for the objective.
+    smoothing = True
     _discriminator = None
     _generator = None
 
-    def __init__(self, penalty_weight=10.0, clip_value=0.01):
+    def __init__(self, penalty_weight=10.0, clip_value=0.01, penalty_interval=1):
         if penalty_weight < 0:
             raise ValueError(
                 f"`penalty_weight` must be >= 0. Received: penalty_weight={penalty_weight}"
             )
         if clip_value <= 0:
             raise ValueError(f"`clip_value` must be > 0. Received: clip_value={clip_value}")
+        if isinstance(penalty_interval, bool) or not isinstance(penalty_interval, int) \
+                or penalty_interval < 1:
+            raise ValueError("`penalty_interval` must be a positive integer. Received: "
+                             f"penalty_interval={penalty_interval!r}")
+        if penalty_interval > 1 and self.penalty not in GRADIENT_PENALTIES:
+            raise ValueError(f"`penalty_interval` spaces out gradient penalties; {self.name!r} "
+                             f"has none. Received: penalty_interval={penalty_interval}")
         self.penalty_weight = float(penalty_weight)
         self.clip_value = float(clip_value)
+        self.penalty_interval = int(penalty_interval)
 
     def discriminator_loss(self, real_scores, fake_scores, real_label=1.0):
         return type(self)._discriminator(real_scores, fake_scores, real_label)
@@ -114,7 +140,7 @@ class AdversarialLoss:
 
     def get_config(self):
         return {"name": self.name, "penalty_weight": self.penalty_weight,
-                "clip_value": self.clip_value}
+                "clip_value": self.clip_value, "penalty_interval": self.penalty_interval}
 
     def __repr__(self):
         return f"{type(self).__name__}(penalty={self.penalty!r}, lambda={self.penalty_weight})"
@@ -142,6 +168,7 @@ class WGANLoss(AdversarialLoss):
     name = "wgan"
     penalty = "clip"
     uses_targets = False
+    smoothing = False
     _discriminator = staticmethod(wasserstein_discriminator_loss)
     _generator = staticmethod(wasserstein_generator_loss)
 
@@ -166,13 +193,33 @@ class DRAGANLoss(GANLoss):
     penalty = "dragan"
 
 
-LOSSES = {cls.name: cls for cls in (GANLoss, LSGANLoss, WGANLoss, WGANGPLoss, DRAGANLoss)}
-_ALIASES = {"wgan_gp": "wgan-gp", "wgangp": "wgan-gp", "original": "gan"}
+class GANR1Loss(GANLoss):
+    """Non-saturating GAN loss with R1 regularization on real images:
+    ``L_D + (gamma / 2) E[||grad_x D(x)||^2]`` (``gamma`` is ``penalty_weight``).
+
+    R1 pushes the discriminator's gradient on real data towards zero, the equilibrium of the
+    unsmoothed objective: label smoothing, which moves that equilibrium, is refused.
+
+    Reference: Mescheder, Geiger, Nowozin 2018, "Which Training Methods for GANs do actually
+    Converge?".
+    """
+
+    name = "gan-r1"
+    penalty = "r1"
+    smoothing = False
+
+
+GRADIENT_PENALTIES = ("gradient", "dragan", "r1")
+LOSSES = {cls.name: cls for cls in (GANLoss, LSGANLoss, WGANLoss, WGANGPLoss, DRAGANLoss,
+                                    GANR1Loss)}
+_ALIASES = {"wgan_gp": "wgan-gp", "wgangp": "wgan-gp", "original": "gan", "gan_r1": "gan-r1",
+            "r1": "gan-r1"}
 
 
 def get(identifier, **kwargs):
     """Returns an ``AdversarialLoss`` from a name (``"gan"``, ``"lsgan"``, ``"wgan"``,
-    ``"wgan-gp"``, ``"dragan"``; case-insensitive), a config dict, or an instance."""
+    ``"wgan-gp"``, ``"dragan"``, ``"gan-r1"``; case-insensitive), a config dict, or an
+    instance."""
     if isinstance(identifier, AdversarialLoss):
         return identifier
     if isinstance(identifier, dict):

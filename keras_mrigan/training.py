@@ -176,6 +176,7 @@ def compile_gan(gan, config):
             drift=loss.drift,
             penalty_weight=loss.penalty_weight,
             clip_value=loss.clip_value,
+            penalty_interval=loss.penalty_interval,
             jit_compile=config.schedule.jit_compile,
         )
     return gan

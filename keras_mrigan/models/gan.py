@@ -226,6 +226,7 @@ class GAN(keras.Model):
         drift=0.0,
         penalty_weight=10.0,
         clip_value=0.01,
+        penalty_interval=1,
         **kwargs,
     ):
         """Sets the optimizers and the adversarial objective.
@@ -240,13 +241,17 @@ class GAN(keras.Model):
                 objectives with targets (not the Wasserstein ones).
             drift: ProGAN's drift term weight epsilon: ``epsilon * E[D(x)^2]`` is added to the
                 discriminator loss so that its scores stay near 0.
-            penalty_weight: lambda of the WGAN-GP and DRAGAN gradient penalties.
+            penalty_weight: lambda of the WGAN-GP and DRAGAN gradient penalties, gamma of R1
+                (``"gan-r1"``).
             clip_value: WGAN weight clipping bound c.
+            penalty_interval: lazy regularization: the gradient penalty on every k-th
+                discriminator step only, weighted by k.
             **kwargs: passed to ``keras.Model.compile`` (``jit_compile``, ``run_eagerly``,
                 ``steps_per_execution``).
         """
         self.loss_fn = losses_module.get(
-            loss, penalty_weight=penalty_weight, clip_value=clip_value
+            loss, penalty_weight=penalty_weight, clip_value=clip_value,
+            penalty_interval=penalty_interval,
         )
         if not 0.0 < real_label <= 1.0:
             raise ValueError(f"`real_label` must be in (0, 1]. Received: real_label={real_label}")
@@ -254,6 +259,12 @@ class GAN(keras.Model):
             raise ValueError(
                 f"Label smoothing (real_label={real_label}) needs an objective with targets "
                 f"(gan, lsgan, dragan); {self.loss_fn.name!r} has none. Use real_label=1.0."
+            )
+        if real_label != 1.0 and not self.loss_fn.smoothing:
+            raise ValueError(
+                f"Label smoothing (real_label={real_label}, --real-label) does not go with "
+                f"{self.loss_fn.name!r}: its penalty drives the discriminator's gradient on "
+                "real images to 0, the unsmoothed objective's equilibrium. Use real_label=1.0."
             )
         if drift < 0:
             raise ValueError(f"`drift` must be >= 0. Received: drift={drift}")
@@ -273,6 +284,7 @@ class GAN(keras.Model):
             "drift": self.drift,
             "penalty_weight": self.loss_fn.penalty_weight,
             "clip_value": self.loss_fn.clip_value,
+            "penalty_interval": self.loss_fn.penalty_interval,
             **kwargs,
         }
 
@@ -349,10 +361,27 @@ class GAN(keras.Model):
         return tf.sqrt(tf.maximum(squares / count - tf.square(mean), 0.0))
 
     def _penalty(self, real, fake):
-        """The loss object's gradient penalty (float32), or 0."""
-        kind = self.loss_fn.penalty
-        if kind not in ("gradient", "dragan"):
+        """The loss object's gradient penalty (float32), or 0. With lazy regularization
+        (``penalty_interval`` k > 1) it is computed on the discriminator steps whose count is
+        a multiple of k, weighted by k, and is 0 on the others."""
+        if self.loss_fn.penalty not in losses_module.GRADIENT_PENALTIES:
             return tf.constant(0.0)
+        k = self.loss_fn.penalty_interval
+        if k == 1:
+            return self._gradient_penalty(real, fake)
+        due = tf.equal(self.d_optimizer.iterations % k, 0)
+        return tf.cond(due, lambda: float(k) * self._gradient_penalty(real, fake),
+                       lambda: tf.constant(0.0))
+
+    def _gradient_penalty(self, real, fake):
+        kind = self.loss_fn.penalty
+        if kind == "r1":
+            # Mescheder et al. 2018: (gamma / 2) E[||grad D(x)||^2] on the real images.
+            with tf.GradientTape() as tape:
+                tape.watch(real)
+                scores = self._score(real)
+            gradients = tape.gradient(scores, real)
+            return 0.5 * self.loss_fn.penalty_weight * losses_module.r1_penalty(gradients)
         alpha = self._uniform(tf.stack([tf.shape(real)[0], 1, 1, 1]))
         if kind == "gradient":
             # Equation 4: x_m = alpha x + (1 - alpha) G(z).

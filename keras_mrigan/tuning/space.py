@@ -5,14 +5,14 @@ import dataclasses
 import json
 from pathlib import Path
 
-from keras_mrigan.losses import LOSSES
+from keras_mrigan.losses import GRADIENT_PENALTIES, LOSSES
 from keras_mrigan.models import ARCHITECTURES
 from keras_mrigan.models.dcgan import UPSAMPLING
 from keras_mrigan.models.gan import LATENT_DISTRIBUTIONS
 
-TARGET_LOSSES = sorted(name for name, cls in LOSSES.items() if cls.uses_targets)
+TARGET_LOSSES = sorted(name for name, cls in LOSSES.items() if cls.smoothing)
 PENALTY_LOSSES = sorted(name for name, cls in LOSSES.items()
-                         if cls.penalty in ("gradient", "dragan"))
+                         if cls.penalty in GRADIENT_PENALTIES)
 
 
 @dataclasses.dataclass(frozen=True)

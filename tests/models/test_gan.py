@@ -80,12 +80,12 @@ def test_update_ratio_counts_optimizer_iterations():
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_every_loss_trains_without_nan(loss):
     gan = tiny_gan()
-    gan.compile(loss=loss, real_label=0.9 if LOSSES[loss].uses_targets else 1.0)
+    gan.compile(loss=loss, real_label=0.9 if LOSSES[loss].smoothing else 1.0)
     history = gan.fit(real_images(32), batch_size=8, epochs=2, verbose=0)
     logs = history.history
     assert set(logs) == {"d_loss", "g_loss", "penalty", "d_real", "d_fake"}
     assert all(np.isfinite(v).all() for v in logs.values())
-    if loss in ("wgan-gp", "dragan"):
+    if loss in ("wgan-gp", "dragan", "gan-r1"):
         assert logs["penalty"][-1] > 0
     if loss == "wgan":
         for weight in gan.discriminator.trainable_weights:
@@ -195,3 +195,46 @@ def test_ema_generator_samples_and_round_trips(tmp_path):
     assert float(loaded.images_seen.numpy()) == float(gan.images_seen.numpy()) == 32
     np.testing.assert_array_equal(loaded.generate(4, seed=1), ema)
     np.testing.assert_array_equal(loaded.generate(4, seed=1, raw=True), raw)
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.05, 1.0])
+def test_r1_against_closed_form(scale):
+    # D(x) = sum(w x): grad D = w for every image, so R1 = (gamma / 2) ||w||^2 = 5 (8 s)^2.
+    w = np.full((1, 8, 8, 1), scale, np.float32)
+    generator = dcgan.build_generator(16, latent_dim=LATENT, width=1 / 16)
+    gan = GAN(generator, LinearCritic(w), seed=0)
+    gan.compile(loss="gan-r1", penalty_weight=10.0)
+    real = tf.constant(real_images(4, 8))
+    total, d_loss, penalty, _, _ = gan.discriminator_objective(real, real_images(4, 8, seed=1))
+    np.testing.assert_allclose(float(penalty), 5.0 * (8 * scale) ** 2, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(float(total), float(d_loss) + float(penalty), rtol=1e-6)
+    np.testing.assert_allclose(float(d_loss), float(gan_loss_of(gan, real)), rtol=1e-6)
+
+
+def gan_loss_of(gan, real):
+    """The non-saturating GAN discriminator loss of ``gan``'s objective on the same batch."""
+    from keras_mrigan.losses import gan_discriminator_loss
+
+    return gan_discriminator_loss(gan._score(real), gan._score(real_images(4, 8, seed=1)))
+
+
+def test_lazy_r1_is_k_times_the_penalty_on_its_steps():
+    w = np.full((1, 8, 8, 1), 0.1, np.float32)
+    generator = dcgan.build_generator(16, latent_dim=LATENT, width=1 / 16)
+    gan = GAN(generator, LinearCritic(w), seed=0)
+    gan.compile(loss="gan-r1", penalty_weight=10.0, penalty_interval=4)
+    real = tf.constant(real_images(4, 8))
+    every = 5.0 * 0.8**2
+    found = []
+    for step in range(8):
+        gan.d_optimizer.iterations.assign(step)
+        found.append(float(gan.discriminator_objective(real, real)[2]))
+    np.testing.assert_allclose(found, [4 * every, 0, 0, 0] * 2, rtol=1e-5)
+
+
+def test_r1_refuses_label_smoothing_and_intervals_without_penalty():
+    with pytest.raises(ValueError, match=r"real_label=0.9, --real-label\) does not go with"):
+        tiny_gan().compile(loss="gan-r1", real_label=0.9)
+    with pytest.raises(ValueError, match="'lsgan' has none"):
+        tiny_gan().compile(loss="lsgan", penalty_interval=4)
+    assert "gan-r1" in LOSSES

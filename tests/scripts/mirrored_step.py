@@ -25,7 +25,8 @@ from keras_mrigan.models.gan import GAN  # noqa: E402
 
 
 def one_step(strategy, loss, images, steps=1):
-    """The networks' weights after ``steps`` global batches (``images`` is one batch)."""
+    """The networks' weights, and the average's weights with its image count, after ``steps``
+    global batches (``images`` is one batch)."""
     with strategy.scope():
         keras.utils.set_random_seed(1)
         gan = GAN(dcgan.build_generator(16, latent_dim=8, width=1 / 16, batch_norm=False),
@@ -37,8 +38,9 @@ def one_step(strategy, loss, images, steps=1):
     if steps:
         batches = tf.data.Dataset.from_tensor_slices(images).batch(len(images))
         gan.fit(batches, epochs=steps, verbose=0)
-    return [v.numpy() for v in gan.generator.weights + gan.discriminator.weights
-            + gan.ema_generator.weights] + [np.array(gan.images_seen.numpy())]
+    networks = [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
+    average = [v.numpy() for v in gan.ema_generator.weights] + [gan.images_seen.numpy()]
+    return networks, average
 
 
 def largest_difference(a, b):
@@ -55,8 +57,10 @@ def main(losses):
         initial = one_step(one_device, loss, images, steps=0)
         single = one_step(one_device, loss, images)
         split = one_step(mirrored, loss, images)
-        result[loss] = {"difference": largest_difference(single, split),
-                        "update": largest_difference(single, initial)}
+        result[loss] = {"difference": largest_difference(single[0], split[0]),
+                        "update": largest_difference(single[0], initial[0]),
+                        "ema_difference": largest_difference(single[1], split[1]),
+                        "ema_update": largest_difference(single[1][:-1], initial[1][:-1])}
     print(json.dumps(result))
 
 
