@@ -75,7 +75,8 @@ def _data_preview(args):
 RUN_FLAGS = SLICE_FLAGS + (
     "source", "resolution", "batch_size", "arch", "width", "latent_dim", "latent_distribution",
     "minibatch_stddev", "group_size", "upsample", "loss", "real_label", "drift", "penalty_weight",
-    "clip_value", "penalty_interval", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
+    "clip_value", "penalty_interval", "augment", "augment_p", "ada_target",
+    "ada_images", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
     "ema_half_life_images", "ema_rampup", "epochs",
     "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
     "metrics_every", "metrics_n", "strategy", "precision", "deterministic", "on_nan",
@@ -216,6 +217,17 @@ def _add_train_options(parser):
     loss.add_argument("--drift", type=float, help="ProGAN drift weight epsilon")
     loss.add_argument("--penalty-weight", type=float,
                       help="gradient-penalty lambda, or R1's gamma (10)")
+    loss.add_argument("--augment", metavar="POLICY",
+                      help="differentiable augmentation of every image the discriminator sees: "
+                      "comma-separated translation, cutout, brightness, contrast, flip")
+    loss.add_argument("--augment-p", type=float,
+                      help="probability of each transform at the start (default: 0)")
+    loss.add_argument("--ada-target", type=float,
+                      help="adaptive probability: target mean sign of D's real scores "
+                      "(default: 0.6)")
+    loss.add_argument("--ada-images", type=float,
+                      help="images for the probability to go from 0 to 1 (default: 500000; "
+                      "0 keeps --augment-p fixed)")
     loss.add_argument("--penalty-interval", type=int,
                       help="lazy regularization: the gradient penalty every N discriminator "
                       "steps, weighted by N (default: 1)")

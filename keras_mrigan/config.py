@@ -56,6 +56,13 @@ class LossConfig:
     clip_value: float = 0.01
     # Lazy regularization: gradient penalties every penalty_interval discriminator steps.
     penalty_interval: int = 1
+    # Differentiable augmentation of every image D sees: policy ("translation,cutout,...";
+    # empty: none), its starting probability, and ADA's target and speed (images for p to go
+    # from 0 to 1; 0 keeps p fixed).
+    augment: str = ""
+    augment_p: float = 0.0
+    ada_target: float = 0.6
+    ada_images: float = 500_000
 
 
 @dataclasses.dataclass

@@ -138,7 +138,9 @@ def _build_gan(config, resolution):
     return GAN(generator, discriminator, latent_distribution=model.latent_distribution,
                d_steps=schedule.d_steps, g_steps=schedule.g_steps, seed=schedule.seed,
                ema_half_life_images=config.optimizer.ema_half_life_images,
-               ema_rampup=config.optimizer.ema_rampup)
+               ema_rampup=config.optimizer.ema_rampup, augment=config.loss.augment,
+               augment_p=config.loss.augment_p, ada_target=config.loss.ada_target,
+               ada_images=config.loss.ada_images)
 
 
 def grow_gan(gan, config, resolution):
@@ -150,6 +152,8 @@ def grow_gan(gan, config, resolution):
     architecture.transfer_weights(gan.generator, grown.generator)
     architecture.transfer_weights(gan.discriminator, grown.discriminator)
     grown.seed_generator.state.assign(gan.seed_generator.state)
+    if gan.augment_policy:
+        grown.augment_p.assign(gan.augment_p)
     if gan.ema_generator is not None:  # The average grows like the generator.
         architecture.transfer_weights(gan.ema_generator, grown.ema_generator)
         grown.images_seen.assign(gan.images_seen)

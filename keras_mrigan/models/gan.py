@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
 from keras_mrigan.layers import WeightedSum
 
@@ -98,6 +99,11 @@ class GAN(keras.Model):
     non-trainable copy updated after every generator update, and samples with it
     (``sampling_generator``).
 
+    With an augmentation policy, every image the discriminator sees (real, generated, and so
+    the points of gradient penalties) passes through differentiable random transforms, each
+    applied with probability ``augment_p`` (see ``keras_mrigan.augment``), which adapts to the
+    discriminator's confidence on real images (ADA).
+
     Progressive networks (a ``WeightedSum`` layer in the generator) are trained the same way;
     while they fade a new resolution in, the real images are faded alike: each batch is mixed
     with its own 2x downsampled-then-upsampled copy by the generator's ``alpha``.
@@ -116,6 +122,14 @@ class GAN(keras.Model):
             average.
         ema_rampup: for short runs, the half-life is at most ``ema_rampup`` times the images
             seen so far (StyleGAN2's ramp-up; 0 turns it off).
+        augment: augmentation policy, e.g. ``"translation,cutout,brightness,contrast"``
+            (empty: none).
+        augment_p: the probability each transform is applied with, at the start.
+        ada_target: the adaptive probability rises while the mean sign of the
+            discriminator's scores of (augmented) real images is above this target, in
+            (0, 1), and falls while it is below (Karras et al. 2020).
+        ada_images: images over which the probability can move from 0 to 1; 0 keeps it
+            fixed at ``augment_p``.
 
     Example:
 
@@ -139,6 +153,10 @@ class GAN(keras.Model):
         seed=None,
         ema_half_life_images=0,
         ema_rampup=0.05,
+        augment=None,
+        augment_p=0.0,
+        ada_target=0.6,
+        ada_images=500_000,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -149,6 +167,16 @@ class GAN(keras.Model):
         if not ema_rampup >= 0:
             raise ValueError(f"`ema_rampup` must be >= 0 (0: none). Received: "
                              f"ema_rampup={ema_rampup!r}")
+        self.augment_policy = augment_module.parse_policy(augment)
+        if not 0 <= augment_p <= 1:
+            raise ValueError(f"`augment_p` (--augment-p) must be in [0, 1]. Received: "
+                             f"augment_p={augment_p!r}")
+        if not 0 < ada_target < 1:
+            raise ValueError(f"`ada_target` (--ada-target) must be in (0, 1). Received: "
+                             f"ada_target={ada_target!r}")
+        if not ada_images >= 0:
+            raise ValueError(f"`ada_images` (--ada-images) must be >= 0 (0: a fixed "
+                             f"probability). Received: ada_images={ada_images!r}")
         for name, value in (("d_steps", d_steps), ("g_steps", g_steps)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
@@ -161,6 +189,13 @@ class GAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ema_half_life_images = float(ema_half_life_images)
         self.ema_rampup = float(ema_rampup)
+        self._augment_p0 = float(augment_p)
+        self.ada_target = float(ada_target)
+        self.ada_images = float(ada_images)
+        if self.augment_policy:
+            self.augment_p = keras.Variable(float(augment_p), dtype="float32", trainable=False,
+                                            name="augment_p",
+                                            aggregation="only_first_replica")
         self.ema_generator = None
         if self.ema_half_life_images:
             self.ema_generator = keras.models.clone_model(generator)
@@ -406,13 +441,33 @@ class GAN(keras.Model):
         """Discriminator scores in float32."""
         return tf.cast(self.discriminator(images, training=True), tf.float32)
 
+    def _augment(self, images):
+        """``images`` through the augmentation policy (unchanged without one)."""
+        if not self.augment_policy:
+            return images
+        return augment_module.augment(images, self.augment_policy, self.augment_p, self._uniform)
+
+    def _adapt(self, real_scores):
+        """ADA: moves ``augment_p`` by ``batch / ada_images`` up if the mean sign of the real
+        scores (over the global batch) exceeds ``ada_target``, else down, within [0, 1]."""
+        signs = tf.sign(tf.cast(real_scores, tf.float32))
+        moments = tf.stack([tf.reduce_sum(signs), tf.cast(tf.size(signs), tf.float32)])
+        if self._replicas() > 1:
+            moments = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, moments)
+        overfitting = moments[0] / moments[1]
+        step = tf.sign(overfitting - self.ada_target) * moments[1] / self.ada_images
+        self.augment_p.assign(tf.clip_by_value(self.augment_p + step, 0.0, 1.0))
+
     def discriminator_objective(self, real, fake):
-        """The discriminator's loss terms on one batch of real and generated images.
+        """The discriminator's loss terms on one batch of real and generated images (both
+        augmented first when the GAN has a policy; the penalty points are made from them).
 
         Returns:
             ``(total, d_loss, penalty, real_scores, fake_scores)`` where ``total`` is the
             adversarial loss plus the penalty plus the drift term.
         """
+        real, fake = self._augment(real), self._augment(fake)
         real_scores = self._score(real)
         fake_scores = self._score(fake)
         d_loss = self.loss_fn.discriminator_loss(real_scores, fake_scores, self.real_label)
@@ -447,7 +502,7 @@ class GAN(keras.Model):
         latents = self._latents(batch)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fake_scores = self._score(self._fake(latents))
+            fake_scores = self._score(self._augment(self._fake(latents)))
             g_loss = self.loss_fn.generator_loss(fake_scores, self.real_label)
             scaled = self._scaled(self.g_optimizer, g_loss)
         self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
@@ -458,6 +513,8 @@ class GAN(keras.Model):
         real = self.fade_real(real)
         for _ in range(self.d_steps):
             d_loss, penalty, real_scores, fake_scores = self._discriminator_step(real)
+        if self.augment_policy and self.ada_images:
+            self._adapt(real_scores)
         for _ in range(self.g_steps):
             g_loss = self._generator_step(tf.shape(real)[0])
             if self.ema_generator is not None:
@@ -468,6 +525,8 @@ class GAN(keras.Model):
         self.d_real_tracker.update_state(tf.reduce_mean(real_scores))
         self.d_fake_tracker.update_state(tf.reduce_mean(fake_scores))
         results = {m.name: m.result() for m in self.metrics}
+        if self.augment_policy:
+            results["augment_p"] = tf.identity(self.augment_p.value)
         if _multi_worker(tf.distribute.get_strategy()):
             # Keras averages a multi-worker step's outputs along their axis 0, which a scalar
             # lacks: give each value one.
@@ -526,6 +585,10 @@ class GAN(keras.Model):
             seed=self.seed,
             ema_half_life_images=self.ema_half_life_images,
             ema_rampup=self.ema_rampup,
+            augment=",".join(self.augment_policy),
+            augment_p=self._augment_p0,
+            ada_target=self.ada_target,
+            ada_images=self.ada_images,
         )
         return config
 

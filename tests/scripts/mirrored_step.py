@@ -1,6 +1,6 @@
-"""One training step of a tiny DCGAN (no batch norm, with a moving average of the generator)
-on one device and under a MirroredStrategy over two logical CPUs, with the same global batch
-and initial weights.
+"""One training step of a tiny DCGAN (no batch norm, with a moving average of the generator
+and adaptive augmentation) on one device and under a MirroredStrategy over two logical CPUs,
+with the same global batch and initial weights.
 
     python mirrored_step.py LOSS...
 
@@ -32,14 +32,17 @@ def one_step(strategy, loss, images, steps=1):
         gan = GAN(dcgan.build_generator(16, latent_dim=8, width=1 / 16, batch_norm=False),
                   dcgan.build_discriminator(16, width=1 / 16, minibatch_stddev=False,
                                             batch_norm=False),
-                  seed=0, g_steps=2, ema_half_life_images=20, ema_rampup=0)
+                  seed=0, g_steps=2, ema_half_life_images=20, ema_rampup=0,
+                  augment="translation,cutout,brightness,contrast", augment_p=0.5,
+                  ada_images=1000)
         gan.compile(loss=loss, g_optimizer=keras.optimizers.Adam(1e-3),
                     d_optimizer=keras.optimizers.Adam(1e-3))
     if steps:
         batches = tf.data.Dataset.from_tensor_slices(images).batch(len(images))
         gan.fit(batches, epochs=steps, verbose=0)
     networks = [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
-    average = [v.numpy() for v in gan.ema_generator.weights] + [gan.images_seen.numpy()]
+    average = [v.numpy() for v in gan.ema_generator.weights] + [
+        gan.augment_p.numpy(), gan.images_seen.numpy()]
     return networks, average
 
 
@@ -60,7 +63,7 @@ def main(losses):
         result[loss] = {"difference": largest_difference(single[0], split[0]),
                         "update": largest_difference(single[0], initial[0]),
                         "ema_difference": largest_difference(single[1], split[1]),
-                        "ema_update": largest_difference(single[1][:-1], initial[1][:-1])}
+                        "ema_update": largest_difference(single[1][:-2], initial[1][:-2])}
     print(json.dumps(result))
 
 
