@@ -1,0 +1,133 @@
+"""Time to quality: mean SWD against wall-clock minutes on the demo cohort at 64 x 64.
+
+Trains the ``demo-dcgan`` preset as it stands ("old demo"), then with each addition switched
+on alone (generator EMA, differentiable augmentation with ADA, R1, resize upsampling), then
+with all of them, one after the other in one process, alone on the machine. After every
+epoch the sampling generator (the moving average when there is one) makes ``--n`` images from
+fixed seeds, whose multi-scale SWD against the demo cohort's statistics is recorded with the
+training time so far (the measurement itself is not counted). The real-vs-real floor is the
+SWD between two samples of the cohort.
+
+Writes ``OUT/quality.json``, ``OUT/quality.md`` (the ablation table) and ``OUT/quality.png``
+(SWD / floor against minutes), plus each variant's run folder.
+
+    python benchmarks/quality.py --out quality/ [--epochs 12] [--seeds 0 1 2]
+        [--variants old ema augment r1 resize all] [--n 1000]
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_mrigan import training  # noqa: E402
+from keras_mrigan.config import get_preset  # noqa: E402
+from keras_mrigan.metrics import cheap_measures, load_reference  # noqa: E402
+from keras_mrigan.utils import atomic_path  # noqa: E402
+
+AUGMENT = "translation,cutout,brightness,contrast"
+ADDITIONS = {
+    "ema": dict(ema_half_life_images=2000),
+    "augment": dict(augment=AUGMENT, ada_images=20_000),
+    "r1": dict(loss="gan-r1", real_label=1.0, penalty_weight=1.0),
+    "resize": dict(upsample="resize"),
+}
+VARIANTS = {"old": {}, **ADDITIONS,
+            "all": {k: v for addition in ADDITIONS.values() for k, v in addition.items()}}
+
+
+class QualityClock(keras.callbacks.Callback):
+    """Records (training seconds so far, SWD) after every epoch; the SWD's own time is not
+    counted."""
+
+    def __init__(self, stats, n):
+        super().__init__()
+        self.stats, self.n, self.rows = stats, n, []
+
+    def on_train_begin(self, logs=None):
+        self.training = 0.0
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.training += time.perf_counter() - self.started
+        images = self.model.generate(self.n, seed=0)[..., 0]
+        swd = cheap_measures(images, self.stats, names=("swd",))["swd"]
+        self.rows.append({"epoch": epoch + 1, "seconds": self.training, "swd": swd})
+        print(f"  epoch {epoch + 1}: {self.training / 60:.1f} min, SWD {swd:.2f}", flush=True)
+        self.started = time.perf_counter()
+
+
+def plot(results, floor, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for name, runs in results.items():
+        for i, rows in enumerate(runs):
+            axis.plot([r["seconds"] / 60 for r in rows], [r["swd"] / floor for r in rows],
+                      color=f"C{list(results).index(name)}", alpha=0.9,
+                      label=name if i == 0 else None)
+    axis.axhline(1.0, color="gray", linestyle=":", label="real vs real")
+    axis.set_xlabel("training minutes (2 CPU cores)")
+    axis.set_ylabel("mean SWD / real-vs-real floor")
+    axis.set_yscale("log")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110)
+    plt.close(figure)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--n", type=int, default=1000)
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores")
+    base = get_preset("demo-dcgan").replace(epochs=args.epochs)
+    stats = load_reference("demo", base.data.resolution, n=args.n,
+                           stats_path=out / "reference_stats.npz")
+    floor = stats.row["swd"]["mean"]
+    print(f"real-vs-real SWD floor: {floor:.2f}")
+    results = {}
+    for name in args.variants:
+        for seed in args.seeds:
+            print(f"{name}, seed {seed}", flush=True)
+            clock = QualityClock(stats, args.n)
+            config = base.replace(seed=seed, **VARIANTS[name])
+            training.train(config, out / f"{name}_seed{seed}", overwrite=True, verbose=0,
+                           extra_callbacks=[clock])
+            results.setdefault(name, []).append(clock.rows)
+            with atomic_path(out / "quality.json") as tmp:
+                tmp.write_text(json.dumps({"floor": floor, "results": results}, indent=1))
+    lines = ["| variant | seeds | minutes | final SWD / floor (mean ± std) | best SWD / floor |",
+             "| --- | ---: | ---: | --- | ---: |"]
+    for name, runs in results.items():
+        final = np.array([rows[-1]["swd"] / floor for rows in runs])
+        best = min(r["swd"] for rows in runs for r in rows) / floor
+        minutes = np.mean([rows[-1]["seconds"] / 60 for rows in runs])
+        lines.append(f"| {name} | {len(runs)} | {minutes:.1f} | {final.mean():.2f} ± "
+                     f"{final.std():.2f} | {best:.2f} |")
+    with atomic_path(out / "quality.md") as tmp:
+        tmp.write_text("\n".join(lines) + f"\n\nFloor (real vs real): {floor:.2f}\n")
+    plot(results, floor, out / "quality.png")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
