@@ -64,9 +64,14 @@ def nearest(queries, index, shift=SHIFT, chunk=1024, query_subjects=None,
         query_subjects, index_subjects: subject labels; with them, a query's nearest image is
             sought among the other subjects' images only.
     """
+    return _nearest(queries, features(index), shift, chunk, query_subjects, index_subjects)
+
+
+def _nearest(queries, reference, shift=SHIFT, chunk=1024, query_subjects=None,
+             index_subjects=None):
+    """``nearest`` against the ``features`` of the index, computed once by the caller."""
     if not 0 <= shift <= MARGIN:
         raise ValueError(f"`shift` must be in [0, {MARGIN}]. Received: shift={shift}")
-    reference = features(index)
     best = np.zeros(len(queries), np.int64)
     similarity = np.full(len(queries), -np.inf, np.float32)
     for start in range(0, len(queries), chunk):
@@ -101,10 +106,11 @@ def memorization(generated, train, baseline, subjects, percentile=PERCENTILE, sh
         ``percentile`` of the real-to-real distances), ``threshold``, the medians of both
         distance sets, and ``nearest`` / ``distance`` arrays for the generated images.
     """
-    index, distance = nearest(generated, train, shift)
+    reference = features(train)  # One index for both searches.
+    index, distance = _nearest(generated, reference, shift)
     subjects = np.asarray(subjects)
-    _, real = nearest(train[baseline], train, shift, query_subjects=subjects[baseline],
-                      index_subjects=subjects)
+    _, real = _nearest(train[baseline], reference, shift, query_subjects=subjects[baseline],
+                       index_subjects=subjects)
     threshold = float(np.percentile(real, percentile))
     return {
         "fraction_below": float(np.mean(distance < threshold)),
