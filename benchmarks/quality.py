@@ -1,8 +1,10 @@
 """Time to quality: mean SWD against wall-clock minutes on the demo cohort at 64 x 64.
 
-Trains the ``demo-dcgan`` preset as it stands ("old demo"), then with each addition switched
-on alone (generator EMA, differentiable augmentation with ADA, R1, resize upsampling), then
-with all of them, one after the other in one process, alone on the machine. After every
+Trains the old ``demo-dcgan`` settings (width 0.25, DRAGAN with label smoothing, transposed
+convolutions: "old"), then with each addition switched on alone (generator EMA,
+differentiable augmentation with ADA, R1, resize upsampling), then with all of them, and the
+``demo-dcgan`` preset as it stands ("preset"), one after the other in one process, alone on
+the machine. After every
 epoch the sampling generator (the moving average when there is one) makes ``--n`` images from
 fixed seeds, whose multi-scale SWD against the demo cohort's statistics is recorded with the
 training time so far (the measurement itself is not counted). The real-vs-real floor is the
@@ -13,9 +15,14 @@ Writes ``OUT/quality.json``, ``OUT/quality.md`` (the ablation table) and ``OUT/q
 
     python benchmarks/quality.py --out quality/ [--epochs 12] [--seeds 0 1 2]
         [--variants old ema augment r1 resize all] [--n 1000]
+        [--variant NAME:setting=value,setting=value ...] [--preset demo-dcgan]
+
+``--variant`` adds a variant of one's own (any ``RunConfig`` settings over the preset), as
+when looking for a preset: ``--variant small:width=0.125,batch_size=16``.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -28,7 +35,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_mrigan import training  # noqa: E402
-from keras_mrigan.config import get_preset  # noqa: E402
+from keras_mrigan.config import SECTIONS, get_preset  # noqa: E402
 from keras_mrigan.metrics import cheap_measures, load_reference  # noqa: E402
 from keras_mrigan.utils import atomic_path  # noqa: E402
 
@@ -39,8 +46,41 @@ ADDITIONS = {
     "r1": dict(loss="gan-r1", real_label=1.0, penalty_weight=1.0),
     "resize": dict(upsample="resize"),
 }
-VARIANTS = {"old": {}, **ADDITIONS,
-            "all": {k: v for addition in ADDITIONS.values() for k, v in addition.items()}}
+# The demo preset before these additions (``demo-dcgan`` up to this benchmark's first run).
+OLD_DEMO = dict(width=0.25, upsample="transpose", loss="dragan", real_label=0.9,
+                penalty_weight=10.0, penalty_interval=1, ema_half_life_images=0)
+VARIANTS = {
+    "old": OLD_DEMO,
+    **{name: {**OLD_DEMO, **addition} for name, addition in ADDITIONS.items()},
+    "all": {**OLD_DEMO, **{k: v for addition in ADDITIONS.values() for k, v in addition.items()}},
+    "preset": {},  # The preset as it stands.
+}
+
+
+FIELD_TYPES = {field.name: field.type for section in SECTIONS.values()
+               for field in dataclasses.fields(section)}
+
+
+def parse_variant(text):
+    """``"NAME:key=value,key=value"`` -> ``(NAME, {key: value})``, values typed as the
+    ``RunConfig`` field (``true``/``false`` for booleans)."""
+    name, _, settings = text.partition(":")
+    overrides = {}
+    for item in filter(None, settings.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key not in FIELD_TYPES:
+            raise SystemExit(f"--variant {text!r}: {item!r} is not SETTING=VALUE with a "
+                             f"RunConfig setting ({sorted(FIELD_TYPES)})")
+        kind = FIELD_TYPES[key]
+        if kind in (bool, "bool"):
+            overrides[key] = value.lower() in ("1", "true", "yes")
+        elif kind in (int, "int"):
+            overrides[key] = int(value)
+        elif kind in (float, "float"):
+            overrides[key] = float(value)
+        else:
+            overrides[key] = value
+    return name, overrides
 
 
 class QualityClock(keras.callbacks.Callback):
@@ -93,28 +133,36 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="*", default=None, choices=list(VARIANTS))
+    parser.add_argument("--variant", action="append", default=[], type=parse_variant,
+                        help="NAME:setting=value,...: a variant of one's own")
+    parser.add_argument("--preset", default="demo-dcgan")
     parser.add_argument("--n", type=int, default=1000)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores")
-    base = get_preset("demo-dcgan").replace(epochs=args.epochs)
+    base = get_preset(args.preset).replace(epochs=args.epochs)
+    variants = {name: VARIANTS[name] for name in
+                (args.variants if args.variants is not None else
+                 [] if args.variant else VARIANTS)}
+    variants.update(args.variant)
     stats = load_reference("demo", base.data.resolution, n=args.n,
                            stats_path=out / "reference_stats.npz")
     floor = stats.row["swd"]["mean"]
     print(f"real-vs-real SWD floor: {floor:.2f}")
     results = {}
-    for name in args.variants:
+    for name, overrides in variants.items():
         for seed in args.seeds:
             print(f"{name}, seed {seed}", flush=True)
             clock = QualityClock(stats, args.n)
-            config = base.replace(seed=seed, **VARIANTS[name])
+            config = base.replace(seed=seed, **overrides)
             training.train(config, out / f"{name}_seed{seed}", overwrite=True, verbose=0,
                            extra_callbacks=[clock])
             results.setdefault(name, []).append(clock.rows)
             with atomic_path(out / "quality.json") as tmp:
-                tmp.write_text(json.dumps({"floor": floor, "results": results}, indent=1))
+                tmp.write_text(json.dumps({"floor": floor, "variants": variants, "results": results},
+                                      indent=1))
     lines = ["| variant | seeds | minutes | final SWD / floor (mean ± std) | best SWD / floor |",
              "| --- | ---: | ---: | --- | ---: |"]
     for name, runs in results.items():

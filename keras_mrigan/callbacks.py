@@ -38,7 +38,10 @@ class SampleGrid(keras.callbacks.Callback):
         self.seed = seed
 
     def on_epoch_end(self, epoch, logs=None):
-        images = self.model.generate(self.n, seed=self.seed)
+        # A conditional GAN shows its classes in turn: 0, 1, ..., 0, 1, ...
+        classes = self.model.num_classes
+        label = [i % classes for i in range(self.n)] if classes else None
+        images = self.model.generate(self.n, seed=self.seed, label=label)
         path = save_image_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
         with atomic_path(self.directory / "latest.png") as tmp:
             shutil.copyfile(path, tmp)

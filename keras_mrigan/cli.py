@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import tempfile
+from pathlib import Path
 
 from keras_mrigan import __version__
 
@@ -53,6 +54,7 @@ def _add_subject_pattern(group):
                        "their slice index")
 
 
+LABEL_FLAGS = ("labels", "label_column", "id_column", "label_map", "drop_unlabelled")
 SLICE_FLAGS = ("axis", "central_fraction", "min_foreground", "pattern", "include_masks",
                "skip_bad_files", "subject_pattern")
 
@@ -72,7 +74,7 @@ def _data_preview(args):
     print(f"Wrote a grid of {min(args.n, summary.total)} slices to {args.out}")
 
 
-RUN_FLAGS = SLICE_FLAGS + (
+RUN_FLAGS = SLICE_FLAGS + LABEL_FLAGS + (
     "source", "resolution", "batch_size", "arch", "width", "latent_dim", "latent_distribution",
     "minibatch_stddev", "group_size", "upsample", "loss", "real_label", "drift", "penalty_weight",
     "clip_value", "penalty_interval", "augment", "augment_p", "ada_target",
@@ -122,6 +124,10 @@ def _tune(args):
 
     given = _set_flags(args, RUN_FLAGS)
     config = get_preset(args.preset).replace(**given)
+    if config.data.labels:
+        raise ValueError("keras-mrigan tune searches unconditional GANs: --labels is not "
+                         "supported here. Tune without labels, then train the conditional GAN "
+                         "with the best settings and --labels.")
     space = tuning.load_space(args.space) if args.space else {}
     # A setting given as a flag is fixed in the search.
     space.update({name: value for name, value in given.items() if name in tuning.TUNABLE})
@@ -150,6 +156,8 @@ def _evaluate(args):
 
     if args.n is not None and args.n < 1:
         raise ValueError(f"--n must be a positive integer. Received: {args.n}")
+    if args.labels:
+        return _evaluate_classes(args)
     generated = load_generated(args.generated, n=args.n, seed=args.seed, raw=args.raw_generator)
     print(f"{len(generated.images)} generated images of {generated.images.shape[1:]} "
           f"from {args.generated}")
@@ -168,6 +176,27 @@ def _evaluate(args):
           + (", interpolation.png" if generated.generate else ""))
 
 
+def _evaluate_classes(args):
+    from keras_mrigan.data.labels import label_options
+    from keras_mrigan.data.pipeline import SliceOptions
+    from keras_mrigan.generate import Sampler
+    from keras_mrigan.metrics.classes import evaluate_classes, fidelity_table
+
+    labels = label_options(args.labels, label_column=args.label_column,
+                           id_column=args.id_column, label_map=args.label_map,
+                           drop_unlabelled=args.drop_unlabelled)
+    report = evaluate_classes(
+        Sampler(args.generated, raw=args.raw_generator), args.reference, labels,
+        n=args.n or 1000, seed=args.seed, out=args.out,
+        options=SliceOptions(subject_pattern=args.subject_pattern))
+    from keras_mrigan.metrics import table
+
+    for name, result in report["classes"].items():
+        print(f"{name}:\n{table(result, name)}")
+    print(fidelity_table(report["fidelity"]))
+    print(f"Wrote {args.out}/classes.json, classes.md and one report per class")
+
+
 def _export(args):
     from keras_mrigan.export import export_generator
 
@@ -178,21 +207,77 @@ def _export(args):
 
 
 def _generate(args):
-    from keras_mrigan.generate import check_writable, generate, write_images
+    from keras_mrigan.generate import Sampler, check_writable, generate, write_images
 
-    if args.n < 1:
-        raise ValueError(f"--n must be a positive integer. Received: --n {args.n}")
+    if args.per_class is not None:
+        if args.n is not None or args.label is not None:
+            raise ValueError("--per-class N makes N images of every class: give it without "
+                             "--n and --label.")
+        if args.per_class < 1:
+            raise ValueError(f"--per-class must be a positive integer. Received: "
+                             f"{args.per_class}")
+    elif args.n is None or args.n < 1:
+        raise ValueError(f"--n must be a positive integer (or give --per-class N). "
+                         f"Received: --n {args.n}")
     check_writable(args.out)  # Fail before sampling, not after.
-    from keras_mrigan.generate import Sampler
+    sampler = Sampler(args.model, raw=args.raw_generator)
+    if args.per_class is not None:
+        if not sampler.class_names:
+            raise ValueError(f"--per-class needs a conditional generator; {args.model} is "
+                             "unconditional.")
+        jobs = [(name, args.per_class) for name in sampler.class_names]
+    else:
+        if args.label is not None:
+            sampler.class_index(args.label)  # An unknown class fails before any image.
+        jobs = [(args.label, args.n)]
+    for label, n in jobs:
+        out = Path(args.out) / label if label is not None else Path(args.out)
+        images = generate(sampler, n, seed=args.seed, batch_size=args.batch_size, label=label)
+        written = write_images(images, out, args.format, seed=args.seed,
+                               nifti_per_slice=args.nifti_per_slice)
+        print(f"Wrote {len(images)} images ({args.format}, {len(written)} file(s)) to {out}")
 
-    images = generate(Sampler(args.model, raw=args.raw_generator), args.n, seed=args.seed,
-                      batch_size=args.batch_size)
-    written = write_images(images, args.out, args.format, seed=args.seed,
-                           nifti_per_slice=args.nifti_per_slice)
-    print(f"Wrote {len(images)} images ({args.format}, {len(written)} file(s)) to {args.out}")
+
+def _utility(args):
+    from keras_mrigan import utility
+    from keras_mrigan.config import get_preset
+
+    config = get_preset(args.preset).replace(**_set_flags(args, RUN_FLAGS))
+    fractions = _floats(args.fractions, "--fractions")
+    report = utility.study(config, args.out, fractions=fractions, seeds=args.seeds,
+                           generator=args.generator, test_fraction=args.test_fraction,
+                           classifier_epochs=args.classifier_epochs)
+    print((Path(args.out) / "utility.md").read_text())
+    print(f"Wrote {args.out}/utility.md, utility.json, utility.png "
+          f"({len(report['regimes'])} regime(s), {len(report['seeds'])} seeds)")
+
+
+def _floats(text, flag):
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} takes comma-separated numbers, e.g. 0.25,1. Received: "
+                         f"{text!r}") from None
+
+
+def _add_label_options(parser):
+    """Class labels of the data (``DataConfig.labels`` and its settings)."""
+    group = parser.add_argument_group("class labels (conditional GANs)")
+    group.add_argument("--labels", metavar="folders|demo|TABLE.csv",
+                       help="one class per file: from class subfolders (DATA/CLASS/...), the "
+                       "demo cohort's control/atrophy classes, or a CSV table")
+    group.add_argument("--label-column", help="the table's label column (e.g. CDR)")
+    group.add_argument("--id-column", help="the table's ID column, found in file paths "
+                       "(default: ID)")
+    group.add_argument("--label-map", metavar="VALUE=CLASS,...",
+                       help="the table's values to classes, e.g. "
+                       "'0=control,0.5=dementia,1=dementia,2=dementia'")
+    group.add_argument("--drop-unlabelled", action="store_const", const=True,
+                       help="leave out files without a label (default: an error lists them)")
 
 
 def _add_train_options(parser):
+    _add_label_options(parser)
     model = parser.add_argument_group("model")
     model.add_argument("--arch", choices=["dcgan", "srresnet", "progan"],
                        help="architecture (default: dcgan)")
@@ -360,7 +445,9 @@ def build_parser():
         help="measure realism, diversity, SWD, MS-SSIM and memorization",
         description="Evaluates generated images against a reference set: the paper's rho, "
         "sigma and delta, multi-scale SWD, MS-SSIM diversity, memorization, and latent "
-        "interpolation strips when a generator is given.",
+        "interpolation strips when a generator is given. With --labels (a conditional "
+        "generator): every measure per class against that class's real slices, and class "
+        "fidelity.",
     )
     evaluate.add_argument("--generated", required=True,
                           help="folder of images, run folder, .keras GAN or SavedModel")
@@ -374,6 +461,7 @@ def build_parser():
     evaluate.add_argument("--seed", type=int, default=0)
     _add_raw_generator(evaluate)
     _add_subject_pattern(evaluate)
+    _add_label_options(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
     export = commands.add_parser(
@@ -396,7 +484,13 @@ def build_parser():
     )
     gen.add_argument("--model", required=True,
                      help="saved_models/NAME (latest version), saved_models/NAME/V, or a run")
-    gen.add_argument("--n", type=int, required=True, help="number of images")
+    gen.add_argument("--n", type=int, help="number of images")
+    gen.add_argument("--label", metavar="CLASS",
+                     help="conditional generators: the class of the images (written to "
+                     "OUT/CLASS/)")
+    gen.add_argument("--per-class", type=int, metavar="N",
+                     help="conditional generators: N images of every class, in OUT/<class>/ "
+                     "(the layout keras.utils.image_dataset_from_directory reads)")
     gen.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
     gen.add_argument("--format", choices=["png", "nifti", "npy"], default="png")
     gen.add_argument("--nifti-per-slice", action="store_true",
@@ -405,6 +499,32 @@ def build_parser():
     _add_raw_generator(gen)
     gen.add_argument("--out", required=True, help="output folder")
     gen.set_defaults(func=_generate)
+
+    util = commands.add_parser(
+        "utility", parents=[common],
+        help="do synthetic slices help a classifier? train it on real, real + classic "
+        "augmentation, real + synthetic and synthetic slices; test on held-out subjects",
+        description="Splits the labelled data by subject, trains a conditional GAN (the "
+        "preset) on each fraction of the training subjects, then a fixed small CNN on every "
+        "mix, over several seeds; writes utility.md, utility.json and utility.png.",
+    )
+    _add_slice_options(util)
+    _add_train_options(util)
+    util.add_argument("--preset", default="demo-dcgan",
+                      help="the generators' training settings (default: demo-dcgan)")
+    util.add_argument("--fractions", default="0.25,1",
+                      help="fractions of the training subjects, comma-separated "
+                      "(default: 0.25,1)")
+    util.add_argument("--seeds", type=int, default=5, help="seeds per row (default: 5)")
+    util.add_argument("--test-fraction", type=float, default=0.3,
+                      help="fraction of each class's subjects held out for testing (0.3)")
+    util.add_argument("--classifier-epochs", type=int, default=15,
+                      help="epochs of every classifier (default: 15)")
+    util.add_argument("--generator", metavar="RUN_OR_SAVEDMODEL",
+                      help="reuse a trained conditional generator for a single fraction "
+                      "(refused if it has seen a test subject)")
+    util.add_argument("--out", required=True, help="output folder")
+    util.set_defaults(func=_utility)
 
     demo = commands.add_parser(
         "demo", parents=[common],

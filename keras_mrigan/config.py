@@ -27,6 +27,14 @@ class DataConfig:
     include_masks: bool = False
     skip_bad_files: bool = False
     subject_pattern: str | None = None
+    # Class labels (conditional GANs): "folders", "demo" or a CSV table (None: unlabelled);
+    # a table's label and ID columns, its values' classes ("0=control,0.5=dementia"), and
+    # whether files without a label are dropped (else an error lists them).
+    labels: str | None = None
+    label_column: str | None = None
+    id_column: str = "ID"
+    label_map: str | None = None
+    drop_unlabelled: bool = False
     cache: bool | str = True
     shuffle_buffer: int = 4096
 
@@ -210,12 +218,34 @@ PRESETS = {
                 g_steps=1, phase_epochs=20, epochs=260),
     ),
     "demo-dcgan": (
-        "a small DCGAN on the demo cohort at 64x64 that trains in minutes on a CPU",
+        "a small DCGAN on the demo cohort at 64x64 that trains in minutes on a CPU: resize "
+        "upsampling, R1 every 4 steps, generator EMA",
         _preset(source="demo", resolution=64, batch_size=32, arch="dcgan", latent_dim=64,
-                width=0.25, loss="dragan", real_label=0.9, g_learning_rate=2e-4,
-                d_learning_rate=8e-4, beta_1=0.5, g_steps=1, epochs=12, sample_count=36),
+                width=0.125, upsample="resize", loss="gan-r1", real_label=1.0,
+                penalty_weight=1.0, penalty_interval=4, g_learning_rate=2e-4,
+                d_learning_rate=8e-4, beta_1=0.5, g_steps=1, ema_half_life_images=2000,
+                epochs=12, sample_count=36),
     ),
 }
+
+
+PRESETS["demo-progan"] = (
+    "a small progressive GAN on the demo cohort, 4 -> 64, 9 phases of 2 epochs, WGAN-GP with "
+    "drift, generator EMA; under 20 minutes on a CPU",
+    _preset(source="demo", resolution=64, batch_size=32, arch="progan", latent_dim=128,
+            latent_distribution="normal", width=0.25, loss="wgan-gp", penalty_weight=10.0,
+            drift=1e-3, g_learning_rate=1e-3, d_learning_rate=1e-3, beta_1=0.0, beta_2=0.99,
+            ema_half_life_images=4000, ema_rampup=0.25, phase_epochs=2, sample_count=36),
+)
+PRESETS["demo-srresnet"] = (
+    "a small SRResNet GAN on the demo cohort at 64x64 (ICNR pixel shuffle), R1 every 4 steps, "
+    "generator EMA; under 20 minutes on a CPU",
+    _preset(source="demo", resolution=64, batch_size=32, arch="srresnet", latent_dim=64,
+            latent_distribution="normal", width=0.25, minibatch_stddev=False, loss="gan-r1",
+            penalty_weight=1.0, penalty_interval=4, g_learning_rate=2e-4, d_learning_rate=2e-4,
+            beta_1=0.5, ema_half_life_images=4000, ema_rampup=0.25, epochs=12,
+            sample_count=36),
+)
 
 
 def get_preset(name):

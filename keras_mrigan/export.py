@@ -14,6 +14,9 @@ Signatures (tag ``serve``):
 - ``generate_from_seed``: ``seed`` int64 ``[batch]`` -> the same outputs; each seed is mapped
   to a latent by a stateless generator (``models.gan.seed_latents``), so a seed gives the same
   image in every process.
+
+A conditional generator's signatures also take ``label`` int32 ``[batch]`` (class indices;
+``metadata.json`` lists the class names in order).
 """
 
 import datetime
@@ -97,23 +100,32 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
         layer.alpha.assign(1.0)
     latent_dim, distribution = gan.latent_dim, gan.latent_distribution
 
-    def outputs(latents):
-        images = tf.cast(generator(latents, training=False), tf.float32)  # Also mixed precision.
+    def outputs(latents, labels=None):
+        inputs = latents if labels is None else [latents, labels]
+        images = tf.cast(generator(inputs, training=False), tf.float32)  # Also mixed precision.
         images = tf.clip_by_value(images, -1.0, 1.0)
         as_uint8 = tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
         return {"images": images, "images_uint8": as_uint8}
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    archive.add_endpoint(
-        "serving_default", outputs,
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="latent")],
-    )
-    archive.add_endpoint(
-        "generate_from_seed",
-        lambda seed: outputs(seed_latents(seed, latent_dim, distribution)),
-        input_signature=[tf.TensorSpec([None], tf.int64, name="seed")],
-    )
+    latent_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="latent")
+    seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+    if gan.conditional:
+        label_spec = tf.TensorSpec([None], tf.int32, name="label")
+        archive.add_endpoint("serving_default", outputs,
+                             input_signature=[latent_spec, label_spec])
+        archive.add_endpoint(
+            "generate_from_seed",
+            lambda seed, label: outputs(seed_latents(seed, latent_dim, distribution), label),
+            input_signature=[seed_spec, label_spec])
+    else:
+        archive.add_endpoint("serving_default", outputs, input_signature=[latent_spec])
+        archive.add_endpoint(
+            "generate_from_seed",
+            lambda seed: outputs(seed_latents(seed, latent_dim, distribution)),
+            input_signature=[seed_spec])
+    label_note = " and label int32 [batch] (class index)" if gan.conditional else ""
     metadata = {
         "name": name,
         "version": version,
@@ -125,13 +137,16 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
         "weights": ("the generator's moving average" if generator is gan.ema_generator
                     else "the trained generator"),
         "training_data": (config or {}).get("data", {}).get("source", "unknown"),
+        "class_names": list(gan.class_names),
+        "train_subjects": _train_subjects(run),
         "package": f"keras_mrigan {__version__}",
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "signatures": {
-            "serving_default": "latent float32 [batch, latent_dim] -> images float32 "
-                               "[batch, H, W, 1] in [-1, 1], images_uint8 uint8 (0-255)",
-            "generate_from_seed": "seed int64 [batch] -> the same outputs; seed s uses the "
-                                  "latent of a stateless generator seeded [s, 0]",
+            "serving_default": f"latent float32 [batch, latent_dim]{label_note} -> images "
+                               "float32 [batch, H, W, 1] in [-1, 1], images_uint8 uint8 "
+                               "(0-255)",
+            "generate_from_seed": f"seed int64 [batch]{label_note} -> the same outputs; seed "
+                                  "s uses the latent of a stateless generator seeded [s, 0]",
         },
     }
     staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=model_dir))
@@ -146,6 +161,16 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _train_subjects(run):
+    """The subjects a run folder recorded in ``split.json`` (``None`` without one)."""
+    from keras_mrigan.training import read_split
+
+    if not isinstance(run, (str, Path)):
+        return None
+    run = Path(run)
+    return read_split(run if run.is_dir() else run.parent)
 
 
 def _write_metadata(saved_model, metadata):

@@ -3,7 +3,9 @@ numpy files (``keras-mrigan generate``).
 
 Image ``i`` comes from seed ``seed + i`` through the same seed-to-latent mapping as the
 SavedModel's ``generate_from_seed`` signature, so a run folder and its export give the same
-images for the same seeds.
+images for the same seeds. A conditional generator makes images of one class at a time; its
+images go to one folder per class (``out/<class>/image_<seed>.png``), the layout
+``keras.utils.image_dataset_from_directory`` reads back with labels.
 """
 
 import os
@@ -32,6 +34,7 @@ class Sampler:
     Attributes:
         latent_dim: the generator's latent length.
         latent_distribution: ``"uniform"`` or ``"normal"``.
+        class_names: a conditional generator's classes (empty for an unconditional one).
     """
 
     def __init__(self, model, raw=False):
@@ -57,36 +60,69 @@ class Sampler:
             info = read_metadata(self.path)
             self.latent_dim, self.latent_distribution = (info["latent_dim"],
                                                          info["latent_distribution"])
+            self.class_names = tuple(info.get("class_names", ()))
         else:
             self._gan = load_run(path)[0]
             self._generator = self._gan.sampling_generator(raw)
             self.latent_dim = self._gan.latent_dim
             self.latent_distribution = self._gan.latent_distribution
+            self.class_names = self._gan.class_names
 
-    def __call__(self, seeds):
-        """float32 images ``(len(seeds), H, W, 1)`` in ``[-1, 1]``."""
+    def class_index(self, label):
+        """A class of a conditional generator, by name or index, as its index."""
+        if not self.class_names:
+            raise ValueError(f"{self.path} is an unconditional generator: it takes no label.")
+        if isinstance(label, str) and label in self.class_names:
+            return self.class_names.index(label)
+        if isinstance(label, (int, np.integer)) and 0 <= label < len(self.class_names):
+            return int(label)
+        raise ValueError(f"Unknown class {label!r}. The classes of {self.path}: "
+                         f"{list(self.class_names)}")
+
+    def _labels(self, n, label):
+        import tensorflow as tf
+
+        if not self.class_names:
+            if label is not None:
+                self.class_index(label)  # Raises.
+            return None
+        if label is None:
+            raise ValueError(f"{self.path} is a conditional generator: choose a class "
+                             f"(--label or --per-class) among {list(self.class_names)}.")
+        return tf.fill([n], tf.constant(self.class_index(label), tf.int32))
+
+    def __call__(self, seeds, label=None):
+        """float32 images ``(len(seeds), H, W, 1)`` in ``[-1, 1]`` (of class ``label``, a
+        name or index, for a conditional generator)."""
         import tensorflow as tf
 
         seeds = tf.constant(np.asarray(seeds, np.int64))
+        labels = self._labels(len(seeds), label)
         if self.kind == "savedmodel":
-            return self._by_seed(seed=seeds)["images"].numpy()
+            extra = {} if labels is None else {"label": labels}
+            return self._by_seed(seed=seeds, **extra)["images"].numpy()
         from keras_mrigan.models.gan import seed_latents
 
-        return self.from_latents(seed_latents(seeds, self.latent_dim, self.latent_distribution))
+        return self.from_latents(seed_latents(seeds, self.latent_dim, self.latent_distribution),
+                                 label)
 
-    def from_latents(self, latents):
+    def from_latents(self, latents, label=None):
         """float32 images ``(len(latents), H, W, 1)`` in ``[-1, 1]`` for latent vectors."""
         import tensorflow as tf
 
         latents = tf.constant(np.asarray(latents, np.float32))
+        labels = self._labels(len(latents), label)
         if self.kind == "savedmodel":
-            return self._by_latent(latent=latents)["images"].numpy()
-        images = self._generator(latents, training=False).numpy()
+            extra = {} if labels is None else {"label": labels}
+            return self._by_latent(latent=latents, **extra)["images"].numpy()
+        inputs = latents if labels is None else [latents, labels]
+        images = self._generator(inputs, training=False).numpy()
         return np.clip(images.astype(np.float32), -1.0, 1.0)
 
 
-def generate(model, n, seed=0, batch_size=64, progress=True):
-    """``n`` images from seeds ``seed ... seed + n - 1``, ``(n, H, W, 1)`` float32."""
+def generate(model, n, seed=0, batch_size=64, progress=True, label=None):
+    """``n`` images from seeds ``seed ... seed + n - 1``, ``(n, H, W, 1)`` float32 (of class
+    ``label`` for a conditional generator)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0 \
@@ -98,7 +134,7 @@ def generate(model, n, seed=0, batch_size=64, progress=True):
     batches = []
     for start in range(0, n, batch_size):
         seeds = np.arange(seed + start, seed + min(start + batch_size, n), dtype=np.int64)
-        batches.append(sampler(seeds))
+        batches.append(sampler(seeds, label))
         if bar:
             bar.update(len(seeds))
     return np.concatenate(batches)

@@ -33,13 +33,22 @@ import numpy as np
 
 from keras_mrigan import callbacks as run_callbacks
 from keras_mrigan.config import DEFAULT_EPOCHS, RunConfig
-from keras_mrigan.data.pipeline import SliceOptions, batch_epochs, slice_dataset
+from keras_mrigan.data import labels as labels_module
+from keras_mrigan.data import readers
+from keras_mrigan.data.pipeline import (
+    SliceOptions,
+    batch_epochs,
+    label_files,
+    resolve_source,
+    slice_dataset,
+)
 from keras_mrigan.models import get_architecture, is_progressive
 from keras_mrigan.models.gan import GAN
 from keras_mrigan.models.progan import Stage
 from keras_mrigan.utils import atomic_path
 
 CONFIG = "config.json"
+SPLIT = "split.json"
 FINAL_MODEL = "model.keras"
 REFERENCE_STATS = "reference_stats.npz"
 TENSORBOARD = "tensorboard"
@@ -83,7 +92,7 @@ def check_run_options(config):
         raise ValueError(f"`nan_lr_factor` must be in (0, 1). Received: {schedule.nan_lr_factor}")
 
 
-def build_gan(config, resolution=None):
+def build_gan(config, resolution=None, classes=None):
     """A fresh, uncompiled ``GAN`` for a ``RunConfig``, with its variables in the run's
     strategy scope and layers in the run's precision policy.
 
@@ -91,9 +100,11 @@ def build_gan(config, resolution=None):
         config: a ``RunConfig``.
         resolution: the stage resolution of a progressive architecture (default: its first
             stage, 4 x 4); other architectures are built at the data resolution.
+        classes: ``(class_names, class_counts)`` of labelled data: a conditional GAN whose
+            generated labels follow the counts.
     """
     with run_scope(config):
-        return _build_gan(config, resolution)
+        return _build_gan(config, resolution, classes)
 
 
 @contextlib.contextmanager
@@ -110,7 +121,7 @@ def run_scope(config):
         keras.config.set_dtype_policy(previous)
 
 
-def _build_gan(config, resolution):
+def _build_gan(config, resolution, classes=None):
     model, schedule = config.model, config.schedule
     architecture = get_architecture(model.arch)
     if resolution is None:
@@ -129,18 +140,23 @@ def _build_gan(config, resolution):
                              "has its own (srresnet: ICNR pixel shuffle, progan: nearest "
                              f"neighbour). Received: upsample={model.upsample!r}")
         options["upsample"] = model.upsample
+    if config.data.labels and classes is None:
+        raise ValueError("A labelled run's GAN is conditional: give its `classes`.")
+    names, counts = classes if classes is not None else ((), None)
     generator = architecture.build_generator(resolution, latent_dim=model.latent_dim,
-                                             width=model.width, **options)
+                                             width=model.width, num_classes=len(names),
+                                             **options)
     discriminator = architecture.build_discriminator(
         resolution, width=model.width, minibatch_stddev=model.minibatch_stddev,
-        group_size=model.group_size,
+        group_size=model.group_size, num_classes=len(names),
     )
     return GAN(generator, discriminator, latent_distribution=model.latent_distribution,
                d_steps=schedule.d_steps, g_steps=schedule.g_steps, seed=schedule.seed,
                ema_half_life_images=config.optimizer.ema_half_life_images,
                ema_rampup=config.optimizer.ema_rampup, augment=config.loss.augment,
                augment_p=config.loss.augment_p, ada_target=config.loss.ada_target,
-               ada_images=config.loss.ada_images)
+               ada_images=config.loss.ada_images, num_classes=len(names),
+               class_names=names, class_frequencies=counts)
 
 
 def grow_gan(gan, config, resolution):
@@ -148,7 +164,8 @@ def grow_gan(gan, config, resolution):
     ``gan`` (the previous stage; its generator's moving average too) over by layer name, and
     its latent random state."""
     architecture = get_architecture(config.model.arch)
-    grown = build_gan(config, resolution)
+    classes = (gan.class_names, gan.class_frequencies) if gan.conditional else None
+    grown = build_gan(config, resolution, classes)
     architecture.transfer_weights(gan.generator, grown.generator)
     architecture.transfer_weights(gan.discriminator, grown.discriminator)
     grown.seed_generator.state.assign(gan.seed_generator.state)
@@ -186,20 +203,64 @@ def compile_gan(gan, config):
     return gan
 
 
-def make_dataset(config, slices=None):
+def make_dataset(config, slices=None, labels=None):
     """The training slices of a ``RunConfig``, decoded (and cached) once, unbatched: ``_fit``
-    batches them epoch by epoch with ``data.pipeline.batch_epochs``.
+    batches them epoch by epoch with ``data.pipeline.batch_epochs``. With labels, the
+    dataset holds ``(image, label)`` pairs and has ``class_names`` and ``class_counts``.
 
     Args:
         slices: the run's slices already decoded (``(N, r, r, 1)`` in ``[-1, 1]``, as
             ``data.pipeline.load_slices`` returns them), to skip reading ``config.data.source``;
             the batches are the same.
+        labels: with ``slices``, their class indices, or ``(class indices, class names)``.
     """
     data = config.data
     if slices is not None:
-        return slice_dataset(slices, data.resolution)
+        if labels is None:
+            return slice_dataset(slices, data.resolution)
+        classes, names = labels if isinstance(labels, tuple) else (labels, None)
+        dataset = slice_dataset(slices, data.resolution, labels=classes)
+        if names is not None:
+            dataset.class_names = tuple(names)
+            dataset.class_counts = np.bincount(classes, minlength=len(names))
+        return dataset
     return slice_dataset(data.source, data.resolution, cache=data.cache,
-                         min_count=data.batch_size, options=slice_options(config))
+                         min_count=data.batch_size, options=slice_options(config),
+                         labels=run_labels(config))
+
+
+def run_labels(config):
+    """The ``LabelOptions`` of a ``RunConfig`` (``None`` when unlabelled)."""
+    data = config.data
+    return labels_module.label_options(
+        data.labels, label_column=data.label_column, id_column=data.id_column,
+        label_map=data.label_map, drop_unlabelled=data.drop_unlabelled)
+
+
+def training_subjects(config):
+    """The subjects whose slices a run trains on (``readers.subject_of`` of its files)."""
+    options = slice_options(config)
+    labelled = label_files(config.data.source, run_labels(config), options)
+    if labelled is not None:
+        files = labelled.files
+    else:
+        files = readers.find_files(resolve_source(config.data.source), options.include_masks,
+                                   options.pattern)
+    return sorted({readers.subject_of(f, options.subject_pattern) for f in files})
+
+
+def write_split(run_dir, subjects):
+    """Records the subjects a run trains on in ``RUN/split.json``, so that a downstream study
+    can refuse a generator that has seen its test subjects."""
+    with atomic_path(Path(run_dir) / SPLIT) as tmp:
+        Path(tmp).write_text(json.dumps({"train_subjects": sorted(map(str, subjects))},
+                                        indent=1) + "\n")
+
+
+def read_split(run_dir):
+    """The training subjects a run recorded (``None`` if it recorded none)."""
+    path = Path(run_dir) / SPLIT
+    return json.loads(path.read_text())["train_subjects"] if path.exists() else None
 
 
 def steps_per_epoch(slices, batch_size):
@@ -219,8 +280,12 @@ def slice_options(config):
     })
 
 
-def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=()):
+def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), data=None):
     """Trains a GAN into a new run folder.
+
+    With ``config.data.labels`` the data are labelled and the GAN is conditional, with the
+    data's classes and class frequencies. The run records the subjects it trains on in
+    ``split.json``.
 
     Args:
         config: a ``RunConfig``.
@@ -229,13 +294,26 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=()):
         verbose: Keras' progress output (``"auto"``: a bar on a terminal, a line per epoch
             otherwise).
         extra_callbacks: more Keras callbacks.
+        data: the training data already in memory instead of ``config.data.source``: a
+            dict with ``images`` (``(N, r, r, 1)`` in ``[-1, 1]``), and optionally
+            ``labels`` (class indices), ``class_names`` and ``subjects`` (one per image).
 
     Returns:
         The trained ``GAN``.
     """
     run_dir = Path(run_dir)
     # Bad settings fail before any file is made.
-    gan = compile_gan(build_gan(config), config)
+    if data is not None:
+        labels = data.get("labels")
+        dataset = make_dataset(config, data["images"], None if labels is None else
+                               (np.asarray(labels), data.get("class_names")))
+        subjects = sorted(set(map(str, data.get("subjects", []))))
+    else:
+        dataset = make_dataset(config) if config.data.labels else None
+        subjects = None
+    classes = ((dataset.class_names, dataset.class_counts)
+               if hasattr(dataset, "class_names") else None)
+    gan = compile_gan(build_gan(config, classes=classes), config)
     if is_progressive(config.model.arch) and config.schedule.phase_images <= 0:
         schedule_stages(config, images_per_epoch=None)
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -244,8 +322,12 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=()):
                 f"Run folder {run_dir} is not empty. Resume it with "
                 f"`keras-mrigan train --resume {run_dir}`, or choose another --out."
             )
+    if subjects is None and not isinstance(config.data.source, np.ndarray):
+        subjects = training_subjects(config)
     new_run_folder(run_dir, config)
-    return _fit(gan, config, run_dir, 0, {}, verbose, extra_callbacks)
+    if subjects:
+        write_split(run_dir, subjects)
+    return _fit(gan, config, run_dir, 0, {}, verbose, extra_callbacks, dataset)
 
 
 def new_run_folder(run_dir, config):
@@ -291,7 +373,11 @@ def load_checkpoint(run_dir, config):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     done = _epochs_done(run_dir)
     if not done:  # Killed before its first epoch ended: start it again.
-        return compile_gan(build_gan(config), config), 0, {}
+        classes = None
+        if config.data.labels:
+            dataset = make_dataset(config)
+            classes = (dataset.class_names, dataset.class_counts)
+        return compile_gan(build_gan(config, classes=classes), config), 0, {}
     with run_scope(config):
         gan = keras.models.load_model(run_dir / run_callbacks.CHECKPOINT)
     return gan, done, run_callbacks.read_history(run_dir / run_callbacks.HISTORY, epochs=done)

@@ -22,12 +22,13 @@ def _env():
 @pytest.mark.slow
 def test_mirrored_step_equals_the_same_global_batch_on_one_device():
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "mirrored_step.py"), "wgan-gp", "dragan", "gan-r1"],
+        [sys.executable, str(SCRIPTS / "mirrored_step.py"), "wgan-gp", "dragan", "gan-r1",
+         "wgan-gp+labels"],
         env=_env(), capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    for loss in ("wgan-gp", "dragan", "gan-r1"):
+    for loss in ("wgan-gp", "dragan", "gan-r1", "wgan-gp+labels"):
         # The step moved the weights and their moving average (and its count of images),
         # identically on 1 and 2 replicas.
         assert figures[loss]["update"] > 1e-4 and figures[loss]["ema_update"] > 1e-5

@@ -33,7 +33,8 @@ def test_train_writes_a_complete_run_folder(tiny_config, tmp_path):
     gan = training.train(tiny_config, run, verbose=0)
     names = {p.name for p in run.iterdir()}
     assert names == {"config.json", "checkpoint.keras", "state.json", "history.csv",
-                     "loss_curves.png", "samples", "model.keras"}
+                     "loss_curves.png", "samples", "model.keras", "split.json"}
+    assert training.read_split(run) == [str(tmp_path / "data" / f"s{i}.nii.gz") for i in (0, 1)]
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
         "epoch_001.png", "epoch_002.png", "latest.png"]
     assert _history_epochs(run) == [1, 2]

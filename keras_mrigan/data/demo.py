@@ -131,15 +131,24 @@ def _smooth_field(rng, shape, voxel_mm, spacing_mm, std):
         spacing_mm: distance between control points.
         std: standard deviation of the field at the control points.
     """
-    from scipy import ndimage
+    return _interpolate(_control_points(rng, shape, voxel_mm, spacing_mm, std), shape)
 
+
+def _control_points(rng, shape, voxel_mm, spacing_mm, std):
+    """The random values of a smooth field at its control points (see ``_smooth_field``)."""
     extent = np.asarray(shape) * np.asarray(voxel_mm)
     points = np.maximum(np.ceil(extent / spacing_mm).astype(int) + 1, 2)
-    coarse = rng.normal(0.0, std, size=tuple(points)).astype(np.float32)
+    return rng.normal(0.0, std, size=tuple(points)).astype(np.float32)
+
+
+def _interpolate(coarse, shape):
+    """Control-point values to a field of ``shape``, by cubic splines."""
+    from scipy import ndimage
+
     # Cubic-spline zoom is linear and separable: one small interpolation matrix per axis does
     # the same as ndimage.zoom on the volume, twenty times faster.
     field = coarse
-    for size, count in zip(shape, points, strict=True):
+    for size, count in zip(shape, coarse.shape, strict=True):
         weights = ndimage.zoom(np.eye(count, dtype=np.float32), (size / count, 1), order=3,
                                mode="nearest", grid_mode=True)[:size]
         field = np.tensordot(field, weights, axes=([0], [1]))  # Axis 0 done, moved last.
@@ -179,6 +188,7 @@ def make_subject(template, template_affine, settings, index):
     to_template, affine = slab_geometry(template_affine, settings)
     shape = (template.shape[0], template.shape[1], settings.slices)
     voxel_mm = (1.0, 1.0, settings.slice_mm)
+    anatomy = _draw_anatomy(rng, settings, shape)
 
     # Slab voxels -> template voxels, then a random affine about the slab's centre.
     grid = np.indices(shape, dtype=np.float32).reshape(3, -1)
@@ -187,27 +197,20 @@ def make_subject(template, template_affine, settings, index):
                        to_template[2, 3] + to_template[2, 2] * (shape[2] - 1) / 2],
                       dtype=np.float32)[:, None]
     offsets = points - centre
-    scales = np.exp(rng.normal(0.0, settings.scale, size=3) + rng.normal(0.0, settings.scale))
-    angles = np.deg2rad(rng.uniform(-settings.rotation_deg, settings.rotation_deg, size=3))
-    matrix = (_rotation(angles) @ np.diag(1.0 / scales)).astype(np.float32)
-    shift = rng.uniform(-settings.shift_mm, settings.shift_mm, size=(3, 1)).astype(np.float32)
-    coords = matrix @ offsets + centre + shift
+    matrix = (_rotation(anatomy["angles"]) @ np.diag(1.0 / anatomy["scales"])).astype(np.float32)
+    coords = matrix @ offsets + centre + anatomy["shift"].astype(np.float32)
     # Radial expansion about the ventricles (the slab's centre): a positive factor enlarges
     # them, as atrophy does, and a negative one shrinks them.
     radius2 = (offsets**2).sum(axis=0) / np.float32(60.0**2)
-    coords -= (rng.normal(0.0, settings.atrophy) * np.exp(-radius2)) * offsets
-    for spacing, std in (
-        (settings.elastic_spacing_mm, settings.elastic_mm),
-        (settings.fine_spacing_mm, settings.fine_mm),
-    ):
-        for axis in range(3):
-            coords[axis] += _smooth_field(rng, shape, voxel_mm, spacing, std).reshape(-1)
+    coords -= (anatomy["atrophy"] * np.exp(-radius2)) * offsets
+    for axis, coarse in enumerate(anatomy["elastic"]):
+        coords[axis % 3] += _interpolate(coarse, shape).reshape(-1)
 
     volume = ndimage.map_coordinates(template, coords, order=1, mode="constant", cval=0.0)
     volume = np.clip(volume.reshape(shape), 0.0, 1.0)
     brain = volume > 0.0
     # Ageing widens the CSF spaces (sulci, ventricles): tissue next to CSF darkens.
-    widening = rng.uniform(0.0, settings.csf_widening)
+    widening = anatomy["csf_widening"]
     volume = np.clip((volume - widening) / (1.0 - widening), 0.0, 1.0)
     volume *= 1.0 - _lesions(rng, volume, voxel_mm, settings)
 
@@ -220,6 +223,27 @@ def make_subject(template, template_affine, settings, index):
     # Skull-stripped ("masked") scans such as OASIS's have a zero background.
     volume = np.where(brain, np.sqrt(real * real + imag * imag), 0.0).astype(np.float32)
     return volume, affine
+
+
+def _draw_anatomy(rng, settings, shape):
+    """The random draws that shape one subject's anatomy, in the order ``make_subject`` has
+    always made them: affine (scales, angles, shift), ventricular expansion, the control points
+    of the coarse then fine elastic fields (x, y, z each), and the widening of CSF spaces.
+    ``subject_anatomy`` replays them without synthesizing the volume."""
+    voxel_mm = (1.0, 1.0, settings.slice_mm)
+    scales = np.exp(rng.normal(0.0, settings.scale, size=3) + rng.normal(0.0, settings.scale))
+    angles = np.deg2rad(rng.uniform(-settings.rotation_deg, settings.rotation_deg, size=3))
+    shift = rng.uniform(-settings.shift_mm, settings.shift_mm, size=(3, 1))
+    atrophy = rng.normal(0.0, settings.atrophy)
+    elastic = [
+        _control_points(rng, shape, voxel_mm, spacing, std)
+        for spacing, std in ((settings.elastic_spacing_mm, settings.elastic_mm),
+                             (settings.fine_spacing_mm, settings.fine_mm))
+        for _ in range(3)
+    ]
+    widening = rng.uniform(0.0, settings.csf_widening)
+    return {"scales": scales, "angles": angles, "shift": shift, "atrophy": atrophy,
+            "elastic": elastic, "csf_widening": widening}
 
 
 def _lesions(rng, volume, voxel_mm, settings):
@@ -238,6 +262,53 @@ def _lesions(rng, volume, voxel_mm, settings):
     impulses.flat[rng.choice(white, size=count)] = (2 * np.pi) ** 1.5 * np.prod(sigma)
     blobs = ndimage.gaussian_filter(impulses, sigma, truncate=3.0)
     return np.clip(blobs, 0.0, 1.0) * rng.uniform(0.3, 0.6)
+
+
+# The demo cohort's two classes, by index: subjects whose atrophy score is above the
+# cohort's median are "atrophy".
+CLASSES = ("control", "atrophy")
+
+
+def subject_anatomy(settings, index, template_shape):
+    """The two draws of subject ``index`` that ageing changes: ``atrophy`` (the radial
+    expansion about the ventricles) and ``csf_widening`` (how far tissue next to CSF darkens).
+
+    Replays ``make_subject``'s random draws up to them, without synthesizing the volume.
+    """
+    rng = np.random.default_rng([settings.seed, index])
+    shape = (template_shape[0], template_shape[1], settings.slices)
+    anatomy = _draw_anatomy(rng, settings, shape)
+    return {"atrophy": float(anatomy["atrophy"]), "csf_widening": float(anatomy["csf_widening"])}
+
+
+def atrophy_scores(settings=None):
+    """Each subject's atrophy score: the sum of its standardized ventricular expansion and CSF
+    widening (``atrophy / settings.atrophy`` plus the widening's z-score under its uniform
+    draw), both of which enlarge the dark CSF spaces of the slices."""
+    settings = settings or DemoSettings()
+    shape = load_template()[0].shape
+    scores = []
+    for index in range(settings.n_subjects):
+        anatomy = subject_anatomy(settings, index, shape)
+        widening = settings.csf_widening
+        scores.append(anatomy["atrophy"] / max(settings.atrophy, 1e-12)
+                      + (anatomy["csf_widening"] - widening / 2) / max(widening / 12**0.5, 1e-12))
+    return np.array(scores)
+
+
+def subject_classes(settings=None):
+    """The demo cohort's labels: ``{"sub-XXX.nii.gz": class index}`` into ``CLASSES``.
+
+    A subject is "atrophy" (1) when its ``atrophy_scores`` is above the cohort's median,
+    else "control" (0): the classes are balanced over subjects, differ in ventricle size and
+    the darkening around CSF on average, and overlap near the median, so that a classifier can
+    learn them but not perfectly.
+    """
+    scores = atrophy_scores(settings)
+    order = np.argsort(scores, kind="stable")
+    classes = np.zeros(len(scores), dtype=int)
+    classes[order[len(scores) // 2:]] = 1
+    return {f"sub-{index:03d}.nii.gz": int(c) for index, c in enumerate(classes)}
 
 
 def demo_cohort(settings=None, directory=None, progress=True):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import preprocess, readers
 
 
@@ -86,16 +87,17 @@ def iter_slice_stacks(source, resolution, options=None, **overrides):
         yield str(path), stack
 
 
-def _file_stacks(source, resolution, options):
+def _file_stacks(source, resolution, options, files=None):
     """``iter_slice_stacks`` with each file as found (a ``Path`` or a ``DicomSeries``), or
-    ``None`` for an array."""
+    ``None`` for an array; ``files`` replaces the source's own listing (the labelled ones)."""
     resolution = preprocess.check_resolution(resolution)
     source = resolve_source(source)
     if not isinstance(source, (Path, list, tuple)):
         stack = readers.array_stack(source, name="source")
         yield None, preprocess.prepare_slices(stack, resolution, 0.0, options.square)
         return
-    files = readers.find_files(source, options.include_masks, options.pattern)
+    if files is None:
+        files = readers.find_files(source, options.include_masks, options.pattern)
     bad = []
     total = 0
     for path in files:
@@ -125,29 +127,61 @@ def _file_stacks(source, resolution, options):
         raise readers.DataError(source, "no usable slice in any file")
 
 
-def load_slices(source, resolution, options=None, return_subjects=False, **overrides):
+def label_files(source, labels, options=None):
+    """The labelled files of a source (a ``labels.FileLabels``), or ``None`` without labels.
+
+    Args:
+        source: path(s) or ``"demo"``.
+        labels: ``None``, a ``labels.LabelOptions``, or ``"folders"``/``"demo"``/a CSV path.
+        options: a ``SliceOptions`` (which files the source holds).
+    """
+    labels = labels_module.label_options(labels)
+    if labels is None:
+        return None
+    options = _options(options, {})
+    source = resolve_source(source)
+    if not isinstance(source, (Path, list, tuple)):
+        raise ValueError("Labels come from files (class folders, a table, the demo cohort); "
+                         "an array source has none.")
+    files = readers.find_files(source, options.include_masks, options.pattern)
+    return labels_module.assign(files, source, labels)
+
+
+def load_slices(source, resolution, options=None, return_subjects=False, labels=None,
+                **overrides):
     """Reads every slice into memory.
 
     Args:
         return_subjects: also return each slice's subject (``readers.subject_of`` of its file,
             with ``options.subject_pattern``; the slices of an array are each their own).
+        labels: also return each slice's class index (see ``label_files``), and the class
+            names.
 
     Returns:
-        float32 array ``(N, resolution, resolution, 1)`` in ``[-1, 1]``, and with
+        float32 array ``(N, resolution, resolution, 1)`` in ``[-1, 1]``; then with ``labels``
+        an int32 array of ``N`` class indices and the tuple of class names; then with
         ``return_subjects`` an array of ``N`` subject names.
     """
     options = _options(options, overrides)
+    labelled = label_files(source, labels, options)
     files, stacks = [], []
-    for path, stack in _file_stacks(source, resolution, options):
+    for path, stack in _file_stacks(source, resolution, options,
+                                    labelled.files if labelled else None):
         files.append(path)
         stacks.append(stack)
     images = np.concatenate(stacks)[..., None]
-    if not return_subjects:
-        return images
-    if files == [None]:
-        return images, np.array([f"array[{i}]" for i in range(len(images))])
-    subjects = [readers.subject_of(path, options.subject_pattern) for path in files]
-    return images, np.repeat(np.array(subjects), [len(stack) for stack in stacks])
+    counts = [len(stack) for stack in stacks]
+    result = [images]
+    if labelled:
+        classes = np.repeat(np.array([labelled.of(f) for f in files], np.int32), counts)
+        result += [classes, labelled.class_names]
+    if return_subjects:
+        if files == [None]:
+            result.append(np.array([f"array[{i}]" for i in range(len(images))]))
+        else:
+            subjects = [readers.subject_of(path, options.subject_pattern) for path in files]
+            result.append(np.repeat(np.array(subjects), counts))
+    return result[0] if len(result) == 1 else tuple(result)
 
 
 def _check_positive_int(value, name):
@@ -170,6 +204,7 @@ def build_dataset(
     epochs=None,
     initial_epoch=0,
     options=None,
+    labels=None,
     **overrides,
 ):
     """Builds the training ``tf.data.Dataset`` of image batches.
@@ -196,49 +231,89 @@ def build_dataset(
             batches of every epoch from ``initial_epoch``, each epoch's order fixed by the
             seed and the epoch's number.
         options: a ``SliceOptions``; further keyword arguments override its fields.
+        labels: one class label per slice: ``"folders"``, ``"demo"``, the path of a CSV
+            table, or a ``labels.LabelOptions`` (see ``keras_mrigan.data.labels``); for an
+            array source, an array of class indices.
 
     Returns:
         A dataset of float32 tensors ``(batch_size, r, r, 1)`` in ``[-1, 1]``, with ``r`` the
-        view resolution if given, else ``resolution``.
+        view resolution if given, else ``resolution``; with labels, of ``(images, labels)``
+        pairs (int32 labels ``(batch_size,)``), and the attributes ``class_names`` and
+        ``class_counts``.
     """
     batch_size = _check_positive_int(batch_size, "batch_size")
     slices = slice_dataset(source, resolution, cache=cache, min_count=batch_size,
-                           options=options, **overrides)
-    return batch_epochs(slices, batch_size, shuffle=shuffle, shuffle_buffer=shuffle_buffer,
-                        seed=seed, epochs=epochs, initial_epoch=initial_epoch,
-                        view_resolution=view_resolution, prefetch=prefetch)
+                           options=options, labels=labels, **overrides)
+    batches = batch_epochs(slices, batch_size, shuffle=shuffle, shuffle_buffer=shuffle_buffer,
+                           seed=seed, epochs=epochs, initial_epoch=initial_epoch,
+                           view_resolution=view_resolution, prefetch=prefetch)
+    if hasattr(slices, "class_names"):
+        with_classes(batches, slices.class_names, slices.class_counts)
+    return batches
 
 
-def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, **overrides):
+def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, labels=None,
+                  **overrides):
     """The decoded slices of a source as an unbatched ``tf.data.Dataset``.
 
     Args:
         source, resolution, cache, options: as for ``build_dataset``.
         min_count: fewer slices than this is an error (one batch's worth).
+        labels: as for ``build_dataset``.
 
     Returns:
-        A dataset of float32 tensors ``(resolution, resolution, 1)`` in ``[-1, 1]``; its length
-        is known unless it streams without a cache.
+        A dataset of float32 tensors ``(resolution, resolution, 1)`` in ``[-1, 1]``, or with
+        labels of ``(image, class index)`` pairs, the class index an int32 scalar; its length
+        is known unless it streams without a cache. With labels it has the attributes
+        ``class_names`` and ``class_counts`` (slices per class).
     """
     import tensorflow as tf
 
     resolution = preprocess.check_resolution(resolution)
     options = _options(options, overrides)
     if isinstance(source, np.ndarray):
-        stack = next(iter_slice_stacks(source, resolution, options))[1]
-        return tf.data.Dataset.from_tensor_slices(stack[..., None])  # Already in memory.
-    generator = _SliceGenerator(source, resolution, options, min_count)
+        stack = next(iter_slice_stacks(source, resolution, options))[1][..., None]
+        if labels is None:
+            return tf.data.Dataset.from_tensor_slices(stack)  # Already in memory.
+        classes = _check_array_labels(labels, len(stack))
+        dataset = tf.data.Dataset.from_tensor_slices((stack, classes))
+        names = tuple(str(i) for i in range(int(classes.max()) + 1))
+        return with_classes(dataset, names, np.bincount(classes, minlength=len(names)))
+    labelled = label_files(source, labels, options)
+    generator = _SliceGenerator(source, resolution, options, min_count, labelled)
+    image_spec = tf.TensorSpec((resolution, resolution, 1), tf.float32)
     dataset = tf.data.Dataset.from_generator(
-        generator, output_signature=tf.TensorSpec((resolution, resolution, 1), tf.float32)
+        generator, output_signature=(image_spec, tf.TensorSpec((), tf.int32)) if labelled
+        else image_spec
     )
-    if not cache:
-        return dataset
     if cache is True:
         dataset = dataset.cache()
-    else:
+    elif cache:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         dataset = dataset.cache(str(cache))
-    return _fill_cache(dataset, generator)
+    if cache or labelled:  # A labelled source is counted now, for its class frequencies.
+        dataset = _fill_cache(dataset, generator)
+    if labelled:
+        dataset = with_classes(dataset, labelled.class_names, generator.class_counts)
+    return dataset
+
+
+def with_classes(dataset, class_names, class_counts):
+    """Sets ``class_names`` and ``class_counts`` on a dataset (as Keras'
+    ``image_dataset_from_directory`` sets ``class_names``); returns it."""
+    dataset.class_names = tuple(class_names)
+    dataset.class_counts = np.asarray(class_counts, dtype=np.int64)
+    return dataset
+
+
+def _check_array_labels(labels, count):
+    classes = np.asarray(labels)
+    if classes.shape != (count,) or not np.issubdtype(classes.dtype, np.integer) \
+            or classes.min() < 0:
+        raise ValueError(f"`labels` of an array source must be {count} class indices >= 0 "
+                         f"(one per slice). Received an array of shape {classes.shape} and "
+                         f"dtype {classes.dtype}.")
+    return classes.astype(np.int32)
 
 
 def batch_epochs(slices, batch_size, *, shuffle=True, shuffle_buffer=4096, seed=0, epochs=None,
@@ -319,21 +394,34 @@ def _fill_cache(dataset, generator):
 
 
 class _SliceGenerator:
-    """Callable for ``Dataset.from_generator`` that streams slices file by file."""
+    """Callable for ``Dataset.from_generator`` that streams slices file by file (with their
+    class index when ``labelled``, a ``labels.FileLabels``)."""
 
-    def __init__(self, source, resolution, options, min_count):
+    def __init__(self, source, resolution, options, min_count, labelled=None):
         self.source = source
         self.resolution = resolution
         self.options = options
         self.min_count = min_count
+        self.labelled = labelled
         self.error = None  # The last exception raised, for callers that unwrap TF errors.
+        self.class_counts = None  # Slices per class of the last whole pass.
 
     def __call__(self):
         try:
             count = 0
-            for _, stack in iter_slice_stacks(self.source, self.resolution, self.options):
+            labelled = self.labelled
+            counts = np.zeros(len(labelled.class_names) if labelled else 0, np.int64)
+            for path, stack in _file_stacks(self.source, self.resolution, self.options,
+                                            labelled.files if labelled else None):
                 count += len(stack)
-                yield from stack[..., None]
+                if labelled:
+                    label = np.int32(labelled.of(path))
+                    counts[label] += len(stack)
+                    for image in stack:
+                        yield image[..., None], label
+                else:
+                    yield from stack[..., None]
+            self.class_counts = counts
             if count < self.min_count:
                 raise ValueError(
                     f"The data holds {count} slice(s), fewer than one batch of "
@@ -352,7 +440,8 @@ def resolution_view(dataset, resolution):
     """
     import tensorflow as tf
 
-    current = dataset.element_spec.shape[-2]
+    spec = dataset.element_spec
+    current = (spec[0] if isinstance(spec, tuple) else spec).shape[-2]
     valid = (
         isinstance(resolution, (int, np.integer))
         and 4 <= resolution <= (current or 0)
@@ -368,10 +457,12 @@ def resolution_view(dataset, resolution):
     if factor == 1:
         return dataset
 
-    def pool(images):
+    def pool(images, *labels):
         if images.shape.rank == 3:  # An unbatched dataset.
-            return tf.nn.avg_pool2d(images[None], factor, factor, "VALID")[0]
-        return tf.nn.avg_pool2d(images, factor, factor, "VALID")
+            images = tf.nn.avg_pool2d(images[None], factor, factor, "VALID")[0]
+        else:
+            images = tf.nn.avg_pool2d(images, factor, factor, "VALID")
+        return (images, *labels) if labels else images
 
     return dataset.map(pool, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 

@@ -1,5 +1,6 @@
 """Small building blocks shared by the architectures."""
 
+from keras_mrigan.layers.conditioning import Projection
 from keras_mrigan.layers.equalized import EqualizedConv2D, EqualizedDense
 from keras_mrigan.layers.icnr import ICNR
 from keras_mrigan.layers.minibatch_stddev import MinibatchStdDev
@@ -14,5 +15,6 @@ __all__ = [
     "MinibatchStdDev",
     "PixelNorm",
     "PixelShuffle",
+    "Projection",
     "WeightedSum",
 ]

@@ -221,6 +221,9 @@ def load_generated(path, n=None, seed=0, batch_size=64, raw=False):
         pass
     else:  # Seeds seed ... seed + n - 1 through generate_from_seed.
         sampler = Sampler(path)
+        if sampler.class_names:
+            raise ValueError(f"{path} is a conditional generator: evaluate it class by class "
+                             "against labelled real data (--labels).")
         images = generate(sampler, n or 1000, seed=seed, batch_size=batch_size,
                           progress=False)[..., 0]
         return GeneratedSet(images, path.name, (sampler.from_latents, sampler.latent_dim,

@@ -5,7 +5,7 @@ import math
 import keras
 
 from keras_mrigan.data.preprocess import check_resolution
-from keras_mrigan.layers import MinibatchStdDev
+from keras_mrigan.layers import MinibatchStdDev, conditioning
 
 # Paper values (Tables 1-2, §2.1); presets and defaults refer to these names.
 BASE_RESOLUTION = 8  # Both networks work at 8 x 8 at their narrow end.
@@ -40,7 +40,7 @@ def _init():
 
 
 def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
-                    upsample="transpose", name="dcgan_generator"):
+                    upsample="transpose", num_classes=0, name="dcgan_generator"):
     """The DCGAN generator of Table 1, for any power-of-two resolution.
 
     From the latent, a dense layer to 8 x 8 x 256, then per doubling of the resolution a 5 x 5
@@ -58,10 +58,12 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
             ``"resize"``: nearest-neighbour x2, then a 5 x 5 convolution, and convolutions
             for the stride-1 layers (Odena, Dumoulin and Olah 2016, "Deconvolution and
             checkerboard artifacts"); the same shapes and filter counts.
+        num_classes: with K >= 2 classes, the generator also takes a label and starts from
+            the latent concatenated with the label's embedding (``layers.conditioning``).
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, latent_dim)`` to
-        ``(batch, resolution, resolution, 1)`` in ``[-1, 1]``.
+        A functional ``keras.Model`` from ``(batch, latent_dim)`` (and ``(batch,)`` int32
+        labels) to ``(batch, resolution, resolution, 1)`` in ``[-1, 1]``.
     """
     stages = _stages(resolution)
     check_width(width)
@@ -69,10 +71,10 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
         raise ValueError(f"`upsample` must be one of {list(UPSAMPLING)}. "
                          f"Received: upsample={upsample!r}")
     convolution = keras.layers.Conv2D if upsample == "resize" else keras.layers.Conv2DTranspose
-    latents = keras.Input((latent_dim,), name="latent")
+    inputs, x = conditioning.generator_inputs(latent_dim, num_classes)
     units = scaled(GENERATOR_FILTERS, width)
     x = keras.layers.Dense(BASE_RESOLUTION * BASE_RESOLUTION * units, use_bias=not batch_norm,
-                           kernel_initializer=_init(), name="dense")(latents)
+                           kernel_initializer=_init(), name="dense")(x)
     x = keras.layers.Reshape((BASE_RESOLUTION, BASE_RESOLUTION, units), name="reshape")(x)
     x = _bn_relu(x, "dense", batch_norm)
     filters = GENERATOR_FILTERS
@@ -94,12 +96,12 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
         1, KERNEL_SIZE, padding="same", activation="tanh", kernel_initializer=_init(),
         name="to_image",
     )(x)
-    return keras.Model(latents, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def build_discriminator(
     resolution=256, width=1.0, minibatch_stddev=True, group_size=4, batch_norm=True,
-    name="dcgan_discriminator",
+    num_classes=0, name="dcgan_discriminator",
 ):
     """The DCGAN discriminator of Table 2, for any power-of-two resolution.
 
@@ -115,14 +117,18 @@ def build_discriminator(
         group_size: its group size; the training batch size must be a multiple of it.
         batch_norm: ``False`` drops the batch normalizations (the convolutions get biases),
             as a critic with a per-sample gradient penalty (WGAN-GP) should.
+        num_classes: with K >= 2 classes, a projection discriminator: it also takes a label,
+            and adds the inner product of the label's embedding with the dense features to
+            the score.
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` to
-        ``(batch, 1)``.
+        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` (and
+        ``(batch,)`` int32 labels) to ``(batch, 1)``.
     """
     stages = _stages(resolution)
     check_width(width)
     images = keras.Input((resolution, resolution, 1), name="image")
+    inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     x = images
     for stage in range(stages):
         filters = min(DISCRIMINATOR_FILTERS * 2**stage, MAX_DISCRIMINATOR_FILTERS)
@@ -140,7 +146,8 @@ def build_discriminator(
                            name="dense")(x)
     x = keras.layers.LeakyReLU(LEAKY_SLOPE, name="dense_lrelu")(x)
     scores = keras.layers.Dense(1, kernel_initializer=_init(), name="score")(x)
-    return keras.Model(images, scores, name=name)
+    scores = conditioning.projection_scores(x, scores, labels, num_classes)
+    return keras.Model(inputs, scores, name=name)
 
 
 def _bn_relu(x, block, batch_norm=True):

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
 from keras_mrigan.layers import WeightedSum
+from keras_mrigan.layers.conditioning import check_num_classes
 
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
 
@@ -104,6 +105,13 @@ class GAN(keras.Model):
     applied with probability ``augment_p`` (see ``keras_mrigan.augment``), which adapts to the
     discriminator's confidence on real images (ADA).
 
+    With ``num_classes`` K >= 2 the GAN is conditional: the data are ``(images, labels)``
+    batches, the generator takes ``[latents, labels]`` and the discriminator ``[images,
+    labels]`` (a projection discriminator, see ``layers.conditioning``). The discriminator
+    step generates images for the real batch's own labels, so that real and generated images
+    (and the gradient penalties' points between them) pair up class by class; the generator
+    step draws its labels from ``class_frequencies`` (the training set's).
+
     Progressive networks (a ``WeightedSum`` layer in the generator) are trained the same way;
     while they fade a new resolution in, the real images are faded alike: each batch is mixed
     with its own 2x downsampled-then-upsampled copy by the generator's ``alpha``.
@@ -130,6 +138,11 @@ class GAN(keras.Model):
             (0, 1), and falls while it is below (Karras et al. 2020).
         ada_images: images over which the probability can move from 0 to 1; 0 keeps it
             fixed at ``augment_p``.
+        num_classes: 0 (unconditional) or the number of classes K >= 2 of a conditional GAN,
+            whose networks must take labels.
+        class_names: the K class names (default ``"0"``, ``"1"``, ...).
+        class_frequencies: how often each class occurs in the training data (any positive
+            scale; default: equally often); generated labels are drawn from them.
 
     Example:
 
@@ -157,10 +170,36 @@ class GAN(keras.Model):
         augment_p=0.0,
         ada_target=0.6,
         ada_images=500_000,
+        num_classes=0,
+        class_names=None,
+        class_frequencies=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_latent_distribution(latent_distribution)
+        self.num_classes = check_num_classes(num_classes)
+        for network, name in ((generator, "generator"), (discriminator, "discriminator")):
+            try:
+                takes_labels = len(network.inputs) == 2
+            except (AttributeError, TypeError):  # A subclassed network: it knows its inputs.
+                continue
+            if takes_labels != bool(num_classes):
+                raise ValueError(
+                    f"The {name} {'takes' if takes_labels else 'does not take'} labels, but "
+                    f"num_classes={num_classes}: build both networks with the GAN's "
+                    "num_classes.")
+        self.class_names = tuple(str(c) for c in class_names) if class_names is not None \
+            else tuple(str(i) for i in range(num_classes))
+        if len(self.class_names) != num_classes:
+            raise ValueError(f"`class_names` must name the {num_classes} classes. Received: "
+                             f"class_names={class_names!r}")
+        frequencies = np.ones(num_classes) if class_frequencies is None \
+            else np.asarray(class_frequencies, dtype=np.float64)
+        if frequencies.shape != (num_classes,) or not (frequencies >= 0).all() \
+                or (num_classes and not frequencies.sum() > 0):
+            raise ValueError(f"`class_frequencies` must be {num_classes} non-negative numbers, "
+                             f"not all 0. Received: class_frequencies={class_frequencies!r}")
+        self.class_frequencies = tuple(float(f) for f in frequencies / max(frequencies.sum(), 1))
         if not ema_half_life_images >= 0:
             raise ValueError("`ema_half_life_images` must be >= 0 (0: no average). "
                              f"Received: ema_half_life_images={ema_half_life_images!r}")
@@ -333,8 +372,37 @@ class GAN(keras.Model):
             self.d_fake_tracker,
         ]
 
-    def call(self, latents, training=False):
-        return self.generator(latents, training=training)
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    @property
+    def conditional(self):
+        return self.num_classes > 0
+
+    def class_index(self, label):
+        """A class given by index or by name, as its index."""
+        if isinstance(label, str):
+            if label not in self.class_names:
+                raise ValueError(f"Unknown class {label!r}. This generator's classes: "
+                                 f"{list(self.class_names)}")
+            return self.class_names.index(label)
+        if not isinstance(label, (int, np.integer)) or not 0 <= label < self.num_classes:
+            raise ValueError(f"`label` must be a class name in {list(self.class_names)} or an "
+                             f"index in [0, {self.num_classes}). Received: label={label!r}")
+        return int(label)
+
+    def sample_labels(self, n, seed=None):
+        """``n`` class indices drawn from ``class_frequencies`` (int32 tensor); an integer
+        seed makes them reproducible, as ``sample_latents`` does."""
+        logits = tf.math.log(tf.constant([self.class_frequencies], tf.float32))
+        if isinstance(seed, (int, np.integer)):
+            draws = tf.random.stateless_categorical(logits, n, [int(seed), 1], dtype=tf.int32)
+        else:
+            draws = keras.random.categorical(logits, n, seed=seed, dtype="int32")
+        return tf.reshape(draws, [n])
+
+    def _inputs(self, latents, labels):
+        return [latents, labels] if self.conditional else latents
 
     @property
     def fade_layers(self):
@@ -383,6 +451,12 @@ class GAN(keras.Model):
                                  self.seed_generator)
         return self._local(latents)
 
+    def _labels(self, n):
+        """This replica's slice of a global draw of generated labels (``None``: no classes)."""
+        if not self.conditional:
+            return None
+        return self._local(self.sample_labels(n * self._replicas(), self.seed_generator))
+
     def _global_std(self, x):
         """The standard deviation of every value of the global batch."""
         x = tf.cast(x, tf.float32)
@@ -395,7 +469,7 @@ class GAN(keras.Model):
         mean = total / count
         return tf.sqrt(tf.maximum(squares / count - tf.square(mean), 0.0))
 
-    def _penalty(self, real, fake):
+    def _penalty(self, real, fake, labels=None):
         """The loss object's gradient penalty (float32), or 0. With lazy regularization
         (``penalty_interval`` k > 1) it is computed on the discriminator steps whose count is
         a multiple of k, weighted by k, and is 0 on the others."""
@@ -403,18 +477,20 @@ class GAN(keras.Model):
             return tf.constant(0.0)
         k = self.loss_fn.penalty_interval
         if k == 1:
-            return self._gradient_penalty(real, fake)
+            return self._gradient_penalty(real, fake, labels)
         due = tf.equal(self.d_optimizer.iterations % k, 0)
-        return tf.cond(due, lambda: float(k) * self._gradient_penalty(real, fake),
+        return tf.cond(due, lambda: float(k) * self._gradient_penalty(real, fake, labels),
                        lambda: tf.constant(0.0))
 
-    def _gradient_penalty(self, real, fake):
+    def _gradient_penalty(self, real, fake, labels=None):
+        """The penalty's points are scored with the real images' labels (the generated images
+        of the discriminator step have the same ones)."""
         kind = self.loss_fn.penalty
         if kind == "r1":
             # Mescheder et al. 2018: (gamma / 2) E[||grad D(x)||^2] on the real images.
             with tf.GradientTape() as tape:
                 tape.watch(real)
-                scores = self._score(real)
+                scores = self._score(real, labels)
             gradients = tape.gradient(scores, real)
             return 0.5 * self.loss_fn.penalty_weight * losses_module.r1_penalty(gradients)
         alpha = self._uniform(tf.stack([tf.shape(real)[0], 1, 1, 1]))
@@ -429,17 +505,19 @@ class GAN(keras.Model):
             points = alpha * real + (1.0 - alpha) * perturbed
         with tf.GradientTape() as tape:
             tape.watch(points)
-            scores = self._score(points)
+            scores = self._score(points, labels)
         gradients = tape.gradient(scores, points)
         return self.loss_fn.penalty_weight * losses_module.gradient_penalty(gradients)
 
-    def _fake(self, latents, training=True):
+    def _fake(self, latents, labels=None, training=True):
         """Generated images in float32 (also under a mixed-precision policy)."""
-        return tf.cast(self.generator(latents, training=training), tf.float32)
+        return tf.cast(self.generator(self._inputs(latents, labels), training=training),
+                       tf.float32)
 
-    def _score(self, images):
+    def _score(self, images, labels=None):
         """Discriminator scores in float32."""
-        return tf.cast(self.discriminator(images, training=True), tf.float32)
+        return tf.cast(self.discriminator(self._inputs(images, labels), training=True),
+                       tf.float32)
 
     def _augment(self, images):
         """``images`` through the augmentation policy (unchanged without one)."""
@@ -459,19 +537,20 @@ class GAN(keras.Model):
         step = tf.sign(overfitting - self.ada_target) * moments[1] / self.ada_images
         self.augment_p.assign(tf.clip_by_value(self.augment_p + step, 0.0, 1.0))
 
-    def discriminator_objective(self, real, fake):
+    def discriminator_objective(self, real, fake, labels=None):
         """The discriminator's loss terms on one batch of real and generated images (both
-        augmented first when the GAN has a policy; the penalty points are made from them).
+        augmented first when the GAN has a policy; the penalty points are made from them),
+        of the classes ``labels`` when the GAN is conditional.
 
         Returns:
             ``(total, d_loss, penalty, real_scores, fake_scores)`` where ``total`` is the
             adversarial loss plus the penalty plus the drift term.
         """
         real, fake = self._augment(real), self._augment(fake)
-        real_scores = self._score(real)
-        fake_scores = self._score(fake)
+        real_scores = self._score(real, labels)
+        fake_scores = self._score(fake, labels)
         d_loss = self.loss_fn.discriminator_loss(real_scores, fake_scores, self.real_label)
-        penalty = self._penalty(real, fake)
+        penalty = self._penalty(real, fake, labels)
         total = d_loss + penalty
         if self.drift:
             total += self.drift * tf.reduce_mean(tf.square(real_scores))
@@ -482,13 +561,13 @@ class GAN(keras.Model):
         summed), then scaled by a loss-scale optimizer (mixed float16)."""
         return optimizer.scale_loss(loss / self._replicas())
 
-    def _discriminator_step(self, real):
+    def _discriminator_step(self, real, labels=None):
         latents = self._latents(tf.shape(real)[0])
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            fake = self._fake(latents)
+            fake = self._fake(latents, labels)
             total, d_loss, penalty, real_scores, fake_scores = self.discriminator_objective(
-                real, fake
+                real, fake, labels
             )
             scaled = self._scaled(self.d_optimizer, total)
         self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
@@ -500,19 +579,25 @@ class GAN(keras.Model):
 
     def _generator_step(self, batch):
         latents = self._latents(batch)
+        labels = self._labels(batch)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fake_scores = self._score(self._augment(self._fake(latents)))
+            fake_scores = self._score(self._augment(self._fake(latents, labels)), labels)
             g_loss = self.loss_fn.generator_loss(fake_scores, self.real_label)
             scaled = self._scaled(self.g_optimizer, g_loss)
         self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
         return g_loss
 
     def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
+        real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
+        if self.conditional and labels is None:
+            raise ValueError(f"This GAN is conditional ({self.num_classes} classes): train it "
+                             "on (images, labels) batches.")
+        if not self.conditional:
+            labels = None  # fit's own (x, y) convention: y is ignored.
         real = self.fade_real(real)
         for _ in range(self.d_steps):
-            d_loss, penalty, real_scores, fake_scores = self._discriminator_step(real)
+            d_loss, penalty, real_scores, fake_scores = self._discriminator_step(real, labels)
         if self.augment_policy and self.ada_images:
             self._adapt(real_scores)
         for _ in range(self.g_steps):
@@ -533,7 +618,8 @@ class GAN(keras.Model):
             results = {name: tf.reshape(value, [1]) for name, value in results.items()}
         return results
 
-    def generate(self, n, seed=None, batch_size=64, raw=False):
+    def generate(self, n, seed=None, batch_size=64, raw=False, label=None,
+                 return_labels=False):
         """Generates ``n`` images with the sampling generator (the moving average, if kept)
         in inference mode, clipped to ``[-1, 1]`` (a no-op for tanh outputs; progressive
         generators have a linear output).
@@ -544,21 +630,51 @@ class GAN(keras.Model):
                 process); ``None`` draws fresh latents.
             batch_size: images per generator call.
             raw: sample with the trained generator, not its moving average.
+            label: a conditional GAN's class for every image (an index or a name), or one
+                per image (a sequence of ``n``); ``None`` draws them from
+                ``class_frequencies`` (with ``seed``).
+            return_labels: also return the class indices (conditional GANs).
 
         Returns:
-            float32 numpy array ``(n, H, W, 1)``.
+            float32 numpy array ``(n, H, W, 1)``; with ``return_labels``, and the int32 class
+            indices ``(n,)``.
         """
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
-        latents = sample_latents(n, self.latent_dim, self.latent_distribution,
-                                 seed if seed is not None else self.seed_generator)
+        draws = seed if seed is not None else self.seed_generator
+        latents = sample_latents(n, self.latent_dim, self.latent_distribution, draws)
+        labels = self.labels_for(n, label, draws)
         generator = self.sampling_generator(raw)
         batches = [
-            keras.ops.convert_to_numpy(tf.cast(
-                generator(latents[i : i + batch_size], training=False), tf.float32))
+            keras.ops.convert_to_numpy(tf.cast(generator(
+                self._inputs(latents[i : i + batch_size],
+                             None if labels is None else labels[i : i + batch_size]),
+                training=False), tf.float32))
             for i in range(0, n, batch_size)
         ]
-        return np.clip(np.concatenate(batches), -1.0, 1.0)
+        images = np.clip(np.concatenate(batches), -1.0, 1.0)
+        if return_labels:
+            return images, None if labels is None else keras.ops.convert_to_numpy(labels)
+        return images
+
+    def labels_for(self, n, label=None, seed=None):
+        """The class indices of ``n`` generated images (int32 tensor), or ``None`` for an
+        unconditional GAN: ``label`` (one class, or ``n`` of them) or draws from
+        ``class_frequencies``."""
+        if not self.conditional:
+            if label is not None:
+                raise ValueError("This GAN is unconditional: it takes no `label`.")
+            return None
+        if label is None:
+            return self.sample_labels(n, seed)
+        if isinstance(label, (str, int, np.integer)):
+            return tf.fill([n], self.class_index(label))
+        labels = [self.class_index(c) for c in (label.tolist() if hasattr(label, "tolist")
+                                                 else label)]
+        if len(labels) != n:
+            raise ValueError(f"`label` must be one class or {n} of them. Received "
+                             f"{len(labels)}.")
+        return tf.constant(labels, tf.int32)
 
     # The latent random state is saved with the model, so a resumed run draws the latents
     # and penalty noise an uninterrupted one would have drawn.
@@ -589,6 +705,9 @@ class GAN(keras.Model):
             augment_p=self._augment_p0,
             ada_target=self.ada_target,
             ada_images=self.ada_images,
+            num_classes=self.num_classes,
+            class_names=list(self.class_names),
+            class_frequencies=list(self.class_frequencies),
         )
         return config
 

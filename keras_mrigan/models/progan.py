@@ -22,6 +22,7 @@ from keras_mrigan.layers import (
     MinibatchStdDev,
     PixelNorm,
     WeightedSum,
+    conditioning,
 )
 from keras_mrigan.models.dcgan import LEAKY_SLOPE, check_width, scaled
 
@@ -65,7 +66,8 @@ def _lrelu(name):
     return keras.layers.LeakyReLU(LEAKY_SLOPE, name=name)
 
 
-def build_generator(resolution=256, latent_dim=512, width=1.0, name="progan_generator"):
+def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
+                    name="progan_generator"):
     """The progressive generator of the stage at ``resolution``.
 
     The latent is pixel-normalized, mapped by a dense layer to 4 x 4 feature maps, then one
@@ -79,14 +81,16 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, name="progan_gene
         resolution: the stage's output side, a power of two from 4 to 1024.
         latent_dim: latent length (paper: 512, normalized Gaussian).
         width: multiplier of every filter count.
+        num_classes: with K >= 2 classes, the generator also takes a label and starts from
+            the latent concatenated with the label's embedding (``layers.conditioning``).
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, latent_dim)`` to
-        ``(batch, resolution, resolution, 1)``.
+        A functional ``keras.Model`` from ``(batch, latent_dim)`` (and ``(batch,)`` int32
+        labels) to ``(batch, resolution, resolution, 1)``.
     """
     check_width(width)
-    latents = keras.Input((latent_dim,), name="latent")
-    x = PixelNorm(name="latent_norm")(latents)
+    inputs, x = conditioning.generator_inputs(latent_dim, num_classes)
+    x = PixelNorm(name="latent_norm")(x)
     f = filters_at(START_RESOLUTION, width)
     # Karras et al.'s gain for the first dense layer: sqrt(2) / 4.
     x = EqualizedDense(START_RESOLUTION**2 * f, gain=math.sqrt(2) / 4, name="g4_dense")(x)
@@ -106,7 +110,7 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, name="progan_gene
         old = _to_image(resolution // 2)(previous)
         old = keras.layers.UpSampling2D(name="fade_up")(old)
         images = WeightedSum(name="fade_in")([old, images])
-    return keras.Model(latents, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def _to_image(resolution):
@@ -114,7 +118,7 @@ def _to_image(resolution):
 
 
 def build_discriminator(
-    resolution=256, width=1.0, minibatch_stddev=True, group_size=4,
+    resolution=256, width=1.0, minibatch_stddev=True, group_size=4, num_classes=0,
     name="progan_discriminator",
 ):
     """The progressive discriminator of the stage at ``resolution``.
@@ -131,13 +135,17 @@ def build_discriminator(
         width: multiplier of every filter count.
         minibatch_stddev: add the minibatch standard-deviation layer.
         group_size: its group size.
+        num_classes: with K >= 2 classes, a projection discriminator: it also takes a label,
+            and adds the inner product of the label's embedding with its last features to the
+            score.
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` to
-        ``(batch, 1)``.
+        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` (and
+        ``(batch,)`` int32 labels) to ``(batch, 1)``.
     """
     check_width(width)
     images = keras.Input((resolution, resolution, 1), name="image")
+    inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     resolutions = _resolutions(resolution)
     x = _FromImage(resolution, width)(images)
     for r in reversed(resolutions[1:]):
@@ -157,7 +165,8 @@ def build_discriminator(
     x = keras.layers.Flatten(name="flatten")(x)
     x = _lrelu("d4_dense_lrelu")(EqualizedDense(f, name="d4_dense")(x))
     scores = EqualizedDense(1, gain=1.0, name="score")(x)
-    return keras.Model(images, scores, name=name)
+    scores = conditioning.projection_scores(x, scores, labels, num_classes)
+    return keras.Model(inputs, scores, name=name)
 
 
 class _FromImage:

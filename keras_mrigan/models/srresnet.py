@@ -13,7 +13,7 @@ import math
 import keras
 
 from keras_mrigan.data.preprocess import check_resolution
-from keras_mrigan.layers import ICNR, MinibatchStdDev, PixelShuffle
+from keras_mrigan.layers import ICNR, MinibatchStdDev, PixelShuffle, conditioning
 from keras_mrigan.models.dcgan import BN_MOMENTUM, LEAKY_SLOPE, check_width, scaled
 
 # Paper values (§2.1); presets and defaults refer to these names.
@@ -39,7 +39,8 @@ def _bn(name):
     return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
 
 
-def build_generator(resolution=256, latent_dim=256, width=1.0, name="srresnet_generator"):
+def build_generator(resolution=256, latent_dim=256, width=1.0, num_classes=0,
+                    name="srresnet_generator"):
     """The SRResNet generator for any power-of-two resolution from 16 to 1024.
 
     Dense to 16 x 16 x 64 with BN + ReLU; 16 residual blocks (conv-BN-ReLU-conv-BN plus the
@@ -52,17 +53,19 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="srresnet_ge
         resolution: output side.
         latent_dim: latent length (paper: 256, normalized Gaussian).
         width: multiplier of every filter count.
+        num_classes: with K >= 2 classes, the generator also takes a label and starts from
+            the latent concatenated with the label's embedding (``layers.conditioning``).
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, latent_dim)`` to
-        ``(batch, resolution, resolution, 1)`` in ``[-1, 1]``.
+        A functional ``keras.Model`` from ``(batch, latent_dim)`` (and ``(batch,)`` int32
+        labels) to ``(batch, resolution, resolution, 1)`` in ``[-1, 1]``.
     """
     doublings = int(math.log2(check_resolution(resolution) // BASE_RESOLUTION))
     check_width(width)
     filters = scaled(GENERATOR_FILTERS, width)
-    latents = keras.Input((latent_dim,), name="latent")
+    inputs, x = conditioning.generator_inputs(latent_dim, num_classes)
     x = keras.layers.Dense(BASE_RESOLUTION * BASE_RESOLUTION * filters,
-                           kernel_initializer=INITIALIZER, name="dense")(latents)
+                           kernel_initializer=INITIALIZER, name="dense")(x)
     x = keras.layers.Reshape((BASE_RESOLUTION, BASE_RESOLUTION, filters), name="reshape")(x)
     x = _bn("dense_bn")(x)
     skip = x = keras.layers.ReLU(name="dense_relu")(x)
@@ -85,11 +88,11 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, name="srresnet_ge
         x = _bn(f"{block}_bn")(x)
         x = keras.layers.ReLU(name=f"{block}_relu")(x)
     images = _conv(1, "to_image", kernel_size=OUTPUT_KERNEL_SIZE, activation="tanh")(x)
-    return keras.Model(latents, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def build_discriminator(
-    resolution=256, width=1.0, minibatch_stddev=False, group_size=4,
+    resolution=256, width=1.0, minibatch_stddev=False, group_size=4, num_classes=0,
     name="srresnet_discriminator",
 ):
     """The residual SRResNet discriminator, without batch normalization.
@@ -106,14 +109,18 @@ def build_discriminator(
         minibatch_stddev: add the minibatch standard-deviation layer before the dense layer
             (the paper's SRResNet has none).
         group_size: its group size.
+        num_classes: with K >= 2 classes, a projection discriminator: it also takes a label,
+            and adds the inner product of the label's embedding with its last features to the
+            score.
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` to
-        ``(batch, 1)``.
+        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` (and
+        ``(batch,)`` int32 labels) to ``(batch, 1)``.
     """
     check_resolution(resolution)
     check_width(width)
     images = keras.Input((resolution, resolution, 1), name="image")
+    inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     x = images
     side = resolution
     while side > FINAL_RESOLUTION:
@@ -134,4 +141,5 @@ def build_discriminator(
         x = MinibatchStdDev(group_size, name="minibatch_stddev")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     scores = keras.layers.Dense(1, kernel_initializer=INITIALIZER, name="score")(x)
-    return keras.Model(images, scores, name=name)
+    scores = conditioning.projection_scores(x, scores, labels, num_classes)
+    return keras.Model(inputs, scores, name=name)

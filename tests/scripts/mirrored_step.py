@@ -4,6 +4,8 @@ with the same global batch and initial weights.
 
     python mirrored_step.py LOSS...
 
+``LOSS+labels`` (e.g. ``wgan-gp+labels``) makes the GAN conditional, on two classes.
+
 Prints one JSON line: {loss: largest absolute weight difference}.
 """
 
@@ -27,18 +29,22 @@ from keras_mrigan.models.gan import GAN  # noqa: E402
 def one_step(strategy, loss, images, steps=1):
     """The networks' weights, and the average's weights with its image count, after ``steps``
     global batches (``images`` is one batch)."""
+    loss, _, conditional = loss.partition("+")
+    classes = 2 if conditional else 0
     with strategy.scope():
         keras.utils.set_random_seed(1)
-        gan = GAN(dcgan.build_generator(16, latent_dim=8, width=1 / 16, batch_norm=False),
+        gan = GAN(dcgan.build_generator(16, latent_dim=8, width=1 / 16, batch_norm=False,
+                                        num_classes=classes),
                   dcgan.build_discriminator(16, width=1 / 16, minibatch_stddev=False,
-                                            batch_norm=False),
+                                            batch_norm=False, num_classes=classes),
                   seed=0, g_steps=2, ema_half_life_images=20, ema_rampup=0,
                   augment="translation,cutout,brightness,contrast", augment_p=0.5,
-                  ada_images=1000)
+                  ada_images=1000, num_classes=classes, class_frequencies=[1, 3][:classes])
         gan.compile(loss=loss, g_optimizer=keras.optimizers.Adam(1e-3),
                     d_optimizer=keras.optimizers.Adam(1e-3))
     if steps:
-        batches = tf.data.Dataset.from_tensor_slices(images).batch(len(images))
+        data = (images, np.arange(len(images), dtype=np.int32) % 2) if classes else images
+        batches = tf.data.Dataset.from_tensor_slices(data).batch(len(images))
         gan.fit(batches, epochs=steps, verbose=0)
     networks = [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
     average = [v.numpy() for v in gan.ema_generator.weights] + [
