@@ -249,12 +249,13 @@ def training_subjects(config):
     return sorted({readers.subject_of(f, options.subject_pattern) for f in files})
 
 
-def write_split(run_dir, subjects):
+def write_split(run_dir, subjects, in_memory=False):
     """Records the subjects a run trains on in ``RUN/split.json``, so that a downstream study
-    can refuse a generator that has seen its test subjects."""
+    can refuse a generator that has seen its test subjects; ``in_memory``: the run trained on
+    a selection given in memory, not on its configured source."""
+    record = {"train_subjects": sorted(map(str, subjects)), "in_memory": bool(in_memory)}
     with atomic_path(Path(run_dir) / SPLIT) as tmp:
-        Path(tmp).write_text(json.dumps({"train_subjects": sorted(map(str, subjects))},
-                                        indent=1) + "\n")
+        Path(tmp).write_text(json.dumps(record, indent=1) + "\n")
 
 
 def read_split(run_dir):
@@ -326,7 +327,7 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
         subjects = training_subjects(config)
     new_run_folder(run_dir, config)
     if subjects:
-        write_split(run_dir, subjects)
+        write_split(run_dir, subjects, in_memory=data is not None)
     return _fit(gan, config, run_dir, 0, {}, verbose, extra_callbacks, dataset)
 
 
@@ -353,6 +354,11 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=()):
     if not (run_dir / CONFIG).exists():
         raise FileNotFoundError(f"{run_dir} is not a run folder: it has no {CONFIG}")
     config = RunConfig.load(run_dir / CONFIG)
+    split = run_dir / SPLIT
+    if split.exists() and json.loads(split.read_text()).get("in_memory"):
+        raise ValueError(f"{run_dir} trained on a selection of slices given in memory (a "
+                         "utility regime's subjects), not on its configured source: resuming "
+                         "it from the source would train on other subjects. Train it again.")
     if epochs is not None:
         config = config.replace(epochs=epochs)
         config.save(run_dir / CONFIG)

@@ -63,7 +63,10 @@ def build_classifier(resolution, num_classes, name="utility_classifier"):
         x = keras.layers.AveragePooling2D(resolution // CLASSIFIER_RESOLUTION)(x)
     for filters in (16, 32, 64):
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
+        # Momentum 0.9: a scarce regime trains for a few hundred steps only, too few for
+        # Keras' 0.99 to bring the moving statistics to the data's (its predictions then
+        # collapse to one class).
+        x = keras.layers.BatchNormalization(momentum=0.9)(x)
         x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
@@ -82,7 +85,9 @@ def classic_augmentation(seed=0):
         keras.layers.RandomFlip("horizontal", seed=seed),
         keras.layers.RandomRotation(10 / 360, seed=seed + 1, **fill),
         keras.layers.RandomTranslation(0.05, 0.05, seed=seed + 2, **fill),
-        keras.layers.RandomContrast(0.2, seed=seed + 3),
+        # value_range: the layer clips to it (by default 0..255, which would erase every
+        # value below 0 of our [-1, 1] slices).
+        keras.layers.RandomContrast(0.2, value_range=(-1.0, 1.0), seed=seed + 3),
     ], name="classic_augmentation")
 
 
@@ -316,7 +321,7 @@ def plot(study, path):
 
     regimes = list(study["regimes"])
     rows = list(next(iter(study["regimes"].values())))
-    figure, axis = plt.subplots(figsize=(8, 4.2))
+    figure, axis = plt.subplots(figsize=(8, 4.8))
     width = 0.8 / len(rows)
     for i, row in enumerate(rows):
         means = [study["regimes"][r][row]["balanced_accuracy"]["mean"] for r in regimes]
@@ -328,7 +333,7 @@ def plot(study, path):
                     [f"{float(r):.0%} of training subjects" for r in regimes])
     axis.set_ylabel("balanced accuracy on held-out subjects")
     axis.set_ylim(0, 1)
-    axis.legend(fontsize=7, ncol=2, loc="lower right")
+    axis.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110)
@@ -358,6 +363,22 @@ def gan_synthesizer(gan_or_sampler, class_names):
     return synthesize
 
 
+def _finished_generator(run, config, subjects):
+    """The GAN of a finished regime run with the same settings and subjects (a study run
+    again into the same folder keeps its generators), else ``None``."""
+    from keras_mrigan import training
+    from keras_mrigan.config import RunConfig
+    from keras_mrigan.export import load_run
+
+    run = Path(run)
+    if not (run / training.FINAL_MODEL).exists() or not (run / training.CONFIG).exists():
+        return None
+    if RunConfig.load(run / training.CONFIG) != config or training.read_split(run) != subjects:
+        return None
+    print(f"Reusing the finished generator of {run} (same settings, same subjects).")
+    return load_run(run)[0]
+
+
 def regime_config(config, fraction):
     """The generator settings of a regime: ``config`` with its epochs (a progressive run's
     phases) divided by ``fraction``, so that every regime's generator makes as many updates
@@ -383,7 +404,8 @@ def study(config, out, fractions=(0.25, 1.0), seeds=5, generator=None, test_frac
     Reads the data with labels and subjects, splits the subjects (``test_fraction`` held out,
     stratified by class), and for every fraction of the training subjects trains a
     conditional GAN with ``config`` on them, as many updates as the full regime's
-    (``regime_config``; into ``OUT/generator_<fraction>/``, unless
+    (``regime_config``; into ``OUT/generator_<fraction>/``, kept and reused when the study
+    runs again with the same settings, unless
     ``generator`` gives a trained run folder or SavedModel for a single fraction), then runs
     every row on every seed. Writes ``utility.json``, ``utility.md``, ``utility.png`` and
     ``split.json`` (the test subjects and each regime's training subjects) to ``out``.
@@ -433,9 +455,12 @@ def study(config, out, fractions=(0.25, 1.0), seeds=5, generator=None, test_frac
             synthesize = gan_synthesizer(sampler, class_names)
         else:
             run = out / f"generator_{key}"
-            gan = training.train(regime_config(config, fraction), run, overwrite=True, data={
-                "images": images[mask], "labels": labels[mask], "class_names": class_names,
-                "subjects": subjects[mask]})
+            gan = _finished_generator(run, regime_config(config, fraction), kept)
+            if gan is None:
+                gan = training.train(regime_config(config, fraction), run, overwrite=True,
+                                     data={"images": images[mask], "labels": labels[mask],
+                                           "class_names": class_names,
+                                           "subjects": subjects[mask]})
             synthesize = gan_synthesizer(gan, class_names)
         regime = Regime(fraction, kept, images[mask], labels[mask], synthesize)
         results = run_regime(regime, images[test], labels[test], len(class_names), seeds,

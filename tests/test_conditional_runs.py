@@ -125,6 +125,15 @@ def test_conditional_savedmodel_takes_labels_in_both_signatures(conditional_run,
     served = np.load(tmp_path / "out.npz")
     meta = json.loads(done.stdout.strip().splitlines()[-1])
     assert meta["class_names"] == ["atrophy", "control"]
+    # The run's training subjects travel with the export, for the utility's leakage check.
+    assert meta["train_subjects"] == training.read_split(conditional_run)
+    from keras_mrigan import utility
+
+    assert utility.generator_subjects(path) == meta["train_subjects"]
+    with pytest.raises(ValueError, match=r"was trained on 1 of the test subjects "
+                       r"\(.*atrophy/sub2.nii.gz\)"):
+        utility.check_leakage(meta["train_subjects"], [meta["train_subjects"][0], "other"],
+                              str(path))
     assert "label int32" in meta["signatures"]["generate_from_seed"]
     gan = keras.models.load_model(conditional_run / "model.keras")
     import tensorflow as tf

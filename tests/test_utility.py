@@ -34,6 +34,18 @@ def test_subject_split_is_by_subject_and_stratified():
         utility.subject_split(subjects, np.r_[[1], labels[1:]])
 
 
+def test_classic_augmentation_keeps_the_background_and_the_range():
+    image = -np.ones((4, 32, 32, 1), np.float32)
+    image[:, 8:24, 8:24] = np.linspace(-0.5, 1.0, 16)[None, None, :, None]
+    augmented = np.asarray(utility.classic_augmentation(seed=1)(image, training=True))
+    assert augmented.min() >= -1.0 - 1e-6 and augmented.max() <= 1.0 + 1e-6
+    # The background stays dark (contrast moves it a little; nothing is clipped to 0), and
+    # the tissue keeps its dark values.
+    assert augmented[:, :4, :4].max() < -0.5
+    assert (augmented[:, 8:24, 8:24] < 0).mean() > 0.1
+    assert not np.allclose(augmented, image)
+
+
 def test_summary_pairs_each_row_with_real():
     results = {"real": {"auc": [0.6, 0.7, 0.8]}, "synthetic only": {"auc": [0.5, 0.7, 0.7]}}
     summary = utility.summarize(results)
@@ -49,11 +61,11 @@ def test_summary_pairs_each_row_with_real():
 @pytest.mark.slow
 def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_path, capsys):
     out = tmp_path / "utility"
-    assert main(["utility", "--data", labelled.data.source, "--labels", "folders",
-                 "--resolution", "16", "--batch-size", "8", "--latent-dim", "8", "--width",
-                 "0.0625", "--epochs", "1", "--fractions", "0.5,1", "--seeds", "2",
-                 "--classifier-epochs", "1", "--test-fraction", "0.25", "--out", str(out)]) \
-        == 0, capsys.readouterr().err
+    command = ["utility", "--data", labelled.data.source, "--labels", "folders",
+               "--resolution", "16", "--batch-size", "8", "--latent-dim", "8", "--width",
+               "0.0625", "--epochs", "1", "--fractions", "0.5,1", "--seeds", "2",
+               "--classifier-epochs", "1", "--test-fraction", "0.25", "--out", str(out)]
+    assert main(command) == 0, capsys.readouterr().err
     report = json.loads((out / "utility.json").read_text())
     assert list(report["regimes"]) == ["0.5", "1"]
     for summary in report["regimes"].values():
@@ -69,8 +81,14 @@ def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_
         assert len(info["train_subjects"]) == {"0.5": 4, "1": 6}[key]
         # Each regime's generator trained on exactly its subjects.
         assert training.read_split(out / f"generator_{key}") == info["train_subjects"]
+    with pytest.raises(ValueError, match="selection of slices given in memory"):
+        training.resume(out / "generator_1", epochs=2)
     assert (out / "utility.png").exists() and "real+synthetic 1:2" in (
         out / "utility.md").read_text()
+
+    # Run again into the same folder: the finished generator of the regime is kept.
+    assert main(["1" if arg == "0.5,1" else arg for arg in command]) == 0
+    assert capsys.readouterr().out.count("Reusing the finished generator") == 1
 
     # A generator trained on every subject has seen the test subjects: refused, by name.
     training.train(labelled, tmp_path / "leaky", verbose=0)
