@@ -231,20 +231,19 @@ PRESETS = {
 
 PRESETS["demo-progan"] = (
     "a small progressive GAN on the demo cohort, 4 -> 64, 9 phases of 2 epochs, WGAN-GP with "
-    "drift, generator EMA; under 20 minutes on a CPU",
+    "drift; under 20 minutes on a CPU",
     _preset(source="demo", resolution=64, batch_size=32, arch="progan", latent_dim=128,
             latent_distribution="normal", width=0.25, loss="wgan-gp", penalty_weight=10.0,
             drift=1e-3, g_learning_rate=1e-3, d_learning_rate=1e-3, beta_1=0.0, beta_2=0.99,
-            ema_half_life_images=4000, ema_rampup=0.25, phase_epochs=2, sample_count=36),
+            phase_epochs=2, sample_count=36),
 )
 PRESETS["demo-srresnet"] = (
-    "a small SRResNet GAN on the demo cohort at 64x64 (ICNR pixel shuffle), R1 every 4 steps, "
-    "generator EMA; under 20 minutes on a CPU",
+    "a small SRResNet GAN on the demo cohort at 64x64 (ICNR pixel shuffle), R1 every 4 steps; "
+    "under 20 minutes on a CPU",
     _preset(source="demo", resolution=64, batch_size=32, arch="srresnet", latent_dim=64,
             latent_distribution="normal", width=0.25, minibatch_stddev=False, loss="gan-r1",
             penalty_weight=1.0, penalty_interval=4, g_learning_rate=2e-4, d_learning_rate=2e-4,
-            beta_1=0.5, ema_half_life_images=4000, ema_rampup=0.25, epochs=12,
-            sample_count=36),
+            beta_1=0.5, epochs=12, sample_count=36),
 )
 
 
