@@ -161,8 +161,8 @@ def main():
                            extra_callbacks=[clock])
             results.setdefault(name, []).append(clock.rows)
             with atomic_path(out / "quality.json") as tmp:
-                tmp.write_text(json.dumps({"floor": floor, "variants": variants, "results": results},
-                                      indent=1))
+                record = {"floor": floor, "variants": variants, "results": results}
+                tmp.write_text(json.dumps(record, indent=1))
     lines = ["| variant | seeds | minutes | final SWD / floor (mean ± std) | best SWD / floor |",
              "| --- | ---: | ---: | --- | ---: |"]
     for name, runs in results.items():

@@ -41,6 +41,7 @@ from keras_mrigan.data.pipeline import (
     label_files,
     resolve_source,
     slice_dataset,
+    with_classes,
 )
 from keras_mrigan.models import get_architecture, is_progressive
 from keras_mrigan.models.gan import GAN
@@ -221,8 +222,7 @@ def make_dataset(config, slices=None, labels=None):
         classes, names = labels if isinstance(labels, tuple) else (labels, None)
         dataset = slice_dataset(slices, data.resolution, labels=classes)
         if names is not None:
-            dataset.class_names = tuple(names)
-            dataset.class_counts = np.bincount(classes, minlength=len(names))
+            with_classes(dataset, names, np.bincount(classes, minlength=len(names)))
         return dataset
     return slice_dataset(data.source, data.resolution, cache=data.cache,
                          min_count=data.batch_size, options=slice_options(config),

@@ -139,8 +139,8 @@ def test_demo_labels_are_balanced_over_subjects_and_reach_the_batches(class_tree
     classes = demo.subject_classes()
     assert sum(classes.values()) == len(classes) // 2  # 32 "atrophy" of 64 subjects.
     scores = demo.atrophy_scores()
-    assert min(s for s, c in zip(scores, classes.values()) if c) > max(
-        s for s, c in zip(scores, classes.values()) if not c)
+    assert min(s for s, c in zip(scores, classes.values(), strict=True) if c) > max(
+        s for s, c in zip(scores, classes.values(), strict=True) if not c)
     images, labels, names, subjects = load_slices("demo", 16, labels="demo",
                                                   return_subjects=True)
     assert names == ("control", "atrophy")
