@@ -15,10 +15,11 @@ Writes ``OUT/quality.json``, ``OUT/quality.md`` (the ablation table) and ``OUT/q
 
     python benchmarks/quality.py --out quality/ [--epochs 12] [--seeds 0 1 2]
         [--variants old ema augment r1 resize all] [--n 1000]
-        [--variant NAME:setting=value,setting=value ...] [--preset demo-dcgan]
+        [--variant NAME:setting=value,setting=value ...] [--preset demo-dcgan] [--every 1]
 
 ``--variant`` adds a variant of one's own (any ``RunConfig`` settings over the preset), as
-when looking for a preset: ``--variant small:width=0.125,batch_size=16``.
+when looking for a preset: ``--variant small:width=0.125,batch_size=16``; a list setting
+goes on after commas: ``--variant aug:augment=translation,cutout,augment_p=0.3``.
 """
 
 import argparse
@@ -65,12 +66,18 @@ def parse_variant(text):
     """``"NAME:key=value,key=value"`` -> ``(NAME, {key: value})``, values typed as the
     ``RunConfig`` field (``true``/``false`` for booleans)."""
     name, _, settings = text.partition(":")
-    overrides = {}
+    pairs = []
     for item in filter(None, settings.split(",")):
         key, sep, value = item.partition("=")
+        if not sep and pairs:  # "augment=translation,cutout": a list goes on.
+            pairs[-1][1] += "," + item
+            continue
         if not sep or key not in FIELD_TYPES:
             raise SystemExit(f"--variant {text!r}: {item!r} is not SETTING=VALUE with a "
                              f"RunConfig setting ({sorted(FIELD_TYPES)})")
+        pairs.append([key, value])
+    overrides = {}
+    for key, value in pairs:
         kind = FIELD_TYPES[key]
         if kind in (bool, "bool"):
             overrides[key] = value.lower() in ("1", "true", "yes")
@@ -84,24 +91,34 @@ def parse_variant(text):
 
 
 class QualityClock(keras.callbacks.Callback):
-    """Records (training seconds so far, SWD) after every epoch; the SWD's own time is not
-    counted."""
+    """Records (training seconds so far, SWD) after every ``every``-th epoch and the last;
+    the SWD's own time is not counted."""
 
-    def __init__(self, stats, n):
+    def __init__(self, stats, n, every=1):
         super().__init__()
-        self.stats, self.n, self.rows = stats, n, []
+        self.stats, self.n, self.every, self.rows = stats, n, every, []
+        self.training, self.epoch, self.measured = 0.0, 0, 0
 
-    def on_train_begin(self, logs=None):
-        self.training = 0.0
+    def on_train_begin(self, logs=None):  # Once per fit: a progressive run has several.
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.training += time.perf_counter() - self.started
+        self.epoch = epoch + 1
+        if self.epoch % self.every == 0:
+            self.measure()
+        self.started = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        if self.measured != self.epoch:
+            self.measure()
+
+    def measure(self):
         images = self.model.generate(self.n, seed=0)[..., 0]
         swd = cheap_measures(images, self.stats, names=("swd",))["swd"]
-        self.rows.append({"epoch": epoch + 1, "seconds": self.training, "swd": swd})
-        print(f"  epoch {epoch + 1}: {self.training / 60:.1f} min, SWD {swd:.2f}", flush=True)
-        self.started = time.perf_counter()
+        self.rows.append({"epoch": self.epoch, "seconds": self.training, "swd": swd})
+        self.measured = self.epoch
+        print(f"  epoch {self.epoch}: {self.training / 60:.1f} min, SWD {swd:.2f}", flush=True)
 
 
 def plot(results, floor, path):
@@ -138,6 +155,8 @@ def main():
                         help="NAME:setting=value,...: a variant of one's own")
     parser.add_argument("--preset", default="demo-dcgan")
     parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--every", type=int, default=1,
+                        help="measure the SWD every this many epochs (and after the last)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +174,7 @@ def main():
     for name, overrides in variants.items():
         for seed in args.seeds:
             print(f"{name}, seed {seed}", flush=True)
-            clock = QualityClock(stats, args.n)
+            clock = QualityClock(stats, args.n, args.every)
             config = base.replace(seed=seed, **overrides)
             training.train(config, out / f"{name}_seed{seed}", overwrite=True, verbose=0,
                            extra_callbacks=[clock])

@@ -70,14 +70,9 @@ class Sampler:
 
     def class_index(self, label):
         """A class of a conditional generator, by name or index, as its index."""
-        if not self.class_names:
-            raise ValueError(f"{self.path} is an unconditional generator: it takes no label.")
-        if isinstance(label, str) and label in self.class_names:
-            return self.class_names.index(label)
-        if isinstance(label, (int, np.integer)) and 0 <= label < len(self.class_names):
-            return int(label)
-        raise ValueError(f"Unknown class {label!r}. The classes of {self.path}: "
-                         f"{list(self.class_names)}")
+        from keras_mrigan.data.labels import class_index
+
+        return class_index(label, self.class_names, str(self.path))
 
     def _labels(self, n, label):
         import tensorflow as tf

@@ -169,7 +169,7 @@ def test_generate_per_class_folders_read_back_by_keras(conditional_run, tmp_path
                  "--out", str(tmp_path / "one")]) == 0
     assert len(list((tmp_path / "one" / "control").glob("*.png"))) == 2
     for args, message in (
-        (["--label", "dementia", "--n", "2"], "Unknown class 'dementia'. The classes of"),
+        (["--label", "dementia", "--n", "2"], "Unknown class 'dementia': a class name in"),
         (["--n", "2"], "conditional generator: choose a class (--label or --per-class)"),
         (["--per-class", "2", "--n", "2"], "--per-class N makes N images of every class"),
     ):

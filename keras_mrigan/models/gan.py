@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
+from keras_mrigan.data import labels as labels_module
 from keras_mrigan.layers import WeightedSum
 from keras_mrigan.layers.conditioning import check_num_classes
 
@@ -381,15 +382,7 @@ class GAN(keras.Model):
 
     def class_index(self, label):
         """A class given by index or by name, as its index."""
-        if isinstance(label, str):
-            if label not in self.class_names:
-                raise ValueError(f"Unknown class {label!r}. This generator's classes: "
-                                 f"{list(self.class_names)}")
-            return self.class_names.index(label)
-        if not isinstance(label, (int, np.integer)) or not 0 <= label < self.num_classes:
-            raise ValueError(f"`label` must be a class name in {list(self.class_names)} or an "
-                             f"index in [0, {self.num_classes}). Received: label={label!r}")
-        return int(label)
+        return labels_module.class_index(label, self.class_names, "This GAN")
 
     def sample_labels(self, n, seed=None):
         """``n`` class indices drawn from ``class_frequencies`` (int32 tensor); an integer

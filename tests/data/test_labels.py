@@ -160,3 +160,15 @@ def test_array_labels_and_the_slice_dataset():
     assert [int(label) for _, label in dataset] == [0, 1, 1, 0, 1, 1]
     with pytest.raises(ValueError, match=r"6 class indices >= 0"):
         slice_dataset(images, 16, labels=np.array([0.5] * 6))
+
+
+def test_class_index_by_name_or_index_and_its_errors():
+    names = ("control", "atrophy")
+    assert labels_module.class_index("atrophy", names) == 1
+    assert labels_module.class_index(np.int64(0), names) == 0
+    for bad in ("dementia", 2, -1, True, 0.0):
+        with pytest.raises(ValueError, match=r"Unknown class .*\['control', 'atrophy'\] or "
+                                             r"an index in \[0, 2\) was expected \(run/x\)"):
+            labels_module.class_index(bad, names, "run/x")
+    with pytest.raises(ValueError, match="run/x is unconditional: it takes no label"):
+        labels_module.class_index("control", (), "run/x")
