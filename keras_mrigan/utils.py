@@ -2,9 +2,25 @@
 
 import contextlib
 import os
+import random
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Keras and TensorFlow keep their global seeds in private state with no public getter;
+# ``random_scope`` must read it to restore it.
+from keras.src.backend.common import global_state as _keras_global_state
+from keras.src.random import seed_generator as _keras_seed_generator
+from keras.src.utils import rng_utils as _keras_rng_utils
+from tensorflow.python.eager import context as _tf_context
+
+# Only ``enable_op_determinism`` is public; reading and undoing it are not.
+from tensorflow.python.framework import config as _tf_config
 
 
 @contextlib.contextmanager
@@ -68,8 +84,6 @@ class Progress:
     """
 
     def __init__(self, total, description, stream=None, width=30):
-        import sys
-
         self.total = max(int(total), 1)
         self.description = description
         self.stream = stream or sys.stderr
@@ -100,3 +114,92 @@ def format_duration(seconds):
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+_MISSING = object()
+
+
+@contextlib.contextmanager
+def random_scope(seed):
+    """Seeds every random generator inside the block and restores each one on exit.
+
+    Inside, randomness is seeded exactly as ``keras.utils.set_random_seed(seed)`` does: Python's
+    ``random``, numpy's global generator, TensorFlow's global seed and Keras' global seed (and
+    so its global ``SeedGenerator``). Models built inside therefore get the same weights for the
+    same seed. On exit, Python's and numpy's generator states, TensorFlow's global seed (with
+    the generator of its operation seeds) and Keras' global seed and ``SeedGenerator`` are put
+    back as they were, so a library call that uses this scope leaves the caller's randomness
+    untouched.
+
+    TensorFlow clears its kernel cache when its global seed is set (this resets the counters of
+    stateful random ops such as ``tf.random.uniform``); those counters are not restored.
+
+    Args:
+        seed: a non-negative integer.
+
+    Yields:
+        The seed, as a Python ``int``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
+    seed = int(seed)
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()
+    keras_seed = _keras_global_state.get_global_attribute(_keras_rng_utils.GLOBAL_RANDOM_SEED)
+    keras_generator = _keras_global_state.get_global_attribute(
+        _keras_seed_generator.GLOBAL_SEED_GENERATOR
+    )
+    eager = tf.executing_eagerly()
+    if eager:
+        context = _tf_context.context()
+        tf_seed = context._seed
+        # The generator of operation seeds exists only once a global seed has been set;
+        # set_seed replaces the object, so keeping a reference keeps its state.
+        tf_rng = getattr(context, "_rng", _MISSING)
+    else:
+        graph = tf.compat.v1.get_default_graph()
+        tf_seed = graph.seed
+    try:
+        keras.utils.set_random_seed(seed)
+        yield seed
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        _keras_global_state.set_global_attribute(_keras_rng_utils.GLOBAL_RANDOM_SEED, keras_seed)
+        _keras_global_state.set_global_attribute(
+            _keras_seed_generator.GLOBAL_SEED_GENERATOR, keras_generator
+        )
+        if eager:
+            context._seed = tf_seed
+            if tf_rng is _MISSING:
+                context.__dict__.pop("_rng", None)
+            else:
+                context._rng = tf_rng
+        else:
+            graph.seed = tf_seed
+
+
+@contextlib.contextmanager
+def op_determinism(enabled=True):
+    """Makes TensorFlow ops deterministic inside the block when ``enabled``.
+
+    On exit the previous setting comes back, whatever it was; with ``enabled=False`` the
+    setting is left as it is.
+
+    Args:
+        enabled: whether to switch op determinism on inside the block.
+
+    Yields:
+        Whether op determinism is on inside the block.
+    """
+    previous = _tf_config.is_op_determinism_enabled()
+    if enabled and not previous:
+        _tf_config.enable_op_determinism()
+    try:
+        yield _tf_config.is_op_determinism_enabled()
+    finally:
+        if _tf_config.is_op_determinism_enabled() != previous:
+            if previous:
+                _tf_config.enable_op_determinism()
+            else:
+                _tf_config.disable_op_determinism()

@@ -1,0 +1,161 @@
+"""Library calls leave the process as they found it: random generators, op determinism,
+matplotlib's backend, standard output."""
+
+import random
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras.src.backend.common import global_state
+from keras.src.random import seed_generator
+from keras.src.utils import rng_utils
+from tensorflow.python.eager import context
+from tensorflow.python.framework import config as tf_config
+
+from keras_mrigan.utils import op_determinism, random_scope
+
+
+@pytest.fixture(autouse=True)
+def _keep_global_state():
+    """These tests set global seeds on purpose; put everything back for the other tests."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    ctx = context.context()
+    tf_seed, tf_rng = ctx._seed, ctx.__dict__.get("_rng")
+    keras_seed = global_state.get_global_attribute(rng_utils.GLOBAL_RANDOM_SEED)
+    keras_generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
+    determinism = tf_config.is_op_determinism_enabled()
+    yield
+    random.setstate(python_state)
+    np.random.set_state(numpy_state)
+    ctx._seed = tf_seed
+    if tf_rng is None:
+        ctx.__dict__.pop("_rng", None)
+    else:
+        ctx._rng = tf_rng
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, keras_seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, keras_generator)
+    (tf_config.enable_op_determinism if determinism else tf_config.disable_op_determinism)()
+
+
+def _draws():
+    """One draw from each generator a library might touch."""
+    return (
+        random.random(),
+        float(np.random.random()),
+        float(tf.random.uniform([])),
+        float(keras.random.uniform([])),
+    )
+
+
+def _tiny_model():
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+
+
+def test_random_scope_seeds_like_set_random_seed():
+    keras.utils.set_random_seed(5)
+    expected = _draws()
+    expected_weights = _tiny_model().get_weights()
+    with random_scope(5) as seed:
+        assert seed == 5 and isinstance(seed, int)
+        inside = _draws()
+        weights = _tiny_model().get_weights()
+    assert inside == expected
+    for got, want in zip(weights, expected_weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # A different seed gives different weights.
+    with random_scope(6):
+        other = _tiny_model().get_weights()
+    assert not np.array_equal(other[0], expected_weights[0])
+
+
+def test_random_scope_restores_every_generator():
+    keras.utils.set_random_seed(11)
+    random.random()  # Advance each generator so its state is not the fresh one.
+    np.random.random()
+    tf.random.uniform([])
+    keras.random.uniform([])
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()
+    keras_generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
+    keras_state = keras.ops.convert_to_numpy(keras_generator.state.value).copy()
+    expected = (random.random(), float(np.random.random()))
+    random.setstate(python_state)
+    np.random.set_state(numpy_state)
+
+    with random_scope(3):
+        _draws()
+        _tiny_model()
+
+    assert random.getstate() == python_state
+    restored = np.random.get_state()
+    assert restored[0] == numpy_state[0] and restored[2:] == numpy_state[2:]
+    np.testing.assert_array_equal(restored[1], numpy_state[1])
+    assert (random.random(), float(np.random.random())) == expected
+    assert context.global_seed() == 11
+    assert rng_utils.get_random_seed() == 11
+    # Keras' global generator is the same object, its state untouched by the draws inside.
+    after = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
+    assert after is keras_generator
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(after.state.value), keras_state)
+
+
+def test_random_scope_continues_the_outer_tf_op_seed_sequence():
+    # With global seed 21, unseeded TF ops draw their operation seeds from one sequence;
+    # a scope in between must not shift that sequence.
+    tf.random.set_seed(21)
+    first = context.internal_operation_seed()
+    expected_next = context.internal_operation_seed()
+    tf.random.set_seed(21)
+    assert context.internal_operation_seed() == first
+    with random_scope(4):
+        context.internal_operation_seed()
+        context.internal_operation_seed()
+    assert context.internal_operation_seed() == expected_next
+
+
+def test_random_scope_restores_an_unset_seed():
+    context.context()._seed = None
+    context.context().__dict__.pop("_rng", None)
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, None)
+    with random_scope(8):
+        assert context.global_seed() == 8
+        assert rng_utils.get_random_seed() == 8
+    assert context.global_seed() is None
+    assert rng_utils.get_random_seed() is None
+
+
+def test_random_scope_restores_after_an_error():
+    random.seed(1)
+    state = random.getstate()
+    with pytest.raises(RuntimeError, match="boom"), random_scope(2):
+        random.random()
+        raise RuntimeError("boom")
+    assert random.getstate() == state
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True, None])
+def test_random_scope_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match=r"`seed` must be a non-negative integer. Received: seed="):
+        with random_scope(seed):
+            pass
+
+
+def test_random_scope_accepts_numpy_integers():
+    with random_scope(np.int64(5)) as seed:
+        assert seed == 5 and type(seed) is int
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_op_determinism_restores_the_previous_setting(before):
+    (tf_config.enable_op_determinism if before else tf_config.disable_op_determinism)()
+    with op_determinism(True) as inside:
+        assert inside is True
+        assert tf_config.is_op_determinism_enabled()
+    assert tf_config.is_op_determinism_enabled() is before
+    with op_determinism(False) as inside:
+        assert inside is before
+    assert tf_config.is_op_determinism_enabled() is before
+    with pytest.raises(RuntimeError), op_determinism(True):
+        raise RuntimeError
+    assert tf_config.is_op_determinism_enabled() is before
