@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from keras_mrigan.config import RunConfig  # noqa: E402
 from keras_mrigan.data.pipeline import load_slices  # noqa: E402
-from keras_mrigan.export import load_run  # noqa: E402
 from keras_mrigan.plotting import image_grid  # noqa: E402
+from keras_mrigan.runs import load_run  # noqa: E402
 from keras_mrigan.utils import atomic_path  # noqa: E402
 
 TITLE = 14  # Pixels above each panel for its name.

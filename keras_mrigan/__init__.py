@@ -1,69 +1,86 @@
 """keras_mrigan: generative adversarial networks that synthesize brain MRI slices.
 
-Importing the package is cheap: TensorFlow and Keras load only when a name that needs them
-is first used. Its Keras classes are registered as soon as Keras is loaded, so that
+Importing the package imports the modules that define its Keras objects (layers, models), so
+every one of them is registered with Keras (``package="keras_mrigan"``), as keras-hub does:
 ``keras.saving.load_model`` reads the package's ``.keras`` files after ``import keras_mrigan``.
+Importing it also loads TensorFlow; the command line stays fast by importing the library only
+for the subcommand it runs.
 """
 
-import importlib
-
-from keras_mrigan import _registration
-
+# First, so that modules which read it can be imported below.
 __version__ = "0.1.0"
 
-# Public name -> module that defines it. Resolved lazily by ``__getattr__``.
-_EXPORTS = {
-    "DataError": "keras_mrigan.data.readers",
-    "find_files": "keras_mrigan.data.readers",
-    "read_image": "keras_mrigan.data.readers",
-    "read_volume": "keras_mrigan.data.readers",
-    "slice_volume": "keras_mrigan.data.readers",
-    "iter_slice_stacks": "keras_mrigan.data.pipeline",
-    "SliceOptions": "keras_mrigan.data.pipeline",
-    "load_slices": "keras_mrigan.data.pipeline",
-    "build_dataset": "keras_mrigan.data.pipeline",
-    "resolution_view": "keras_mrigan.data.pipeline",
-    "preview": "keras_mrigan.data.pipeline",
-    "demo_cohort": "keras_mrigan.data.demo",
-    "save_image_grid": "keras_mrigan.plotting",
-    "GAN": "keras_mrigan.models.gan",
-    "sample_latents": "keras_mrigan.models.gan",
-    "seed_latents": "keras_mrigan.models.gan",
-    "MinibatchStdDev": "keras_mrigan.layers",
-    "PixelNorm": "keras_mrigan.layers",
-    "EqualizedConv2D": "keras_mrigan.layers",
-    "EqualizedDense": "keras_mrigan.layers",
-    "WeightedSum": "keras_mrigan.layers",
-    "PixelShuffle": "keras_mrigan.layers",
-    "RunConfig": "keras_mrigan.config",
-    "get_preset": "keras_mrigan.config",
-    "train": "keras_mrigan.training",
-    "resume": "keras_mrigan.training",
-    "SampleGrid": "keras_mrigan.callbacks",
-    "FadeIn": "keras_mrigan.callbacks",
-    "GANMetrics": "keras_mrigan.callbacks",
-    "RunCheckpoint": "keras_mrigan.callbacks",
-    "PaperReference": "keras_mrigan.metrics",
-    "ReferenceStats": "keras_mrigan.metrics",
-    "diversity": "keras_mrigan.metrics",
-    "evaluate": "keras_mrigan.metrics",
-    "export_generator": "keras_mrigan.export",
-    "write_images": "keras_mrigan.generate",
-}
+from keras_mrigan import layers, models
+from keras_mrigan.callbacks import FadeIn, GANMetrics, RunCheckpoint, SampleGrid
+from keras_mrigan.config import RunConfig, get_preset
+from keras_mrigan.data.demo import demo_cohort
+from keras_mrigan.data.errors import DataError
+from keras_mrigan.data.pipeline import (
+    SliceOptions,
+    build_dataset,
+    iter_slice_stacks,
+    load_slices,
+    preview,
+    resolution_view,
+)
+from keras_mrigan.data.readers import find_files, read_image, read_volume, slice_volume
+from keras_mrigan.evaluation import evaluate
+from keras_mrigan.export import export_generator
+from keras_mrigan.generate import write_images
+from keras_mrigan.layers import (
+    EqualizedConv2D,
+    EqualizedDense,
+    MinibatchStdDev,
+    PixelNorm,
+    PixelShuffle,
+    WeightedSum,
+)
+from keras_mrigan.metrics import PaperReference, ReferenceStats, diversity
+from keras_mrigan.models.gan import GAN
+from keras_mrigan.models.latents import sample_latents, seed_latents
+from keras_mrigan.plotting import save_image_grid
+from keras_mrigan.runs import Sampler
+from keras_mrigan.training import resume, train
 
-__all__ = ["__version__", *_EXPORTS]
-
-_registration.register_when_keras_loads()
-
-
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'keras_mrigan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__all__ = [
+    "__version__",
+    "DataError",
+    "find_files",
+    "read_image",
+    "read_volume",
+    "slice_volume",
+    "iter_slice_stacks",
+    "SliceOptions",
+    "load_slices",
+    "build_dataset",
+    "resolution_view",
+    "preview",
+    "demo_cohort",
+    "save_image_grid",
+    "GAN",
+    "Sampler",
+    "sample_latents",
+    "seed_latents",
+    "MinibatchStdDev",
+    "PixelNorm",
+    "EqualizedConv2D",
+    "EqualizedDense",
+    "WeightedSum",
+    "PixelShuffle",
+    "RunConfig",
+    "get_preset",
+    "train",
+    "resume",
+    "SampleGrid",
+    "FadeIn",
+    "GANMetrics",
+    "RunCheckpoint",
+    "PaperReference",
+    "ReferenceStats",
+    "diversity",
+    "evaluate",
+    "export_generator",
+    "write_images",
+    "layers",
+    "models",
+]

@@ -1,4 +1,9 @@
-"""Pictures: image grids written as PNG files."""
+"""Pictures: image grids and figures written as PNG files.
+
+Figures are drawn through matplotlib's object API (a ``Figure`` on its own Agg canvas), never
+through ``pyplot``: the process's backend (a notebook's, say) is left as it is, and no figure
+is registered with ``pyplot``'s figure manager.
+"""
 
 import math
 from pathlib import Path
@@ -63,13 +68,9 @@ def plot_history(history, path, title=None):
         path: PNG file to write.
         title: optional figure title.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     path = Path(path)
-    fig, (losses, scores) = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    fig = new_figure(figsize=(10, 3.6), layout="constrained")
+    losses, scores = fig.subplots(1, 2)
     for ax, names, label in (
         (losses, ("d_loss", "g_loss", "penalty"), "loss"),
         (scores, ("d_real", "d_fake"), "mean discriminator score"),
@@ -81,13 +82,11 @@ def plot_history(history, path, title=None):
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.lines:  # A panel whose metrics were not recorded has nothing to name.
+            ax.legend()
     if title:
         fig.suptitle(title)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_trial_grids(entries, path, ncols=4):
@@ -97,14 +96,10 @@ def plot_trial_grids(entries, path, ncols=4):
         entries: ``[(png_path, caption), ...]``; missing files are drawn as blank panels.
         path: the PNG to write.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     ncols = max(1, min(ncols, len(entries)))
     nrows = -(-len(entries) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.5 * nrows), squeeze=False)
+    fig = new_figure(figsize=(3.2 * ncols, 3.5 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (png, caption) in zip(axes.flat, entries, strict=False):
@@ -112,8 +107,29 @@ def plot_trial_grids(entries, path, ncols=4):
             ax.imshow(np.asarray(Image.open(png).convert("L")), cmap="gray", vmin=0, vmax=255)
         ax.set_title(caption, fontsize=9)
     fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def new_figure(**kwargs):
+    """A matplotlib ``Figure`` with its own Agg canvas, outside ``pyplot``.
+
+    Nothing global changes: no backend is selected and ``pyplot`` does not track the figure,
+    so it is freed with its last reference (no ``close`` needed).
+
+    Args:
+        **kwargs: passed to ``matplotlib.figure.Figure`` (``figsize``, ``layout``, ...).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(**kwargs)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_figure(figure, path, dpi=100):
+    """Writes a figure as a PNG file (atomically) and returns its path."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+        figure.savefig(tmp, format="png", dpi=dpi)
     return path

@@ -12,10 +12,94 @@ def test_public_names_resolve():
         assert getattr(keras_mrigan, name) is not None
 
 
-def test_import_does_not_load_tensorflow():
-    code = "import sys, keras_mrigan; print('tensorflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+REGISTERED = """
+import json, sys
+import keras
+import keras_mrigan
+print(json.dumps({
+    "registered": sorted(name for name in keras.saving.get_custom_objects()
+                         if name.startswith("keras_mrigan>")),
+    "hooks": [type(finder).__module__ for finder in sys.meta_path
+              if type(finder).__module__.startswith("keras_mrigan")],
+}))
+"""
+
+# Every Keras object the package defines, as Keras' registry names it.
+EXPECTED_REGISTERED = {
+    "keras_mrigan>GAN", "keras_mrigan>MinibatchStdDev", "keras_mrigan>PixelNorm",
+    "keras_mrigan>EqualizedConv2D", "keras_mrigan>EqualizedDense", "keras_mrigan>WeightedSum",
+    "keras_mrigan>PixelShuffle", "keras_mrigan>ICNR", "keras_mrigan>Projection",
+}
+
+
+def test_a_plain_import_registers_every_keras_object_without_an_import_hook():
+    import json
+
+    out = subprocess.run([sys.executable, "-c", REGISTERED], capture_output=True, text=True,
+                         check=True)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert EXPECTED_REGISTERED <= set(found["registered"])
+    assert found["hooks"] == []
+
+
+def test_registered_names_are_the_classes():
+    import keras
+
+    for name in EXPECTED_REGISTERED:
+        cls = keras.saving.get_registered_object(name)
+        assert cls is getattr(keras_mrigan, name.split(">")[1], cls)
+        assert keras.saving.get_registered_name(cls) == name
+
+
+def test_old_import_paths_keep_working():
+    from keras_mrigan import data, utility
+    from keras_mrigan.data import errors, labels, readers
+    from keras_mrigan.layers import conditioning
+
+    assert readers.DataError is data.DataError is errors.DataError is keras_mrigan.DataError
+    assert labels.class_index is conditioning.class_index
+    for name in ("study", "train_classifier", "scores", "subject_split", "subset_subjects",
+                 "check_leakage", "generator_subjects", "summarize", "write_report", "plot",
+                 "gan_synthesizer", "regime_config", "run_regime", "Regime", "ROWS", "RECIPES",
+                 "MEASURES", "CLASSIFIER_EPOCHS", "CLASSIFIER_RESOLUTION", "build_classifier",
+                 "classic_augmentation", "_finished_generator", "_subject_classes"):
+        assert getattr(utility, name) is not None, name
+    assert utility.MEASURES == ("accuracy", "balanced_accuracy", "auc")
+    assert utility.CLASSIFIER_EPOCHS == 15
+
+
+# Packages whose import may stay inside the function that needs them: optional, heavy, or
+# needed by one rarely used path.
+LAZY_OK = {"pydicom", "nilearn", "PIL", "matplotlib", "scipy", "sklearn", "keras_tuner",
+           "tensorflow_serving"}
+
+
+def _function_imports(path):
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import):
+                    names = [alias.name for alias in inner.names]
+                elif isinstance(inner, ast.ImportFrom):
+                    names = [inner.module or ""]
+                else:
+                    continue
+                found += [(path.name, node.name, name) for name in names
+                          if name.split(".")[0] not in LAZY_OK]
+    return found
+
+
+def test_no_imports_inside_functions_of_the_lower_layers():
+    from pathlib import Path
+
+    root = Path(keras_mrigan.__file__).parent
+    files = [root / "__init__.py", root / "utils.py", root / "plotting.py",
+             root / "augment.py", *sorted((root / "data").glob("*.py")),
+             *sorted((root / "utility").glob("*.py"))]
+    assert [found for path in files for found in _function_imports(path)] == []
 
 
 LOAD_WITH_KERAS = """

@@ -99,3 +99,41 @@ def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_
     error = capsys.readouterr().err
     assert "was trained on 2 of the test subjects" in error
     assert all(subject.rsplit("/", 1)[-1] in error for subject in test)
+
+
+def test_train_classifier_owns_its_randomness():
+    import random
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (16, 16, 16, 1)).astype(np.float32)
+    labels = np.arange(16) % 2
+    images[labels == 1, 4:12, 4:12] = 1.0  # Class 1 has a bright square.
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    first = utility.train_classifier(images, labels, 2, seed=3, epochs=2)
+    assert random.getstate() == python_state
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state[1])
+    again = utility.train_classifier(images, labels, 2, seed=3, epochs=2)
+    other = utility.train_classifier(images, labels, 2, seed=4, epochs=2)
+    p = [m.predict(images, verbose=0) for m in (first, again, other)]
+    np.testing.assert_array_equal(p[0], p[1])
+    assert not np.allclose(p[0], p[2])
+    assert p[0].shape == (16, 2)
+    np.testing.assert_allclose(p[0].sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_report_files_and_figure(tmp_path):
+    from PIL import Image
+
+    summary = utility.summarize({row: {m: [0.5, 0.7] for m in utility.MEASURES}
+                                 for row in utility.ROWS})
+    study = {"regimes": {"0.5": summary, "1": summary},
+             "regime_info": {"0.5": {"subjects": 2, "slices": 10},
+                             "1": {"subjects": 4, "slices": 20}},
+             "test_subjects": ["a", "b"], "seeds": [0, 1], "class_names": ["x", "y"]}
+    utility.write_report(study, tmp_path)
+    assert json.loads((tmp_path / "utility.json").read_text()) == study
+    table = (tmp_path / "utility.md").read_text()
+    assert "### 50% of the training subjects (2 subjects, 10 slices)" in table
+    assert "| real | 0.600 ± 0.141 | 0.600 ± 0.141 | 0.600 ± 0.141 | - | - |" in table
+    assert "| synthetic only | 0.600 ± 0.141" in table and "+0.000 [+0.000, +0.000]" in table
+    assert Image.open(tmp_path / "utility.png").size == (880, 528)  # (8, 4.8) in at 110 dpi.

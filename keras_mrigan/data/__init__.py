@@ -1,7 +1,7 @@
 """Reading, preprocessing and batching brain MRI slices."""
 
+from keras_mrigan.data.errors import DataError
 from keras_mrigan.data.readers import (
-    DataError,
     find_files,
     read_image,
     read_volume,

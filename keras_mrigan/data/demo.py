@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 
 from keras_mrigan.utils import Progress, cache_dir
@@ -322,8 +323,6 @@ def demo_cohort(settings=None, directory=None, progress=True):
     Returns:
         ``Path`` of a folder holding ``sub-XXX.nii.gz`` files and ``cohort.json``.
     """
-    import nibabel as nib
-
     settings = settings or DemoSettings()
     if settings.n_subjects < 1:
         raise ValueError(

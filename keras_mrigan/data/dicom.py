@@ -12,7 +12,10 @@ the volume is then reoriented to RAS+ exactly as NIfTI volumes are.
 import dataclasses
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
+
+from keras_mrigan.data.errors import DataError
 
 DICOM_SUFFIX = ".dcm"
 PREAMBLE = 128  # Bytes before the "DICM" marker of a DICOM file.
@@ -88,10 +91,6 @@ def read_series(series):
             missing orientation, position or spacing, images of different sizes or
             orientations, or two slices at the same position.
     """
-    import nibabel as nib
-
-    from keras_mrigan.data.readers import DataError
-
     slices = [_read_slice(file) for file in series.files]
     first_file, first = slices[0]
     orientation = _floats(first, "ImageOrientationPatient", 6, first_file)
@@ -134,8 +133,6 @@ def read_series(series):
 def _read_slice(file):
     import pydicom
 
-    from keras_mrigan.data.readers import DataError
-
     try:
         ds = pydicom.dcmread(file)
     except Exception as exc:  # noqa: BLE001  (pydicom raises several kinds)
@@ -147,8 +144,6 @@ def _read_slice(file):
 
 
 def _floats(ds, keyword, count, file):
-    from keras_mrigan.data.readers import DataError
-
     value = ds.get(keyword)
     if value is None or len(value) != count:
         raise DataError(file, f"it has no {keyword} ({count} numbers), which a volume needs")
@@ -157,8 +152,6 @@ def _floats(ds, keyword, count, file):
 
 def _pixels(file, ds):
     """The slice's stored values with the rescale applied, as float32 ``[row, column]``."""
-    from keras_mrigan.data.readers import DataError
-
     try:
         array = ds.pixel_array
     except Exception as exc:  # noqa: BLE001  (missing decoders raise several kinds)

@@ -22,9 +22,9 @@ import math
 import warnings
 from pathlib import Path
 
-import numpy as np
-
-from keras_mrigan.data.readers import DataError
+from keras_mrigan.data.demo import CLASSES, DemoSettings, subject_classes
+from keras_mrigan.data.errors import DataError
+from keras_mrigan.layers.conditioning import class_index  # noqa: F401 (one helper for all)
 
 KINDS = ("folders", "demo")
 
@@ -151,8 +151,6 @@ def _from_folders(files, roots):
 
 
 def _from_demo(files, roots):
-    from keras_mrigan.data.demo import CLASSES, DemoSettings, subject_classes
-
     description = roots[0] / "cohort.json" if len(roots) == 1 else None
     if description is None or not description.exists():
         raise ValueError("--labels demo labels the demo cohort only: use it with --data demo.")
@@ -160,25 +158,6 @@ def _from_demo(files, roots):
     fields.pop("generator_version", None)
     classes = subject_classes(DemoSettings(**fields))
     return list(CLASSES), [classes.get(Path(str(f)).name) for f in files]
-
-
-def class_index(label, class_names, owner="This generator"):
-    """A class given by name or by index, as its index among ``class_names``.
-
-    Raises:
-        ValueError: ``owner`` has no classes, or ``label`` is not one of them; the message
-            lists the classes.
-    """
-    if not class_names:
-        raise ValueError(f"{owner} is unconditional: it takes no label. Received: "
-                         f"label={label!r}")
-    if isinstance(label, str) and label in class_names:
-        return list(class_names).index(label)
-    if isinstance(label, (int, np.integer)) and not isinstance(label, bool) \
-            and 0 <= label < len(class_names):
-        return int(label)
-    raise ValueError(f"Unknown class {label!r}: a class name in {list(class_names)} or an "
-                     f"index in [0, {len(class_names)}) was expected ({owner}).")
 
 
 def parse_label_map(text):

@@ -10,9 +10,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import preprocess, readers
+from keras_mrigan.data.demo import demo_cohort
+from keras_mrigan.plotting import save_image_grid
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +63,6 @@ def _options(options, overrides):
 def resolve_source(source):
     """Turns ``"demo"`` into the demo cohort's folder and strings into paths."""
     if isinstance(source, str) and source == "demo":
-        from keras_mrigan.data.demo import demo_cohort
-
         return demo_cohort()
     if isinstance(source, (str, Path)):
         return Path(source)
@@ -267,12 +268,11 @@ def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, 
         is known unless it streams without a cache. With labels it has the attributes
         ``class_names`` and ``class_counts`` (slices per class).
     """
-    import tensorflow as tf
-
     resolution = preprocess.check_resolution(resolution)
     options = _options(options, overrides)
     if isinstance(source, np.ndarray):
         stack = next(iter_slice_stacks(source, resolution, options))[1][..., None]
+        _check_count(len(stack), min_count)
         if labels is None:
             return tf.data.Dataset.from_tensor_slices(stack)  # Already in memory.
         classes = _check_array_labels(labels, len(stack))
@@ -296,6 +296,15 @@ def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, 
     if labelled:
         dataset = with_classes(dataset, labelled.class_names, generator.class_counts)
     return dataset
+
+
+def _check_count(count, min_count):
+    """Fewer slices than ``min_count`` (one batch) is an error, whatever the source."""
+    if count < min_count:
+        raise ValueError(
+            f"The data holds {count} slice(s), fewer than one batch of "
+            f"batch_size={min_count}: no batch can be formed."
+        )
 
 
 def with_classes(dataset, class_names, class_counts):
@@ -334,8 +343,6 @@ def batch_epochs(slices, batch_size, *, shuffle=True, shuffle_buffer=4096, seed=
         slices: an unbatched dataset, e.g. from ``slice_dataset``.
         Others: as for ``build_dataset``.
     """
-    import tensorflow as tf
-
     batch_size = _check_positive_int(batch_size, "batch_size")
     if shuffle:
         shuffle_buffer = _check_positive_int(shuffle_buffer, "shuffle_buffer")
@@ -382,8 +389,6 @@ def _fill_cache(dataset, generator):
     progress bar show the epoch's length from the start. Errors in the data are raised here
     as themselves, not wrapped in a TensorFlow error.
     """
-    import tensorflow as tf
-
     try:
         count = int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
     except tf.errors.InvalidArgumentError:
@@ -422,11 +427,7 @@ class _SliceGenerator:
                 else:
                     yield from stack[..., None]
             self.class_counts = counts
-            if count < self.min_count:
-                raise ValueError(
-                    f"The data holds {count} slice(s), fewer than one batch of "
-                    f"batch_size={self.min_count}: no batch can be formed."
-                )
+            _check_count(count, self.min_count)
         except Exception as exc:
             self.error = exc
             raise
@@ -438,8 +439,6 @@ def resolution_view(dataset, resolution):
     The pooled dataset shares its parent's cache, so a progressive GAN reads every resolution
     (down to 4x4) from one decoded copy of the data.
     """
-    import tensorflow as tf
-
     spec = dataset.element_spec
     current = (spec[0] if isinstance(spec, tuple) else spec).shape[-2]
     valid = (
@@ -496,8 +495,6 @@ def preview(source, resolution, out, n=64, seed=0, options=None, **overrides):
     Returns:
         A ``DataSummary`` (printable) with the slice count per file and the slice shape.
     """
-    from keras_mrigan.plotting import save_image_grid
-
     n = _check_positive_int(n, "n")
     rng = np.random.default_rng(seed)
     counts, sample, keys = {}, [], []

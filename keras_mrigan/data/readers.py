@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from keras_mrigan.data import preprocess
 from keras_mrigan.data.dicom import DicomSeries, group_series, is_dicom, read_series
+from keras_mrigan.data.errors import DataError  # noqa: F401 (also importable from here)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".hdr")
@@ -30,14 +31,6 @@ AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
 OASIS_SUBJECT = re.compile(r"OAS\d_\d{4}")
 # The slice index that ends a 2D slice's name: "case_001_slice_12.nii.png" is case_001's.
 SLICE_INDEX = re.compile(r"[_-]*(slice|slc)[_-]*\d+$", re.IGNORECASE)
-
-
-class DataError(ValueError):
-    """A data file that cannot be used, with the offending path in ``path``."""
-
-    def __init__(self, path, message):
-        self.path = str(path)
-        super().__init__(f"{path}: {message}")
 
 
 def subject_of(path, pattern=None):

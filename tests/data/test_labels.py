@@ -172,3 +172,9 @@ def test_class_index_by_name_or_index_and_its_errors():
             labels_module.class_index(bad, names, "run/x")
     with pytest.raises(ValueError, match="run/x is unconditional: it takes no label"):
         labels_module.class_index("control", (), "run/x")
+
+
+def test_class_index_is_the_conditioning_helper():
+    from keras_mrigan.layers import conditioning
+
+    assert labels_module.class_index is conditioning.class_index

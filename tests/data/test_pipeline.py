@@ -97,6 +97,19 @@ def test_fewer_slices_than_a_batch(volume_folder):
         _batches(dataset)
 
 
+def test_array_source_with_fewer_slices_than_a_batch_fails_like_a_folder():
+    x = np.zeros((5, 16, 16, 1), np.float32)
+    message = r"The data holds 5 slice\(s\), fewer than one batch of batch_size=8"
+    with pytest.raises(ValueError, match=message):
+        pipeline.build_dataset(x, 16, 8)
+    with pytest.raises(ValueError, match=message):
+        pipeline.build_dataset(x, 16, 8, labels=np.zeros(5, np.int64))
+    with pytest.raises(ValueError, match=message.replace("8", "6")):
+        pipeline.slice_dataset(x, 16, min_count=6)
+    # Exactly one batch is enough.
+    assert len(_batches(pipeline.build_dataset(x, 16, 5, shuffle=False))) == 1
+
+
 def test_cached_dataset_knows_its_length(volume_folder):
     dataset = pipeline.build_dataset(volume_folder, 16, 8)
     assert int(dataset.cardinality()) == 42 // 8

@@ -211,3 +211,21 @@ def test_non_finite_voxels_replaced_with_warning(tmp_path):
     with pytest.warns(UserWarning, match=r"nan.nii.gz: replaced 2 non-finite voxel"):
         x = load_slices(path, 16)
     assert np.isfinite(x).all()
+
+
+def test_data_error_is_one_class_wherever_it_is_imported_from(tmp_path):
+    import keras_mrigan
+    from keras_mrigan import data
+    from keras_mrigan.data import dicom, errors, labels
+
+    assert readers.DataError is errors.DataError is dicom.DataError is labels.DataError
+    assert data.DataError is keras_mrigan.DataError is errors.DataError
+    error = errors.DataError(tmp_path / "a.nii", "broken")
+    assert isinstance(error, ValueError)
+    assert error.path == str(tmp_path / "a.nii")
+    assert str(error) == f"{tmp_path / 'a.nii'}: broken"
+    # The DICOM reader raises the same class the other readers do.
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(b"\0" * 128 + b"DICM" + b"\1\2\3")
+    with pytest.raises(readers.DataError, match=r"bad.dcm: a DICOM file without an image"):
+        dicom.read_series(dicom.DicomSeries(tmp_path, "x", (bad,)))

@@ -1,0 +1,76 @@
+"""A training regime of the study, and its rows: which data each classifier is trained on."""
+
+import dataclasses
+
+import numpy as np
+
+from keras_mrigan.utility.classifier import (
+    CLASSIFIER_EPOCHS,
+    MEASURES,
+    scores,
+    train_classifier,
+)
+from keras_mrigan.utils import Progress
+
+ROWS = ("real", "real+classic", "real+synthetic 1:1", "real+synthetic 1:2",
+        "real+classic+synthetic 1:1", "synthetic only")
+# Row -> (real images?, classic augmentation?, synthetic images per real image).
+RECIPES = {
+    "real": (True, False, 0),
+    "real+classic": (True, True, 0),
+    "real+synthetic 1:1": (True, False, 1),
+    "real+synthetic 1:2": (True, False, 2),
+    "real+classic+synthetic 1:1": (True, True, 1),
+    "synthetic only": (False, False, 1),
+}
+
+
+@dataclasses.dataclass
+class Regime:
+    """One training regime of the study: its fraction of the training subjects, their
+    slices, and a ``synthesize(n_per_class, seed) -> (images, labels)``."""
+
+    fraction: float
+    subjects: list
+    images: np.ndarray
+    labels: np.ndarray
+    synthesize: object
+
+
+def run_regime(regime, test_images, test_labels, num_classes, seeds, epochs=CLASSIFIER_EPOCHS,
+               rows=ROWS, progress=True):
+    """Trains and tests the classifier of every row on every seed.
+
+    Args:
+        regime: a ``Regime``.
+        test_images, test_labels: the held-out subjects' slices and classes.
+        num_classes: number of classes.
+        seeds: the classifiers' seeds (each also draws its own synthetic images).
+        epochs: the classifiers' epochs.
+        rows: the rows to run, names of ``RECIPES``.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        ``{row: {measure: [value per seed]}}``.
+    """
+    counts = np.bincount(regime.labels, minlength=num_classes)
+    results = {row: {m: [] for m in MEASURES} for row in rows}
+    bar = Progress(len(rows) * len(seeds), f"utility, {regime.fraction:g} of the subjects") \
+        if progress else None
+    for seed in seeds:
+        synthetic = {}
+        for row in rows:
+            use_real, classic, ratio = RECIPES[row]
+            parts_x, parts_y = ([regime.images], [regime.labels]) if use_real else ([], [])
+            if ratio:
+                if ratio not in synthetic:
+                    synthetic[ratio] = regime.synthesize(counts * ratio, seed)
+                parts_x.append(synthetic[ratio][0])
+                parts_y.append(synthetic[ratio][1])
+            model = train_classifier(np.concatenate(parts_x), np.concatenate(parts_y),
+                                     num_classes, seed=seed, epochs=epochs, classic=classic)
+            for name, value in scores(model, test_images, test_labels, num_classes).items():
+                results[row][name].append(value)
+            if bar:
+                bar.update()
+    return results

@@ -1,0 +1,134 @@
+"""The whole utility study: split the subjects, train a generator per regime, run the rows."""
+
+import dataclasses
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+
+from keras_mrigan import training
+from keras_mrigan.config import RunConfig
+from keras_mrigan.data.pipeline import load_slices
+from keras_mrigan.models import is_progressive
+from keras_mrigan.runs import CONFIG, FINAL_MODEL, Sampler, load_run, read_split
+from keras_mrigan.utility.classifier import CLASSIFIER_EPOCHS
+from keras_mrigan.utility.regime import Regime, run_regime
+from keras_mrigan.utility.report import write_report
+from keras_mrigan.utility.splits import (
+    check_leakage,
+    generator_subjects,
+    subject_split,
+    subset_subjects,
+)
+from keras_mrigan.utility.stats import summarize
+from keras_mrigan.utility.synthesis import gan_synthesizer
+
+logger = logging.getLogger(__name__)
+
+
+def _finished_generator(run, config, subjects):
+    """The GAN of a finished regime run with the same settings and subjects (a study run
+    again into the same folder keeps its generators), else ``None``."""
+    run = Path(run)
+    if not (run / FINAL_MODEL).exists() or not (run / CONFIG).exists():
+        return None
+    if RunConfig.load(run / CONFIG) != config or read_split(run) != subjects:
+        return None
+    logger.info("Reusing the finished generator of %s (same settings, same subjects).", run)
+    return load_run(run)[0]
+
+
+def regime_config(config, fraction):
+    """The generator settings of a regime: ``config`` with its epochs (a progressive run's
+    phases) divided by ``fraction``, so that every regime's generator makes as many updates
+    as the full one's."""
+    if fraction >= 1:
+        return config
+    if is_progressive(config.model.arch):  # The growth schedule sets the epochs.
+        config = config.replace(phase_epochs=math.ceil(config.schedule.phase_epochs / fraction))
+        return dataclasses.replace(config, schedule=dataclasses.replace(config.schedule,
+                                                                        epochs=None))
+    return config.replace(epochs=math.ceil(training.run_epochs(config) / fraction))
+
+
+def study(config, out, fractions=(0.25, 1.0), seeds=5, generator=None, test_fraction=0.3,
+          classifier_epochs=CLASSIFIER_EPOCHS, split_seed=0, progress=True):
+    """The whole utility study of a labelled ``RunConfig`` (``config.data.labels`` set).
+
+    Reads the data with labels and subjects, splits the subjects (``test_fraction`` held out,
+    stratified by class), and for every fraction of the training subjects trains a
+    conditional GAN with ``config`` on them, as many updates as the full regime's
+    (``regime_config``; into ``OUT/generator_<fraction>/``, kept and reused when the study
+    runs again with the same settings, unless ``generator`` gives a trained run folder or
+    SavedModel for a single fraction), then runs every row on every seed. Writes
+    ``utility.json``, ``utility.md``, ``utility.png`` and ``split.json`` (the test subjects
+    and each regime's training subjects) to ``out``.
+
+    Args:
+        config: a labelled ``RunConfig``.
+        out: the study's folder.
+        fractions: the regimes' fractions of the training subjects, each in ``(0, 1]``.
+        seeds: a number of seeds (``0 ... seeds - 1``) or the seeds, at least 2.
+        generator: a trained run folder or SavedModel to use instead of training one (a
+            single fraction only).
+        test_fraction: the share of every class's subjects held out for testing.
+        classifier_epochs: the classifiers' epochs.
+        split_seed: seed of the subject split and of the regimes' subsets.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        The study's dict (also in ``utility.json``).
+    """
+    if not config.data.labels:
+        raise ValueError("The utility study needs labelled data: set --labels (folders, demo "
+                         "or a table).")
+    fractions = [float(f) for f in fractions]
+    for f in fractions:
+        if not 0 < f <= 1:
+            raise ValueError(f"--fractions must be in (0, 1]. Received: {f}")
+    if generator is not None and len(fractions) != 1:
+        raise ValueError("--generator reuses one trained generator for a single regime: give "
+                         "one fraction (the one it was trained on).")
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if len(seeds) < 2:
+        raise ValueError("The study needs at least 2 seeds for its intervals.")
+    out = Path(out)
+    images, labels, class_names, subjects = load_slices(
+        config.data.source, config.data.resolution, training.slice_options(config),
+        labels=training.run_labels(config), return_subjects=True)
+    train_subjects, test_subjects = subject_split(subjects, labels, test_fraction, split_seed)
+    test = np.isin(subjects, test_subjects)
+    report = {"class_names": list(class_names), "seeds": seeds,
+              "test_subjects": test_subjects, "test_slices": int(test.sum()),
+              "resolution": config.data.resolution, "classifier_epochs": classifier_epochs,
+              "regimes": {}, "regime_info": {}}
+    for fraction in fractions:
+        kept = subset_subjects(train_subjects, subjects, labels, fraction, split_seed)
+        check_leakage(kept, test_subjects, "the regime's training subjects")
+        mask = np.isin(subjects, kept)
+        key = f"{fraction:g}"
+        if generator is not None:
+            check_leakage(generator_subjects(generator), test_subjects, str(generator))
+            sampler = Sampler(generator)
+            if list(sampler.class_names) != list(class_names):
+                raise ValueError(f"{generator} has the classes {list(sampler.class_names)}, "
+                                 f"the data {list(class_names)}.")
+            synthesize = gan_synthesizer(sampler, class_names)
+        else:
+            run = out / f"generator_{key}"
+            gan = _finished_generator(run, regime_config(config, fraction), kept)
+            if gan is None:
+                gan = training.train(regime_config(config, fraction), run, overwrite=True,
+                                     data={"images": images[mask], "labels": labels[mask],
+                                           "class_names": class_names,
+                                           "subjects": subjects[mask]})
+            synthesize = gan_synthesizer(gan, class_names)
+        regime = Regime(fraction, kept, images[mask], labels[mask], synthesize)
+        results = run_regime(regime, images[test], labels[test], len(class_names), seeds,
+                             classifier_epochs, progress=progress)
+        report["regimes"][key] = summarize(results)
+        report["regime_info"][key] = {"subjects": len(kept), "slices": int(mask.sum()),
+                                      "train_subjects": kept}
+        write_report(report, out)  # After every regime: a long study keeps what it did.
+    return report
