@@ -113,5 +113,7 @@ def test_augment_flag_fails_before_training(tiny_config, tmp_path, capsys):
     code = main(["train", "--data", tiny_config.data.source, "--out", str(tmp_path / "r"),
                  "--resolution", "16", "--augment", "spin"])
     err = capsys.readouterr().err
-    assert code == 2 and "Unknown augmentation 'spin' (--augment)" in err
+    assert code == 2
+    assert ("`augment` must be comma-separated names among translation, cutout, brightness, "
+            "contrast, flip. Received: augment='spin'") in err
     assert not (tmp_path / "r").exists()

@@ -44,3 +44,61 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def _backend_state():
+    """matplotlib's configured backend (without resolving it) and whether pyplot is loaded."""
+    import sys
+
+    import matplotlib
+
+    return dict.__getitem__(matplotlib.rcParams, "backend"), "matplotlib.pyplot" in sys.modules
+
+
+def test_plot_history_draws_through_the_object_api(tmp_path):
+    from keras_mrigan.plotting import plot_history
+
+    before = _backend_state()
+    history = {"d_loss": [1.0, 0.5, 0.25], "g_loss": [2.0, 1.0, 1.5], "d_real": [0.1, 0.2, 0.3],
+               "d_fake": [-0.1, -0.2, -0.3]}
+    path = plot_history(history, tmp_path / "curves.png", title="run")
+    assert path == tmp_path / "curves.png"
+    image = np.asarray(Image.open(path).convert("L"))
+    assert image.shape == (360, 1000)  # figsize (10, 3.6) at 100 dpi.
+    # Curves and axes are drawn on a white background.
+    assert image.max() == 255 and (image < 128).mean() > 0.005
+    assert _backend_state() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
+
+
+def test_plot_trial_grids_places_each_panel(tmp_path):
+    from keras_mrigan.plotting import plot_trial_grids
+
+    before = _backend_state()
+    grids = [save_image_grid(np.full((1, 8, 8), v), tmp_path / f"{i}.png")
+             for i, v in enumerate((-1.0, 1.0))]
+    path = plot_trial_grids([(grids[0], "dark"), (grids[1], "bright"),
+                             (tmp_path / "missing.png", "none")], tmp_path / "trials.png",
+                            ncols=2)
+    image = np.asarray(Image.open(path).convert("L"))
+    assert image.shape == (700, 640)  # 2 x 2 panels of (3.2, 3.5) inches at 100 dpi.
+    # Each panel's centre shows its grid's tile: dark, bright, and blank for a missing file.
+    centres = [image[y - 10 : y + 10, x - 10 : x + 10] for y, x in
+               ((175, 160), (175, 480), (525, 160), (525, 480))]
+    assert centres[0].max() == 0
+    assert centres[1].min() == 255
+    assert centres[2].min() == 255 and centres[3].min() == 255
+    assert image[:350, :320].mean() < image[:350, 320:].mean()
+    assert _backend_state() == before
+
+
+def test_new_figure_is_not_tracked_by_pyplot(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from keras_mrigan.plotting import new_figure, save_figure
+
+    figure = new_figure(figsize=(2, 1))
+    assert isinstance(figure.canvas, FigureCanvasAgg)
+    figure.subplots().plot([0, 1], [0, 1])
+    path = save_figure(figure, tmp_path / "f.png", dpi=50)
+    assert Image.open(path).size == (100, 50)

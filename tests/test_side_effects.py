@@ -159,3 +159,117 @@ def test_op_determinism_restores_the_previous_setting(before):
     with pytest.raises(RuntimeError), op_determinism(True):
         raise RuntimeError
     assert tf_config.is_op_determinism_enabled() is before
+
+
+# One process: the caller seeds its generators, then calls the library; after each call the
+# process's state is recorded, with whatever the call wrote to standard output.
+LIBRARY_CALLS = r"""
+import contextlib, io, json, random, sys
+from pathlib import Path
+
+import numpy as np
+
+random.seed(123)
+np.random.seed(456)
+
+import matplotlib
+import tensorflow as tf
+from tensorflow.python.eager import context
+from tensorflow.python.framework import config as tf_config
+
+tf.random.set_seed(789)
+from conftest import head_volume, save_nifti
+
+from keras_mrigan import evaluation, plotting, training, utility
+from keras_mrigan.config import RunConfig
+from keras_mrigan.data.pipeline import load_slices
+from keras_mrigan.metrics import ReferenceStats
+
+root = Path(sys.argv[1])
+
+
+def state():
+    numpy_state = np.random.get_state()
+    return {
+        "python random": list(map(repr, random.getstate())),
+        "numpy global generator": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],
+        "tensorflow global seed": context.global_seed(),
+        "matplotlib backend": repr(dict.__getitem__(matplotlib.rcParams, "backend")),
+        "pyplot loaded": "matplotlib.pyplot" in sys.modules,
+        "op determinism": bool(tf_config.is_op_determinism_enabled()),
+    }
+
+
+steps = {"start": {"state": state(), "stdout": ""}}
+
+
+def step(name, call):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        value = call()
+    steps[name] = {"state": state(), "stdout": out.getvalue()}
+    return value
+
+
+for i in range(2):
+    save_nifti(root / "data" / f"s{i}.nii.gz", head_volume(seed=i))
+config = RunConfig().replace(
+    source=str(root / "data"), resolution=16, batch_size=8, latent_dim=8, width=1 / 16,
+    loss="dragan", epochs=1, sample_count=4, jit_compile=False, deterministic=True)
+gan = step("train", lambda: training.train(config, root / "run", verbose=0))
+generated = step("generate", lambda: gan.generate(16, seed=0))
+real, subjects = load_slices(config.data.source, 16, return_subjects=True)
+
+
+def evaluate():
+    stats = ReferenceStats.fit(real, n=16, subjects=subjects)
+    return evaluation.evaluate(generated, stats, out=root / "evaluation")
+
+
+step("evaluate", evaluate)
+labels = (np.arange(len(real)) % 2).astype(np.int32)
+
+
+def classify():
+    model = utility.train_classifier(real, labels, 2, seed=0, epochs=1)
+    return utility.scores(model, real, labels, 2)
+
+
+step("utility classifier", classify)
+summary = utility.summarize({row: {m: [0.5, 0.6] for m in utility.MEASURES}
+                             for row in utility.ROWS})
+study = {"regimes": {"1": summary}, "regime_info": {"1": {"subjects": 2, "slices": 28}},
+         "test_subjects": ["a"], "seeds": [0, 1], "class_names": ["x", "y"]}
+step("utility report", lambda: utility.write_report(study, root / "utility"))
+step("plot", lambda: plotting.plot_history({"d_loss": [1.0, 0.5], "g_loss": [0.5, 1.0]},
+                                           root / "curves.png"))
+print(json.dumps(steps))
+"""
+
+
+@pytest.mark.slow
+def test_library_calls_leave_the_process_as_they_found_it(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tests), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run([sys.executable, "-c", LIBRARY_CALLS, str(tmp_path)], env=env,
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = json.loads(done.stdout.strip().splitlines()[-1])
+    start = steps.pop("start")["state"]
+    assert start["op determinism"] is False and start["tensorflow global seed"] == 789
+    changed = {name: sorted(key for key in start if step["state"][key] != start[key])
+               for name, step in steps.items()}
+    printed = {name: step["stdout"] for name, step in steps.items() if step["stdout"]}
+    assert list(steps) == ["train", "generate", "evaluate", "utility classifier",
+                           "utility report", "plot"]
+    assert changed == {name: [] for name in steps}, f"global state changed by: {changed}"
+    assert printed == {}, f"printed to stdout by: {printed}"
+    assert (tmp_path / "evaluation" / "metrics.json").exists()
+    assert (tmp_path / "utility" / "utility.png").exists() and (tmp_path / "curves.png").exists()
