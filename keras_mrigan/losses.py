@@ -219,12 +219,27 @@ _ALIASES = {"wgan_gp": "wgan-gp", "wgangp": "wgan-gp", "original": "gan", "gan_r
 def get(identifier, **kwargs):
     """Returns an ``AdversarialLoss`` from a name (``"gan"``, ``"lsgan"``, ``"wgan"``,
     ``"wgan-gp"``, ``"dragan"``, ``"gan-r1"``; case-insensitive), a config dict, or an
-    instance."""
+    instance.
+
+    Keyword arguments (``penalty_weight``, ``clip_value``, ``penalty_interval``) set the
+    objective's parameters whatever the identifier: they override a config's values, and
+    with an instance they give a new instance of its class with those parameters changed
+    (the instance given is left as it is, and returned itself when they change nothing).
+    Applying them, rather than refusing them, keeps the three kinds of identifier
+    interchangeable.
+
+    Raises:
+        ValueError: an unknown name.
+    """
     if isinstance(identifier, AdversarialLoss):
-        return identifier
+        config = identifier.get_config()
+        config.pop("name", None)
+        if all(key in config and config[key] == value for key, value in kwargs.items()):
+            return identifier
+        return type(identifier)(**{**config, **kwargs})
     if isinstance(identifier, dict):
         config = dict(identifier)
-        return get(config.pop("name"), **config, **kwargs)
+        return get(config.pop("name"), **{**config, **kwargs})
     key = str(identifier).lower()
     key = _ALIASES.get(key, key)
     if key not in LOSSES:

@@ -69,3 +69,21 @@ def test_lookup_and_penalties():
         losses.get("hinge")
     with pytest.raises(ValueError, match="penalty_weight"):
         losses.get("dragan", penalty_weight=-1)
+
+
+def test_get_applies_keyword_arguments_to_every_kind_of_identifier():
+    loss = losses.WGANGPLoss(penalty_weight=5.0, penalty_interval=2)
+    assert losses.get(loss) is loss
+    assert losses.get(loss, penalty_weight=5.0) is loss  # Nothing changes: the same object.
+    changed = losses.get(loss, penalty_weight=1.0)
+    assert type(changed) is losses.WGANGPLoss and changed is not loss
+    assert (changed.penalty_weight, changed.penalty_interval, changed.clip_value) == (1.0, 2, 0.01)
+    assert loss.penalty_weight == 5.0  # The instance given is left as it is.
+    # A config's values are overridden as well (they used to collide).
+    from_config = losses.get(loss.get_config(), penalty_interval=4)
+    assert (from_config.penalty_weight, from_config.penalty_interval) == (5.0, 4)
+    assert losses.get("dragan", clip_value=0.5).clip_value == 0.5
+    with pytest.raises(ValueError, match="Received: penalty_weight=-2"):
+        losses.get(loss, penalty_weight=-2)
+    with pytest.raises(ValueError, match="'lsgan' has none. Received: penalty_interval=3"):
+        losses.get(losses.LSGANLoss(), penalty_interval=3)

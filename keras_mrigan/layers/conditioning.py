@@ -6,6 +6,7 @@ Every architecture calls ``generator_inputs`` where its generator starts and
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 LABEL = "label"
@@ -18,6 +19,33 @@ def check_num_classes(num_classes):
         raise ValueError("`num_classes` must be 0 (unconditional) or an integer >= 2. "
                          f"Received: num_classes={num_classes!r}")
     return num_classes
+
+
+def class_index(label, class_names, owner="This generator"):
+    """A class given by name or by index, as its index among ``class_names``.
+
+    Args:
+        label: a class name (``str``) or an index (``int`` or numpy integer, not ``bool``).
+        class_names: the classes, in index order (empty for an unconditional model).
+        owner: who the classes belong to, named in the messages (a model or a path).
+
+    Returns:
+        int, the index.
+
+    Raises:
+        ValueError: ``owner`` has no classes, or ``label`` is not one of them; the message
+            lists the classes.
+    """
+    if not class_names:
+        raise ValueError(f"{owner} is unconditional: it takes no label. Received: "
+                         f"label={label!r}")
+    if isinstance(label, str) and label in class_names:
+        return list(class_names).index(label)
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool) \
+            and 0 <= label < len(class_names):
+        return int(label)
+    raise ValueError(f"Unknown class {label!r}: a class name in {list(class_names)} or an "
+                     f"index in [0, {len(class_names)}) was expected ({owner}).")
 
 
 def label_input():

@@ -1,4 +1,10 @@
-"""The GAN model: one ``train_step`` shared by every architecture and loss."""
+"""The GAN model: one ``train_step`` shared by every architecture and loss.
+
+Its parts live beside it: latents and the seed mapping in ``latents``, the generator's moving
+average in ``ema``, the gradient penalties in ``penalties``, the adaptive augmentation
+probability in ``ada``, and the slicing of global-batch draws under ``tf.distribute`` in
+``replicas``. Their public names stay importable from here.
+"""
 
 import keras
 import numpy as np
@@ -6,81 +12,30 @@ import tensorflow as tf
 
 from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
-from keras_mrigan.data import labels as labels_module
 from keras_mrigan.layers import WeightedSum
-from keras_mrigan.layers.conditioning import check_num_classes
+from keras_mrigan.layers.conditioning import check_num_classes, class_index
+from keras_mrigan.models import ada, ema, penalties, replicas
+from keras_mrigan.models.latents import (
+    LATENT_DISTRIBUTIONS,
+    MAX_SEED,
+    check_latent_distribution,
+    check_seed_range,
+    random_base_seed,
+    sample_labels,
+    sample_latents,
+    seed_labels,
+    seed_latents,
+)
 
-LATENT_DISTRIBUTIONS = ("uniform", "normal")
-
-
-def check_latent_distribution(distribution):
-    """Rejects a latent distribution other than ``"uniform"`` and ``"normal"``."""
-    if distribution not in LATENT_DISTRIBUTIONS:
-        raise ValueError(
-            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
-            f"Received: latent_distribution={distribution!r}"
-        )
-
-
-def sample_latents(n, latent_dim, distribution="uniform", seed=None):
-    """Draws ``n`` latent vectors.
-
-    Args:
-        n: how many.
-        latent_dim: length of each vector.
-        distribution: ``"uniform"``: ``U(-1, 1)`` per component (paper, DCGAN);
-            ``"normal"``: ``N(0, 1)`` normalized to unit length (paper, SRResNet and ProGAN).
-        seed: a ``keras.random.SeedGenerator`` (training), an integer (reproducible: the same
-            integer gives the same latents in every process), or ``None``.
-
-    Returns:
-        float32 tensor ``(n, latent_dim)``.
-    """
-    check_latent_distribution(distribution)
-    shape = (n, latent_dim)
-    if isinstance(seed, (int, np.integer)):
-        stateless = [int(seed), 0]
-        if distribution == "uniform":
-            return tf.random.stateless_uniform(shape, stateless, minval=-1.0, maxval=1.0)
-        z = tf.random.stateless_normal(shape, stateless)
-    else:
-        if distribution == "uniform":
-            return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
-        z = keras.random.normal(shape, seed=seed)
-    return z / tf.sqrt(tf.reduce_sum(tf.square(z), axis=1, keepdims=True) + 1e-12)
-
-
-def seed_latents(seeds, latent_dim, distribution="uniform"):
-    """One latent per integer seed, each from a stateless generator seeded ``[seed, 0]``.
-
-    The same seed gives the same latent in every process, whatever the other seeds of the
-    batch; exported SavedModels map seeds to latents with this same function, in their graph.
-
-    Args:
-        seeds: int64 tensor or array ``(n,)``.
-
-    Returns:
-        float32 tensor ``(n, latent_dim)``.
-    """
-    check_latent_distribution(distribution)
-    seeds = tf.cast(tf.convert_to_tensor(seeds), tf.int64)
-
-    def one(seed):
-        pair = tf.stack([seed, tf.zeros_like(seed)])
-        if distribution == "uniform":
-            return tf.random.stateless_uniform([latent_dim], pair, minval=-1.0, maxval=1.0)
-        z = tf.random.stateless_normal([latent_dim], pair)
-        return z / tf.sqrt(tf.reduce_sum(tf.square(z)) + 1e-12)
-
-    return tf.map_fn(one, seeds, fn_output_signature=tf.float32)
-
-
-def _multi_worker(strategy):
-    """Whether ``strategy`` is a MultiWorkerMirroredStrategy spanning several workers."""
-    extended = getattr(strategy, "extended", None)
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and getattr(extended, "_in_multi_worker_mode", lambda: False)())
-
+__all__ = [
+    "GAN",
+    "LATENT_DISTRIBUTIONS",
+    "MAX_SEED",
+    "check_latent_distribution",
+    "sample_latents",
+    "seed_labels",
+    "seed_latents",
+]
 
 def _fade_layers(network):
     return [layer for layer in network.layers if isinstance(layer, WeightedSum)]
@@ -232,20 +187,13 @@ class GAN(keras.Model):
         self._augment_p0 = float(augment_p)
         self.ada_target = float(ada_target)
         self.ada_images = float(ada_images)
+        # The order in which the variables below are created is that of saved models: keep it.
         if self.augment_policy:
-            self.augment_p = keras.Variable(float(augment_p), dtype="float32", trainable=False,
-                                            name="augment_p",
-                                            aggregation="only_first_replica")
+            self.augment_p = ada.probability_variable(augment_p)
         self.ema_generator = None
         if self.ema_half_life_images:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-            self.ema_generator.trainable = False
-            # Images the generator has been trained on, for the ramp-up (float64: exact up to
-            # 2^53 images).
-            self.images_seen = keras.Variable(0.0, dtype="float64", trainable=False,
-                                              name="images_seen",
-                                              aggregation="only_first_replica")
+            self.ema_generator = ema.average_copy(generator)
+            self.images_seen = ema.images_seen_variable()
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.penalty_tracker = keras.metrics.Mean(name="penalty")
@@ -263,26 +211,14 @@ class GAN(keras.Model):
     def ema_beta(self, batch):
         """The average's decay for one generator update on a global batch of ``batch``
         images, with the ramp-up applied to the images seen so far."""
-        half_life = tf.constant(self.ema_half_life_images, tf.float64)
-        if self.ema_rampup:
-            half_life = tf.minimum(half_life, self.images_seen * self.ema_rampup)
-        return tf.pow(tf.constant(0.5, tf.float64),
-                      tf.cast(batch, tf.float64) / tf.maximum(half_life, 1e-8))
+        return ema.ema_beta(batch, self.ema_half_life_images, self.ema_rampup,
+                            self.images_seen)
 
     def _update_ema(self, batch):
         """Moves the averaged weights towards the generator's after one update on a global
-        batch of ``batch`` images. Non-trainable weights (batch normalization's moving
-        statistics) are copied: they describe the activations, which the averaged weights
-        produce nearly alike, and an average of past statistics would lag behind them."""
+        batch of ``batch`` images (see ``ema.update_average``)."""
         self.images_seen.assign_add(tf.cast(batch, tf.float64))
-        beta = self.ema_beta(batch)
-        for average, weight in zip(self.ema_generator.weights, self.generator.weights,
-                                   strict=True):
-            if weight.trainable:
-                b = tf.cast(beta, average.dtype)
-                average.assign(weight + (average - weight) * b)
-            else:
-                average.assign(weight)
+        ema.update_average(self.ema_generator, self.generator, self.ema_beta(batch))
 
     @property
     def latent_dim(self):
@@ -299,9 +235,9 @@ class GAN(keras.Model):
         loss="gan",
         real_label=1.0,
         drift=0.0,
-        penalty_weight=10.0,
-        clip_value=0.01,
-        penalty_interval=1,
+        penalty_weight=None,
+        clip_value=None,
+        penalty_interval=None,
         **kwargs,
     ):
         """Sets the optimizers and the adversarial objective.
@@ -317,17 +253,19 @@ class GAN(keras.Model):
             drift: ProGAN's drift term weight epsilon: ``epsilon * E[D(x)^2]`` is added to the
                 discriminator loss so that its scores stay near 0.
             penalty_weight: lambda of the WGAN-GP and DRAGAN gradient penalties, gamma of R1
-                (``"gan-r1"``).
-            clip_value: WGAN weight clipping bound c.
+                (``"gan-r1"``). ``None``: the loss object's own, or 10 for a loss name.
+            clip_value: WGAN weight clipping bound c. ``None``: the loss object's own, or
+                0.01.
             penalty_interval: lazy regularization: the gradient penalty on every k-th
-                discriminator step only, weighted by k.
+                discriminator step only, weighted by k. ``None``: the loss object's own, or
+                1.
             **kwargs: passed to ``keras.Model.compile`` (``jit_compile``, ``run_eagerly``,
                 ``steps_per_execution``).
         """
+        settings = {"penalty_weight": penalty_weight, "clip_value": clip_value,
+                    "penalty_interval": penalty_interval}
         self.loss_fn = losses_module.get(
-            loss, penalty_weight=penalty_weight, clip_value=clip_value,
-            penalty_interval=penalty_interval,
-        )
+            loss, **{name: value for name, value in settings.items() if value is not None})
         if not 0.0 < real_label <= 1.0:
             raise ValueError(f"`real_label` must be in (0, 1]. Received: real_label={real_label}")
         if real_label != 1.0 and not self.loss_fn.uses_targets:
@@ -382,17 +320,13 @@ class GAN(keras.Model):
 
     def class_index(self, label):
         """A class given by index or by name, as its index."""
-        return labels_module.class_index(label, self.class_names, "This GAN")
+        return class_index(label, self.class_names, "This GAN")
 
     def sample_labels(self, n, seed=None):
-        """``n`` class indices drawn from ``class_frequencies`` (int32 tensor); an integer
-        seed makes them reproducible, as ``sample_latents`` does."""
-        logits = tf.math.log(tf.constant([self.class_frequencies], tf.float32))
-        if isinstance(seed, (int, np.integer)):
-            draws = tf.random.stateless_categorical(logits, n, [int(seed), 1], dtype=tf.int32)
-        else:
-            draws = keras.random.categorical(logits, n, seed=seed, dtype="int32")
-        return tf.reshape(draws, [n])
+        """``n`` class indices drawn from ``class_frequencies`` as one batch (int32 tensor),
+        as training draws them (see ``latents.sample_labels``); for the labels of seeds use
+        ``labels_for``."""
+        return sample_labels(n, self.class_frequencies, seed)
 
     def _inputs(self, latents, labels):
         return [latents, labels] if self.conditional else latents
@@ -413,26 +347,17 @@ class GAN(keras.Model):
         low = tf.repeat(tf.repeat(low, 2, axis=1), 2, axis=2)
         return low + tf.cast(fades[0].alpha, real.dtype) * (real - low)
 
-    # Under tf.distribute every replica runs train_step on its slice of the global batch.
-    # Random draws are made for the whole global batch, identically on every replica (they
-    # share the seed state), and each replica keeps its slice; statistics of the batch are
-    # all-reduced; losses are divided by the number of replicas, whose gradients the
-    # optimizers sum. One replica or many, a global batch gives the same update.
+    # Under tf.distribute every replica runs train_step on its slice of the global batch; the
+    # random draws are made for the global batch and sliced (see ``replicas``).
 
-    def _local(self, values):
+    @staticmethod
+    def _local(values):
         """This replica's slice of a global-batch tensor (all of it without replicas)."""
-        replicas = self._replicas()
-        if replicas == 1:
-            return values
-        size = tf.shape(values)[0] // replicas
-        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-        start = tf.cast(replica, tf.int32) * size
-        return values[start : start + size]
+        return replicas.local_slice(values)
 
     @staticmethod
     def _replicas():
-        context = tf.distribute.get_replica_context()
-        return context.num_replicas_in_sync if context else 1
+        return replicas.num_replicas()
 
     def _uniform(self, local_shape):
         """``U(0, 1)`` of ``local_shape``: this replica's slice of a global-batch draw."""
@@ -450,57 +375,19 @@ class GAN(keras.Model):
             return None
         return self._local(self.sample_labels(n * self._replicas(), self.seed_generator))
 
-    def _global_std(self, x):
-        """The standard deviation of every value of the global batch."""
-        x = tf.cast(x, tf.float32)
-        moments = tf.stack([tf.cast(tf.size(x), tf.float32), tf.reduce_sum(x),
-                            tf.reduce_sum(tf.square(x))])
-        if self._replicas() > 1:
-            context = tf.distribute.get_replica_context()
-            moments = context.all_reduce(tf.distribute.ReduceOp.SUM, moments)
-        count, total, squares = moments[0], moments[1], moments[2]
-        mean = total / count
-        return tf.sqrt(tf.maximum(squares / count - tf.square(mean), 0.0))
-
     def _penalty(self, real, fake, labels=None):
         """The loss object's gradient penalty (float32), or 0. With lazy regularization
         (``penalty_interval`` k > 1) it is computed on the discriminator steps whose count is
-        a multiple of k, weighted by k, and is 0 on the others."""
+        a multiple of k, weighted by k, and is 0 on the others. The penalty's points are
+        scored with the real images' labels (the generated images of the discriminator step
+        have the same ones)."""
         if self.loss_fn.penalty not in losses_module.GRADIENT_PENALTIES:
             return tf.constant(0.0)
-        k = self.loss_fn.penalty_interval
-        if k == 1:
-            return self._gradient_penalty(real, fake, labels)
-        due = tf.equal(self.d_optimizer.iterations % k, 0)
-        return tf.cond(due, lambda: float(k) * self._gradient_penalty(real, fake, labels),
-                       lambda: tf.constant(0.0))
-
-    def _gradient_penalty(self, real, fake, labels=None):
-        """The penalty's points are scored with the real images' labels (the generated images
-        of the discriminator step have the same ones)."""
-        kind = self.loss_fn.penalty
-        if kind == "r1":
-            # Mescheder et al. 2018: (gamma / 2) E[||grad D(x)||^2] on the real images.
-            with tf.GradientTape() as tape:
-                tape.watch(real)
-                scores = self._score(real, labels)
-            gradients = tape.gradient(scores, real)
-            return 0.5 * self.loss_fn.penalty_weight * losses_module.r1_penalty(gradients)
-        alpha = self._uniform(tf.stack([tf.shape(real)[0], 1, 1, 1]))
-        if kind == "gradient":
-            # Equation 4: x_m = alpha x + (1 - alpha) G(z).
-            points = alpha * real + (1.0 - alpha) * fake
-        else:
-            # Equation 5, as in DRAGAN's reference code: the perturbed point
-            # x_p = x + 0.5 std(x) u with u ~ U(0, 1) per pixel, and x' = alpha x + (1 - alpha) x_p.
-            noise = self._uniform(tf.shape(real))
-            perturbed = real + 0.5 * self._global_std(real) * noise
-            points = alpha * real + (1.0 - alpha) * perturbed
-        with tf.GradientTape() as tape:
-            tape.watch(points)
-            scores = self._score(points, labels)
-        gradients = tape.gradient(scores, points)
-        return self.loss_fn.penalty_weight * losses_module.gradient_penalty(gradients)
+        return penalties.lazy(
+            lambda: penalties.gradient_penalty(
+                self.loss_fn.penalty, lambda images: self._score(images, labels), real, fake,
+                self._uniform, self.loss_fn.penalty_weight),
+            self.loss_fn.penalty_interval, self.d_optimizer.iterations)
 
     def _fake(self, latents, labels=None, training=True):
         """Generated images in float32 (also under a mixed-precision policy)."""
@@ -521,14 +408,8 @@ class GAN(keras.Model):
     def _adapt(self, real_scores):
         """ADA: moves ``augment_p`` by ``batch / ada_images`` up if the mean sign of the real
         scores (over the global batch) exceeds ``ada_target``, else down, within [0, 1]."""
-        signs = tf.sign(tf.cast(real_scores, tf.float32))
-        moments = tf.stack([tf.reduce_sum(signs), tf.cast(tf.size(signs), tf.float32)])
-        if self._replicas() > 1:
-            moments = tf.distribute.get_replica_context().all_reduce(
-                tf.distribute.ReduceOp.SUM, moments)
-        overfitting = moments[0] / moments[1]
-        step = tf.sign(overfitting - self.ada_target) * moments[1] / self.ada_images
-        self.augment_p.assign(tf.clip_by_value(self.augment_p + step, 0.0, 1.0))
+        self.augment_p.assign(ada.adapted_probability(self.augment_p, real_scores,
+                                                      self.ada_target, self.ada_images))
 
     def discriminator_objective(self, real, fake, labels=None):
         """The discriminator's loss terms on one batch of real and generated images (both
@@ -605,7 +486,7 @@ class GAN(keras.Model):
         results = {m.name: m.result() for m in self.metrics}
         if self.augment_policy:
             results["augment_p"] = tf.identity(self.augment_p.value)
-        if _multi_worker(tf.distribute.get_strategy()):
+        if replicas.spans_several_workers(tf.distribute.get_strategy()):
             # Keras averages a multi-worker step's outputs along their axis 0, which a scalar
             # lacks: give each value one.
             results = {name: tf.reshape(value, [1]) for name, value in results.items()}
@@ -617,34 +498,44 @@ class GAN(keras.Model):
         in inference mode, clipped to ``[-1, 1]`` (a no-op for tanh outputs; progressive
         generators have a linear output).
 
+        Image ``i`` is the image of seed ``seed + i``: its latent is
+        ``seed_latents([seed + i])`` and, for a conditional GAN without ``label``, its class
+        ``seed_labels([seed + i], class_frequencies)``, the mapping of ``keras-mrigan
+        generate`` and of an export's ``generate_from_seed``. So image ``i`` of seed ``s`` is
+        image 0 of seed ``s + i``.
+
         Args:
             n: number of images.
-            seed: an integer makes the result reproducible (same seed, same images, in any
-                process); ``None`` draws fresh latents.
+            seed: the first image's seed, an integer from 0 to 2^63 - n (same seed, same
+                images, in any process); ``None`` picks one at random (without moving the
+                training's random state).
             batch_size: images per generator call.
             raw: sample with the trained generator, not its moving average.
             label: a conditional GAN's class for every image (an index or a name), or one
-                per image (a sequence of ``n``); ``None`` draws them from
-                ``class_frequencies`` (with ``seed``).
+                per image (a sequence of ``n``); ``None`` draws each image's class from
+                ``class_frequencies`` with its seed.
             return_labels: also return the class indices (conditional GANs).
 
         Returns:
             float32 numpy array ``(n, H, W, 1)``; with ``return_labels``, and the int32 class
-            indices ``(n,)``.
+            indices ``(n,)`` (``None`` for an unconditional GAN).
         """
-        if not isinstance(n, (int, np.integer)) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
-        draws = seed if seed is not None else self.seed_generator
-        latents = sample_latents(n, self.latent_dim, self.latent_distribution, draws)
-        labels = self.labels_for(n, label, draws)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ValueError("`batch_size` must be a positive integer. Received: "
+                             f"batch_size={batch_size!r}")
+        seed = random_base_seed(n) if seed is None else check_seed_range(seed, n)
+        labels = self.labels_for(n, label, seed)
         generator = self.sampling_generator(raw)
-        batches = [
-            keras.ops.convert_to_numpy(tf.cast(generator(
-                self._inputs(latents[i : i + batch_size],
-                             None if labels is None else labels[i : i + batch_size]),
-                training=False), tf.float32))
-            for i in range(0, n, batch_size)
-        ]
+        batches = []
+        for start in range(0, n, batch_size):
+            seeds = np.arange(seed + start, seed + min(start + batch_size, n), dtype=np.int64)
+            latents = seed_latents(seeds, self.latent_dim, self.latent_distribution)
+            chunk = None if labels is None else labels[start : start + batch_size]
+            batches.append(keras.ops.convert_to_numpy(tf.cast(
+                generator(self._inputs(latents, chunk), training=False), tf.float32)))
         images = np.clip(np.concatenate(batches), -1.0, 1.0)
         if return_labels:
             return images, None if labels is None else keras.ops.convert_to_numpy(labels)
@@ -652,13 +543,20 @@ class GAN(keras.Model):
 
     def labels_for(self, n, label=None, seed=None):
         """The class indices of ``n`` generated images (int32 tensor), or ``None`` for an
-        unconditional GAN: ``label`` (one class, or ``n`` of them) or draws from
-        ``class_frequencies``."""
+        unconditional GAN: ``label`` (one class, or ``n`` of them), or draws from
+        ``class_frequencies``: with an integer ``seed``, those of seeds ``seed ... seed + n
+        - 1`` (``seed_labels``, as ``generate`` uses them); with a
+        ``keras.random.SeedGenerator`` or ``None``, one batch (``sample_labels``)."""
         if not self.conditional:
             if label is not None:
-                raise ValueError("This GAN is unconditional: it takes no `label`.")
+                raise ValueError("This GAN is unconditional: it takes no `label`. Received: "
+                                 f"label={label!r}")
             return None
         if label is None:
+            if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+                seed = check_seed_range(seed, n)
+                return seed_labels(np.arange(seed, seed + n, dtype=np.int64),
+                                   self.class_frequencies)
             return self.sample_labels(n, seed)
         if isinstance(label, (str, int, np.integer)):
             return tf.fill([n], self.class_index(label))
