@@ -1,10 +1,15 @@
 """The ``keras-mrigan`` command line.
 
 Each subcommand parses its arguments and calls one library function; the logic lives in the
-library, so everything the command does can also be done from Python.
+library, so everything the command does can also be done from Python. The flags of run
+settings are derived from the ``RunConfig`` fields (``add_setting_flags``): their names,
+types, help and choices are declared once, in ``keras_mrigan.config``. Library modules are
+imported inside the handlers, so that ``keras-mrigan --help`` stays quick.
 """
 
 import argparse
+import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -14,84 +19,151 @@ from pathlib import Path
 
 from keras_mrigan import __version__
 
+# ``SliceOptions``' fields (``data.pipeline``, which needs TensorFlow); a test keeps them equal.
+SLICE_SETTINGS = ("axis", "central_fraction", "min_foreground", "clip_percentiles", "square",
+                  "include_masks", "pattern", "skip_bad_files", "subject_pattern")
+LABEL_SETTINGS = ("labels", "label_column", "id_column", "label_map", "drop_unlabelled")
 
-def _add_slice_options(parser, data_required=True):
-    """Arguments shared by every command that reads data; they map onto ``SliceOptions``.
 
-    Unset flags stay ``None`` so that the library's (or the preset's) defaults apply.
+def __getattr__(name):
+    # The names of every run setting: computed on first use, since the settings' module
+    # loads TensorFlow, which must wait until ``quiet_tensorflow`` has run.
+    if name in ("RUN_SETTINGS", "RUN_FLAGS"):  # RUN_FLAGS: the former name.
+        from keras_mrigan.config import fields
+
+        return tuple(fields())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _bool_or_text(text):
+    """``true``/``false`` (any case, also yes/no, 1/0) as a bool, anything else as given."""
+    lowered = text.lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    return text
+
+
+def setting_flags(name):
+    """The command-line option strings of a run setting (``--field-name`` by default)."""
+    from keras_mrigan import config as run_config
+
+    field = run_config.fields()[name]
+    return field.metadata["flags"] or (f"--{name.replace('_', '-')}",)
+
+
+def _flag_arguments(name):
+    """``add_argument`` keywords of a run setting, from its field: type, help, choices (in
+    the metavar: the value is checked by ``config.validate``, so the command line fails with
+    the same message as the library), default ``None`` (the preset's value)."""
+    from keras_mrigan import config as run_config
+
+    field = run_config.fields()[name]
+    meta = field.metadata
+    kinds = run_config.kinds(name)
+    default = field.default
+    shown = "none" if default is None or default == "" else default
+    if isinstance(default, tuple):
+        shown = " ".join(map(str, default))
+    help_text = meta["help"] + ("" if "default" in meta["help"] else f" (default: {shown})")
+    arguments = dict(dest=name, default=None, help=help_text.replace("%", "%%"))
+    choices = meta["choices"]
+    if choices is not None:
+        arguments["metavar"] = "{" + ",".join(str(c).lower() if isinstance(c, bool) else str(c)
+                                              for c in choices) + "}"
+    if meta["metavar"] is not None:
+        arguments["metavar"] = meta["metavar"]
+    if kinds == (bool,):
+        arguments["action"] = argparse.BooleanOptionalAction
+        arguments.pop("metavar", None)
+    elif bool in kinds:  # A flag alone means true; else true, false or a word.
+        arguments.update(nargs="?", const=True, type=_bool_or_text)
+    elif tuple in kinds:
+        arguments.update(nargs=len(default), type=type(default[0]))
+    elif int in kinds:
+        arguments["type"] = int
+    elif float in kinds:
+        arguments["type"] = float
+    return arguments
+
+
+def add_setting_flags(parser, names=None, required=()):
+    """Adds a flag for each run setting in ``names`` (default: all), grouped by section.
+
+    Args:
+        parser: an ``argparse.ArgumentParser``.
+        names: the settings to add, among ``config.fields()``.
+        required: settings whose flag must be given.
     """
-    group = parser.add_argument_group("reading slices")
-    group.add_argument(
-        "--data", required=data_required, dest="source",
-        help="folder or file of PNG/JPEG/TIFF slices, NIfTI/Analyze volumes or DICOM series, "
-        "or 'demo'",
-    )
-    group.add_argument("--axis", choices=["axial", "coronal", "sagittal"],
-                       help="slicing plane of volumes (default: axial)")
-    group.add_argument("--central-fraction", type=float,
-                       help="keep this central fraction of each volume's slices (default: 1)")
-    group.add_argument("--min-foreground", type=float,
-                       help="drop volume slices with less foreground than this fraction "
-                       "(default: 0.08)")
-    group.add_argument("--pattern", help="only read files whose name matches this shell pattern")
-    group.add_argument("--include-masks", action="store_const", const=True,
-                       help="also read folders whose name contains 'seg'")
-    group.add_argument("--skip-bad-files", action="store_const", const=True,
-                       help="skip unreadable files with one warning instead of stopping")
-    _add_subject_pattern(group)
+    from keras_mrigan import config as run_config
+
+    names = tuple(run_config.fields()) if names is None else tuple(names)
+    for section_name, section in run_config.SECTIONS.items():
+        group = None
+        for field in dataclasses.fields(section):
+            if field.name not in names or field.metadata["no_flag"]:
+                continue
+            group = group or parser.add_argument_group(f"{section_name} settings")
+            group.add_argument(*setting_flags(field.name), required=field.name in required,
+                               **_flag_arguments(field.name))
 
 
-def _add_raw_generator(parser):
+def given_settings(args, names=None):
+    """The run settings given on the command line: ``{name: value}``."""
+    from keras_mrigan import config as run_config
+
+    names = tuple(run_config.fields()) if names is None else names
+    return {name: getattr(args, name) for name in names
+            if getattr(args, name, None) is not None}
+
+
+def config_flags(config, names=None):
+    """The command-line arguments that set ``config``'s values of ``names`` (default: every
+    setting with a flag): ``RunConfig().replace(**given_settings(parse(flags)))`` gives
+    ``config`` back."""
+    from keras_mrigan import config as run_config
+
+    argv = []
+    for name, value in config.settings().items():
+        field = run_config.fields()[name]
+        if (names is not None and name not in names) or field.metadata["no_flag"] \
+                or value is None:
+            continue
+        flag = setting_flags(name)[0]
+        if run_config.kinds(name) == (bool,):
+            argv.append(flag if value else f"--no-{flag[2:]}")
+        elif isinstance(value, bool):
+            argv += [flag, str(value).lower()]
+        elif isinstance(value, tuple):
+            argv += [flag, *map(str, value)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _raw_generator(parser):
     parser.add_argument("--raw-generator", action="store_true",
                         help="sample a run with its trained generator instead of the moving "
                         "average of its weights (runs trained with --ema-half-life)")
 
 
-def _add_subject_pattern(group):
-    group.add_argument("--subject-pattern", metavar="REGEX",
-                       help="regular expression that finds a file's subject in its path (its "
-                       "first group); default: OASIS IDs, volume files, 2D slice names without "
-                       "their slice index")
-
-
-LABEL_FLAGS = ("labels", "label_column", "id_column", "label_map", "drop_unlabelled")
-SLICE_FLAGS = ("axis", "central_fraction", "min_foreground", "pattern", "include_masks",
-               "skip_bad_files", "subject_pattern")
-
-
-def _set_flags(args, names):
-    """The flags among ``names`` that were given on the command line."""
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-
-
 def _data_preview(args):
     from keras_mrigan.data.pipeline import SliceOptions, preview
 
-    options = SliceOptions(**_set_flags(args, SLICE_FLAGS))
+    options = SliceOptions(**given_settings(args, SLICE_SETTINGS))
     summary = preview(args.source, args.resolution, args.out, n=args.n, seed=args.seed,
                       options=options)
     print(summary)
     print(f"Wrote a grid of {min(args.n, summary.total)} slices to {args.out}")
 
 
-RUN_FLAGS = SLICE_FLAGS + LABEL_FLAGS + (
-    "source", "resolution", "batch_size", "arch", "width", "latent_dim", "latent_distribution",
-    "minibatch_stddev", "group_size", "upsample", "loss", "real_label", "drift", "penalty_weight",
-    "clip_value", "penalty_interval", "augment", "augment_p", "ada_target",
-    "ada_images", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
-    "ema_half_life_images", "ema_rampup", "epochs",
-    "d_steps", "g_steps", "seed", "jit_compile", "phase_epochs", "phase_images",
-    "metrics_every", "metrics_n", "strategy", "precision", "deterministic", "on_nan",
-    "nan_lr_factor", "tensorboard",
-)
-
-
 def _train(args):
+    from keras_mrigan import config as run_config
     from keras_mrigan import training
-    from keras_mrigan.config import RunConfig, get_preset
 
+    given = given_settings(args)
     if args.resume:
-        given = _set_flags(args, RUN_FLAGS)
         extra = sorted(set(given) - {"epochs"})
         if extra or args.preset or args.out:
             raise ValueError(
@@ -103,13 +175,12 @@ def _train(args):
         return
     if not args.out:
         raise ValueError("--out RUN_FOLDER is required (or --resume RUN_FOLDER).")
-    config = get_preset(args.preset) if args.preset else RunConfig()
-    config = config.replace(**_set_flags(args, RUN_FLAGS))
-    training.train(config, args.out, overwrite=args.overwrite)
+    base = run_config.get_preset(args.preset) if args.preset else run_config.RunConfig()
+    training.train(base.replace(**given), args.out, overwrite=args.overwrite)
     print(f"Finished run {args.out}: model.keras, history.csv, loss_curves.png, samples/")
 
 
-# keras_mrigan.tuning's names, repeated so that `--help` need not import TensorFlow (a test
+# keras_mrigan.tuning's names, repeated so that `--help` need not import keras-tuner (a test
 # keeps them equal).
 TUNERS = ("random", "bayesian", "hyperband")
 TUNE_OBJECTIVES = ("delta", "ms_ssim", "rho", "sigma_per_image", "swd")
@@ -119,22 +190,16 @@ TUNE_DEFAULT_SPACE = ("loss", "g_learning_rate", "d_learning_rate", "beta_1", "g
 
 
 def _tune(args):
+    from keras_mrigan import config as run_config
     from keras_mrigan import tuning
-    from keras_mrigan.config import get_preset
 
-    given = _set_flags(args, RUN_FLAGS)
-    config = get_preset(args.preset).replace(**given)
-    if config.data.labels:
-        raise ValueError("keras-mrigan tune searches unconditional GANs: --labels is not "
-                         "supported here. Tune without labels, then train the conditional GAN "
-                         "with the best settings and --labels.")
-    space = tuning.load_space(args.space) if args.space else {}
-    # A setting given as a flag is fixed in the search.
-    space.update({name: value for name, value in given.items() if name in tuning.TUNABLE})
-    tuning.tune(config, args.out, tuner=args.tuner, max_trials=args.max_trials, space=space,
-                objective=args.objective, metrics_n=args.metrics_n or 256,
-                overwrite=args.overwrite, seed=config.schedule.seed,
-                default_space=not args.no_default_space, top=args.top)
+    given = given_settings(args)
+    config = run_config.get_preset(args.preset).replace(**given)
+    tuning.tune(config, args.out, tuner=args.tuner, max_trials=args.max_trials,
+                space=args.space, fixed=given, objective=args.objective,
+                metrics_n=config.schedule.metrics_n, overwrite=args.overwrite,
+                seed=config.schedule.seed, default_space=not args.no_default_space,
+                top=args.top)
     if not tuning.is_worker():
         print(f"Wrote {args.out}/results.md, results.csv, best_trials.png; the best run is "
               f"{args.out}/{tuning.BEST_RUN} (keras-mrigan export --run {args.out}/"
@@ -142,10 +207,10 @@ def _tune(args):
 
 
 def _demo(args):
+    from keras_mrigan import config as run_config
     from keras_mrigan import training
-    from keras_mrigan.config import get_preset
 
-    config = get_preset("demo-dcgan").replace(epochs=args.epochs)
+    config = run_config.get_preset("demo-dcgan").replace(**given_settings(args))
     training.train(config, args.out, overwrite=True)
     print(f"Demo finished. Samples: {args.out}/samples/latest.png; "
           f"curves: {args.out}/loss_curves.png")
@@ -239,10 +304,10 @@ def _generate(args):
 
 
 def _utility(args):
+    from keras_mrigan import config as run_config
     from keras_mrigan import utility
-    from keras_mrigan.config import get_preset
 
-    config = get_preset(args.preset).replace(**_set_flags(args, RUN_FLAGS))
+    config = run_config.get_preset(args.preset).replace(**given_settings(args))
     fractions = _floats(args.fractions, "--fractions")
     report = utility.study(config, args.out, fractions=fractions, seeds=args.seeds,
                            generator=args.generator, test_fraction=args.test_fraction,
@@ -260,114 +325,9 @@ def _floats(text, flag):
                          f"{text!r}") from None
 
 
-def _add_label_options(parser):
-    """Class labels of the data (``DataConfig.labels`` and its settings)."""
-    group = parser.add_argument_group("class labels (conditional GANs)")
-    group.add_argument("--labels", metavar="folders|demo|TABLE.csv",
-                       help="one class per file: from class subfolders (DATA/CLASS/...), the "
-                       "demo cohort's control/atrophy classes, or a CSV table")
-    group.add_argument("--label-column", help="the table's label column (e.g. CDR)")
-    group.add_argument("--id-column", help="the table's ID column, found in file paths "
-                       "(default: ID)")
-    group.add_argument("--label-map", metavar="VALUE=CLASS,...",
-                       help="the table's values to classes, e.g. "
-                       "'0=control,0.5=dementia,1=dementia,2=dementia'")
-    group.add_argument("--drop-unlabelled", action="store_const", const=True,
-                       help="leave out files without a label (default: an error lists them)")
-
-
-def _add_train_options(parser):
-    _add_label_options(parser)
-    model = parser.add_argument_group("model")
-    model.add_argument("--arch", choices=["dcgan", "srresnet", "progan"],
-                       help="architecture (default: dcgan)")
-    model.add_argument("--resolution", type=int,
-                       help="image side, a power of two from 16 (progan: the final stage's)")
-    model.add_argument("--width", type=float, help="filter-count multiplier (paper: 1)")
-    model.add_argument("--latent-dim", type=int, help="latent length (paper: 256)")
-    model.add_argument("--latent-distribution", choices=["uniform", "normal"],
-                       help="U(-1, 1) or normalized N(0, 1)")
-    stddev = model.add_mutually_exclusive_group()
-    stddev.add_argument("--minibatch-stddev", dest="minibatch_stddev", action="store_const",
-                        const=True, help="add the minibatch standard-deviation layer")
-    stddev.add_argument("--no-minibatch-stddev", dest="minibatch_stddev", action="store_const",
-                        const=False, help="drop the minibatch standard-deviation layer")
-    model.add_argument("--group-size", type=int, help="minibatch-stddev group size (4)")
-    model.add_argument("--upsample", choices=["transpose", "resize"],
-                       help="dcgan generator: transposed convolutions (the paper's) or "
-                       "nearest-neighbour resizing + convolution (no checkerboard)")
-    loss = parser.add_argument_group("loss")
-    loss.add_argument("--loss", help="gan, lsgan, wgan, wgan-gp, dragan or gan-r1")
-    loss.add_argument("--real-label", type=float, help="0.9 for one-sided label smoothing")
-    loss.add_argument("--drift", type=float, help="ProGAN drift weight epsilon")
-    loss.add_argument("--penalty-weight", type=float,
-                      help="gradient-penalty lambda, or R1's gamma (10)")
-    loss.add_argument("--augment", metavar="POLICY",
-                      help="differentiable augmentation of every image the discriminator sees: "
-                      "comma-separated translation, cutout, brightness, contrast, flip")
-    loss.add_argument("--augment-p", type=float,
-                      help="probability of each transform at the start (default: 0)")
-    loss.add_argument("--ada-target", type=float,
-                      help="adaptive probability: target mean sign of D's real scores "
-                      "(default: 0.6)")
-    loss.add_argument("--ada-images", type=float,
-                      help="images for the probability to go from 0 to 1 (default: 500000; "
-                      "0 keeps --augment-p fixed)")
-    loss.add_argument("--penalty-interval", type=int,
-                      help="lazy regularization: the gradient penalty every N discriminator "
-                      "steps, weighted by N (default: 1)")
-    loss.add_argument("--clip-value", type=float, help="WGAN weight clip c (0.01)")
-    opt = parser.add_argument_group("optimization")
-    opt.add_argument("--epochs", type=int,
-                     help="default: the preset's; without one, a progressive run's growth "
-                     "schedule, else 60")
-    opt.add_argument("--batch-size", type=int)
-    opt.add_argument("--g-lr", dest="g_learning_rate", type=float, help="generator Adam lr")
-    opt.add_argument("--d-lr", dest="d_learning_rate", type=float, help="discriminator Adam lr")
-    opt.add_argument("--beta1", dest="beta_1", type=float, help="Adam beta_1 of both")
-    opt.add_argument("--beta2", dest="beta_2", type=float, help="Adam beta_2 of both")
-    opt.add_argument("--ema-half-life", dest="ema_half_life_images", type=float,
-                     metavar="IMAGES",
-                     help="keep a moving average of the generator's weights with this half-life "
-                     "in images, and sample with it (default: 0, none)")
-    opt.add_argument("--ema-rampup", type=float,
-                     help="the half-life is at most this times the images seen (default: 0.05; "
-                     "0: no ramp-up)")
-    opt.add_argument("--d-steps", type=int, help="discriminator updates per batch")
-    opt.add_argument("--g-steps", type=int, help="generator updates per batch (paper's r)")
-    opt.add_argument("--seed", type=int)
-    opt.add_argument("--phase-epochs", type=int,
-                     help="progan: epochs per fade-in and per stabilization phase (paper: 20)")
-    opt.add_argument("--phase-images", type=int,
-                     help="progan: images per phase instead (rounded up to whole epochs)")
-    opt.add_argument("--metrics-every", type=int,
-                     help="add rho, sigma/n, delta and SWD of --metrics-n samples to the "
-                     "history every N epochs (default: 0, off)")
-    opt.add_argument("--metrics-n", type=int, help="samples per measurement (default: 256)")
-    opt.add_argument("--tensorboard", action="store_const", const=True,
-                     help="write every epoch's losses, measures, learning rates and sample "
-                     "grid to RUN/tensorboard/ (tune: one per trial); view them with "
-                     "`tensorboard --logdir RUN`")
-    speed = parser.add_argument_group("scale, speed and safety")
-    speed.add_argument("--jit-compile", dest="jit_compile", action="store_const", const=True,
-                       help="compile the train step with XLA")
-    speed.add_argument("--strategy", choices=["default", "mirrored", "multiworker"],
-                       help="tf.distribute strategy: mirrored over the local GPUs, or "
-                       "multiworker as TF_CONFIG describes (default: one device)")
-    speed.add_argument("--mixed-precision", dest="precision",
-                       choices=["mixed_float16", "mixed_bfloat16"],
-                       help="compute in float16 (with loss scaling) or bfloat16; variables, "
-                       "generator output and penalties stay float32")
-    speed.add_argument("--deterministic", action="store_const", const=True,
-                       help="enable TensorFlow op determinism (same seed, same weights)")
-    speed.add_argument("--on-nan", choices=["stop", "rollback"],
-                       help="on a NaN/Inf loss: stop (default), or roll back to the last "
-                       "checkpoint with lower learning rates")
-    speed.add_argument("--nan-lr-factor", type=float,
-                       help="learning-rate factor of a rollback (default: 0.5)")
-
-
 def build_parser():
+    from keras_mrigan import config as run_config
+
     parser = argparse.ArgumentParser(
         prog="keras-mrigan",
         description="Train GANs that synthesize brain MRI slices, and work with their data.",
@@ -375,7 +335,8 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"keras-mrigan {__version__}")
     parser.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's start-up and log lines (hidden by default "
-                        "unless TF_CPP_MIN_LOG_LEVEL is set)")
+                        "unless TF_CPP_MIN_LOG_LEVEL is set), and the full traceback of an "
+                        "error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     # --verbose is also accepted after the subcommand.
     common = argparse.ArgumentParser(add_help=False)
@@ -387,7 +348,7 @@ def build_parser():
     preview = data_commands.add_parser(
         "preview", parents=[common], help="write a PNG grid of slices and count the slices per file"
     )
-    _add_slice_options(preview)
+    add_setting_flags(preview, ("source", *SLICE_SETTINGS), required=("source",))
     preview.add_argument("--resolution", type=int, default=64,
                          help="side of the slices, a power of two from 16 to 1024 (default: 64)")
     preview.add_argument("--out", required=True, help="PNG file to write")
@@ -395,9 +356,7 @@ def build_parser():
     preview.add_argument("--seed", type=int, default=0, help="which slices are shown")
     preview.set_defaults(func=_data_preview)
 
-    from keras_mrigan.config import PRESETS
-
-    presets = "\n".join(f"  {name}: {text}" for name, (text, _) in PRESETS.items())
+    presets = "\n".join(f"  {name}: {text}" for name, (text, _) in run_config.PRESETS.items())
     train = commands.add_parser(
         "train", parents=[common], help="train a GAN into a run folder (or resume one)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -407,8 +366,7 @@ def build_parser():
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
     train.add_argument("--preset", help="named settings, listed below")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    _add_slice_options(train, data_required=False)
-    _add_train_options(train)
+    add_setting_flags(train)
     train.set_defaults(func=_train)
 
     tune = commands.add_parser(
@@ -436,8 +394,7 @@ def build_parser():
                       help="base settings (default: paper-dcgan)")
     tune.add_argument("--top", type=int, default=4, help="trials in best_trials.png (4)")
     tune.add_argument("--overwrite", action="store_true", help="start afresh, do not resume")
-    _add_slice_options(tune)
-    _add_train_options(tune)
+    add_setting_flags(tune, required=("source",))
     tune.set_defaults(func=_tune)
 
     evaluate = commands.add_parser(
@@ -459,9 +416,8 @@ def build_parser():
                           help="images to sample from a generator (default: 1000)")
     evaluate.add_argument("--out", default="evaluation", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0)
-    _add_raw_generator(evaluate)
-    _add_subject_pattern(evaluate)
-    _add_label_options(evaluate)
+    _raw_generator(evaluate)
+    add_setting_flags(evaluate, ("subject_pattern", *LABEL_SETTINGS))
     evaluate.set_defaults(func=_evaluate)
 
     export = commands.add_parser(
@@ -475,7 +431,7 @@ def build_parser():
     export.add_argument("--base", default="saved_models", help="model base path")
     export.add_argument("--version", type=int, help="default: the next free integer")
     export.add_argument("--overwrite", action="store_true", help="replace an existing version")
-    _add_raw_generator(export)
+    _raw_generator(export)
     export.set_defaults(func=_export)
 
     gen = commands.add_parser(
@@ -496,7 +452,7 @@ def build_parser():
     gen.add_argument("--nifti-per-slice", action="store_true",
                      help="one NIfTI file per image instead of one stacked volume")
     gen.add_argument("--batch-size", type=int, default=64)
-    _add_raw_generator(gen)
+    _raw_generator(gen)
     gen.add_argument("--out", required=True, help="output folder")
     gen.set_defaults(func=_generate)
 
@@ -508,8 +464,7 @@ def build_parser():
         "preset) on each fraction of the training subjects, then a fixed small CNN on every "
         "mix, over several seeds; writes utility.md, utility.json and utility.png.",
     )
-    _add_slice_options(util)
-    _add_train_options(util)
+    add_setting_flags(util, required=("source",))
     util.add_argument("--preset", default="demo-dcgan",
                       help="the generators' training settings (default: demo-dcgan)")
     util.add_argument("--fractions", default="0.25,1",
@@ -529,10 +484,10 @@ def build_parser():
     demo = commands.add_parser(
         "demo", parents=[common],
         help="train the demo DCGAN on the embedded demo cohort (a few minutes on a CPU)",
+        description="Trains the demo-dcgan preset; flags override its settings.",
     )
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
-    demo.add_argument("--epochs", type=int, default=None,
-                      help="epochs (default: the demo-dcgan preset's)")
+    add_setting_flags(demo)
     demo.set_defaults(func=_demo)
     return parser
 
@@ -573,14 +528,52 @@ def quiet_tensorflow():
                                      if not _START_UP_LINE.match(line)))
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not args.verbose and args.command != "data":  # Reading data needs no TensorFlow.
-        quiet_tensorflow()
+# The errors the package raises on purpose about what it was given: reported in one line
+# (unless --verbose), when raised by the package's own code.
+_USAGE_ERRORS = (ValueError, FileNotFoundError, FloatingPointError)
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _raised_by_package(exc):
+    """Whether ``exc`` was raised in this package's code, not inside Keras or TensorFlow
+    (an error there is a bug to show whole, not a message about the arguments)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE_DIR)
+
+
+@contextlib.contextmanager
+def _progress_to_stdout():
+    """The package's ``logging`` lines (training progress, rollbacks) on standard output
+    while a command runs; the logger is as it was afterwards."""
+    logger = logging.getLogger("keras_mrigan")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
-        args.func(args)
-    except (ValueError, FileNotFoundError, FloatingPointError) as exc:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = "--verbose" in argv
+    if not verbose:  # Before the parser: the settings' module imports TensorFlow.
+        quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    try:
+        with _progress_to_stdout():
+            args.func(args)
+    except _USAGE_ERRORS as exc:
+        if verbose or not _raised_by_package(exc):
+            raise
         print(f"keras-mrigan: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -2,125 +2,359 @@
 
 A ``RunConfig`` has five sections (data, model, loss, optimizer, schedule). Field names are
 unique across sections, so ``config.replace(resolution=128, g_steps=3)`` overrides fields by
-name wherever they live; the command line does exactly that with its flags.
+name wherever they live.
+
+Every field is declared once, with ``setting``: its default, help text, valid choices and
+check live in the field's metadata. ``validate`` checks a value by name with them, and the
+command-line flags, the tuner's search-space checks and the builders of a GAN derive from
+the same fields (``fields`` lists them), so a setting cannot drift between those places.
 """
 
 import dataclasses
 import json
+import numbers
+import os
+import re
+import types
+import typing
 from pathlib import Path
 
 from keras_mrigan.data import preprocess
 from keras_mrigan.utils import atomic_path
 
+# The names of registries that live above this module (it must stay importable without
+# TensorFlow, for a quick `keras-mrigan --help`); a test keeps each equal to its registry.
+ARCHITECTURES = ("dcgan", "srresnet", "progan")
+LOSSES = ("gan", "lsgan", "wgan", "wgan-gp", "dragan", "gan-r1")
+LATENT_DISTRIBUTIONS = ("uniform", "normal")
+UPSAMPLING = ("transpose", "resize")
+AUGMENTATIONS = ("translation", "cutout", "brightness", "contrast", "flip")
+AXES = ("axial", "coronal", "sagittal")
+STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+NAN_POLICIES = ("stop", "rollback")
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """A condition on a setting's value and the words that describe it: the error reads
+    "`name` must be <text>. Received: name=value"."""
+
+    test: typing.Callable
+    text: str
+
+
+def at_least(low):
+    return Check(lambda v: v >= low, f">= {low}")
+
+
+def positive():
+    return Check(lambda v: v > 0, "> 0")
+
+
+def between(low, high, low_open=False, high_open=False):
+    """A check of ``low <= v <= high``, either end open."""
+
+    def test(v):
+        return (low < v if low_open else low <= v) and (v < high if high_open else v <= high)
+
+    return Check(test, f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}")
+
+
+def setting(default, *, help, choices=None, check=None, flags=None, metavar=None,
+            no_flag=None):
+    """A ``RunConfig`` field: its default and, as metadata, everything else said about it.
+
+    Args:
+        default: the default value (a list default becomes a tuple).
+        help: one line for the command line's help and the documentation.
+        choices: the valid values, if they are few.
+        check: a ``Check`` the value must pass.
+        flags: the command-line option strings (default: ``--field-name``); the first is
+            the one ``keras-mrigan`` shows.
+        metavar: the command line's name for the value.
+        no_flag: why the setting has no command-line flag (only then it has none).
+    """
+    metadata = {"help": help, "choices": tuple(choices) if choices is not None else None,
+                "check": check, "flags": tuple(flags) if flags else None, "metavar": metavar,
+                "no_flag": no_flag}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _is_pattern(text):
+    try:
+        re.compile(text)
+    except re.error:
+        return False
+    return True
+
+
+def _is_power_of_two(v):
+    return (preprocess.MIN_RESOLUTION <= v <= preprocess.MAX_RESOLUTION
+            and (v & (v - 1)) == 0)
+
+
+def _is_policy(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return all(name in AUGMENTATIONS for name in names)
+
+
+def _is_percentile_pair(pair):
+    return len(pair) == 2 and all(isinstance(p, (int, float)) and not isinstance(p, bool)
+                                  for p in pair) and 0 <= pair[0] < pair[1] <= 100
+
+
+def fields():
+    """Every run setting: ``{name: dataclasses.Field}`` in declaration order, section by
+    section (the metadata holds ``help``, ``choices``, ``check``, ``flags``, ``metavar`` and
+    ``no_flag``)."""
+    return dict(_FIELDS)
+
+
+def kinds(name):
+    """The Python types a setting's values may have, e.g. ``(int, NoneType)`` for ``epochs``."""
+    annotation = _field(name).type
+    if isinstance(annotation, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def _field(name):
+    if name not in _FIELDS:
+        raise ValueError(f"Unknown run setting {name!r}. Valid settings: {sorted(_FIELDS)}")
+    return _FIELDS[name]
+
+
+def validate(name, value):
+    """Checks one setting's value by name, and returns it normalized (an integer where a
+    number is wanted becomes a ``float``, a list a tuple, a path a string).
+
+    Raises:
+        ValueError: one message, ``"`width` must be in (0, 4]. Received: width=5"``, for an
+            unknown setting, a value of the wrong type, outside the choices or failing the
+            setting's check.
+    """
+    field = _field(name)
+    allowed = kinds(name)
+    coerced = _coerce(value, allowed)
+    if coerced is _INVALID:
+        expected = " or ".join(_KIND_WORDS[kind] for kind in allowed)
+        raise ValueError(f"`{name}` must be {expected}. Received: {name}={value!r}")
+    if coerced is None:
+        return None
+    choices = field.metadata["choices"]
+    # `True in (1, ...)` holds in Python: compare types too, so 1 is not taken for True.
+    if choices is not None and not any(coerced == c and type(coerced) is type(c)
+                                       for c in choices):
+        raise ValueError(f"`{name}` must be one of {choices}. Received: {name}={value!r}")
+    check = field.metadata["check"]
+    if check is not None and not check.test(coerced):
+        raise ValueError(f"`{name}` must be {check.text}. Received: {name}={value!r}")
+    return coerced
+
+
+class _Invalid:
+    pass
+
+
+_INVALID = _Invalid()
+
+
+def _coerce(value, allowed):
+    if value is None:
+        return None if type(None) in allowed else _INVALID
+    if isinstance(value, bool):
+        return value if bool in allowed else _INVALID
+    if int in allowed and isinstance(value, numbers.Integral):
+        return int(value)
+    if float in allowed and isinstance(value, numbers.Real):
+        return float(value)
+    if str in allowed and isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    if tuple in allowed and isinstance(value, (list, tuple)):
+        return tuple(value)
+    return _INVALID
+
+
+class _Section:
+    """Validates and normalizes every field of a section when it is made (also by
+    ``dataclasses.replace`` and when a run's ``config.json`` is read)."""
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, validate(field.name, getattr(self, field.name)))
+
 
 @dataclasses.dataclass
-class DataConfig:
+class DataConfig(_Section):
     """Where the images come from and how they are batched (see ``SliceOptions``)."""
 
-    source: str = "demo"
-    resolution: int = 64
-    batch_size: int = 64
-    axis: str = "axial"
-    central_fraction: float = 1.0
-    min_foreground: float = preprocess.DEFAULT_MIN_FOREGROUND
-    pattern: str | None = None
-    include_masks: bool = False
-    skip_bad_files: bool = False
-    subject_pattern: str | None = None
-    # Class labels (conditional GANs): "folders", "demo" or a CSV table (None: unlabelled);
-    # a table's label and ID columns, its values' classes ("0=control,0.5=dementia"), and
-    # whether files without a label are dropped (else an error lists them).
-    labels: str | None = None
-    label_column: str | None = None
-    id_column: str = "ID"
-    label_map: str | None = None
-    drop_unlabelled: bool = False
-    cache: bool | str = True
-    shuffle_buffer: int = 4096
+    source: str = setting(
+        "demo", flags=("--data", "--source"),
+        help="folder or file of PNG/JPEG/TIFF slices, NIfTI/Analyze volumes or DICOM series, "
+        "or 'demo'")
+    resolution: int = setting(
+        64, check=Check(_is_power_of_two, "a power of two between 16 and 1024 (16, 32, 64, ...)"),
+        help="image side (progan: the final stage's)")
+    batch_size: int = setting(64, check=at_least(1), help="images per batch")
+    axis: str = setting("axial", choices=AXES, help="slicing plane of volumes")
+    central_fraction: float = setting(
+        1.0, check=between(0, 1, low_open=True),
+        help="keep this central fraction of each volume's slices")
+    min_foreground: float = setting(
+        preprocess.DEFAULT_MIN_FOREGROUND, check=between(0, 1),
+        help="drop volume slices with less foreground than this fraction")
+    clip_percentiles: tuple = setting(
+        preprocess.DEFAULT_CLIP_PERCENTILES, metavar=("LOW", "HIGH"),
+        check=Check(_is_percentile_pair, "two percentiles 0 <= low < high <= 100"),
+        help="per-volume intensity percentiles mapped to -1 and 1")
+    square: str = setting("pad", choices=preprocess.SQUARE_MODES,
+                          help="make slices square by padding with background or cropping")
+    pattern: str | None = setting(None, help="only read files whose name matches this shell "
+                                  "pattern")
+    include_masks: bool = setting(False, help="also read folders whose name contains 'seg'")
+    skip_bad_files: bool = setting(
+        False, help="skip unreadable files with one warning instead of stopping")
+    subject_pattern: str | None = setting(
+        None, metavar="REGEX", check=Check(_is_pattern, "a regular expression"),
+        help="regular expression that finds a file's subject in its path (its first group); "
+        "default: OASIS IDs, volume files, 2D slice names without their slice index")
+    labels: str | None = setting(
+        None, metavar="folders|demo|TABLE.csv",
+        help="class labels (a conditional GAN): one class per file from class subfolders "
+        "(DATA/CLASS/...), the demo cohort's control/atrophy classes, or a CSV table")
+    label_column: str | None = setting(None, help="the table's label column (e.g. CDR)")
+    id_column: str = setting("ID", help="the table's ID column, found in file paths")
+    label_map: str | None = setting(
+        None, metavar="VALUE=CLASS,...",
+        help="the table's values to classes, e.g. '0=control,0.5=dementia,1=dementia'")
+    drop_unlabelled: bool = setting(
+        False, help="leave out files without a label (else an error lists them)")
+    cache: bool | str = setting(
+        True, metavar="true|false|FOLDER",
+        help="keep the decoded slices in memory (true), in files under FOLDER, or not at all")
+    shuffle_buffer: int = setting(4096, check=at_least(1),
+                                  help="number of slices the shuffle draws from")
 
 
 @dataclasses.dataclass
-class ModelConfig:
+class ModelConfig(_Section):
     """Which architecture, at which width, with which latent space."""
 
-    arch: str = "dcgan"
-    latent_dim: int = 256
-    latent_distribution: str = "uniform"
-    width: float = 1.0
-    minibatch_stddev: bool = True
-    group_size: int = 4
-    # DCGAN generator: "transpose" (the paper's) or "resize" (no checkerboard).
-    upsample: str = "transpose"
+    arch: str = setting("dcgan", choices=ARCHITECTURES, help="architecture")
+    latent_dim: int = setting(256, check=at_least(1), help="latent length (paper: 256)")
+    latent_distribution: str = setting("uniform", choices=LATENT_DISTRIBUTIONS,
+                                       help="U(-1, 1) or normalized N(0, 1)")
+    width: float = setting(1.0, check=between(0, 4, low_open=True),
+                           help="filter-count multiplier (paper: 1)")
+    minibatch_stddev: bool = setting(
+        True, help="the discriminator's minibatch standard-deviation layer")
+    group_size: int = setting(4, check=at_least(1), help="minibatch-stddev group size")
+    upsample: str = setting(
+        "transpose", choices=UPSAMPLING,
+        help="dcgan generator: transposed convolutions (the paper's) or nearest-neighbour "
+        "resizing + convolution (no checkerboard)")
 
 
 @dataclasses.dataclass
-class LossConfig:
+class LossConfig(_Section):
     """The adversarial objective and its options (see ``GAN.compile``)."""
 
-    loss: str = "dragan"
-    real_label: float = 1.0
-    drift: float = 0.0
-    penalty_weight: float = 10.0
-    clip_value: float = 0.01
-    # Lazy regularization: gradient penalties every penalty_interval discriminator steps.
-    penalty_interval: int = 1
-    # Differentiable augmentation of every image D sees: policy ("translation,cutout,...";
-    # empty: none), its starting probability, and ADA's target and speed (images for p to go
-    # from 0 to 1; 0 keeps p fixed).
-    augment: str = ""
-    augment_p: float = 0.0
-    ada_target: float = 0.6
-    ada_images: float = 500_000
+    loss: str = setting("dragan", choices=LOSSES, help="adversarial objective")
+    real_label: float = setting(1.0, check=between(0, 1, low_open=True),
+                                help="target of real images; 0.9: one-sided label smoothing")
+    drift: float = setting(0.0, check=at_least(0), help="ProGAN drift weight epsilon")
+    penalty_weight: float = setting(10.0, check=at_least(0),
+                                    help="gradient-penalty lambda, or R1's gamma")
+    clip_value: float = setting(0.01, check=positive(), help="WGAN weight clip c")
+    penalty_interval: int = setting(
+        1, check=at_least(1),
+        help="lazy regularization: the gradient penalty every N discriminator steps, "
+        "weighted by N")
+    augment: str = setting(
+        "", metavar="POLICY",
+        check=Check(_is_policy, f"comma-separated names among {', '.join(AUGMENTATIONS)}"),
+        help="differentiable augmentation of every image the discriminator sees "
+        "(empty: none)")
+    augment_p: float = setting(0.0, check=between(0, 1),
+                               help="probability of each transform at the start")
+    ada_target: float = setting(
+        0.6, check=between(0, 1, low_open=True, high_open=True),
+        help="adaptive probability: target mean sign of D's real scores")
+    ada_images: float = setting(
+        500_000, check=at_least(0),
+        help="images for the probability to go from 0 to 1 (0 keeps --augment-p fixed)")
 
 
 @dataclasses.dataclass
-class OptimizerConfig:
+class OptimizerConfig(_Section):
     """Adam settings of both networks (paper: lr 2e-4, beta_1 0.5 for DCGAN and SRResNet)."""
 
-    g_learning_rate: float = 2e-4
-    d_learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    beta_2: float = 0.999
-    # Moving average of the generator's weights: half-life in images (0: none) and StyleGAN2's
-    # ramp-up (the half-life is at most ema_rampup times the images seen; 0: none).
-    ema_half_life_images: float = 0
-    ema_rampup: float = 0.05
+    g_learning_rate: float = setting(2e-4, check=positive(), flags=("--g-lr",),
+                                     help="generator Adam learning rate")
+    d_learning_rate: float = setting(2e-4, check=positive(), flags=("--d-lr",),
+                                     help="discriminator Adam learning rate")
+    beta_1: float = setting(0.5, check=between(0, 1, high_open=True), flags=("--beta1",),
+                            help="Adam beta_1 of both")
+    beta_2: float = setting(0.999, check=between(0, 1, high_open=True), flags=("--beta2",),
+                            help="Adam beta_2 of both")
+    ema_half_life_images: float = setting(
+        0, check=at_least(0), flags=("--ema-half-life",), metavar="IMAGES",
+        help="keep a moving average of the generator's weights with this half-life in "
+        "images, and sample with it (0: none)")
+    ema_rampup: float = setting(
+        0.05, check=at_least(0),
+        help="the half-life is at most this times the images seen (0: no ramp-up)")
 
 
 DEFAULT_EPOCHS = 60  # The paper's DCGAN and SRResNet runs.
 
 
 @dataclasses.dataclass
-class ScheduleConfig:
+class ScheduleConfig(_Section):
     """How long and in which rhythm to train."""
 
-    # None: a progressive run lasts exactly its growth schedule, any other DEFAULT_EPOCHS.
-    epochs: int | None = None
-    d_steps: int = 1
-    g_steps: int = 1
-    seed: int = 0
-    jit_compile: bool | str = "auto"
-    sample_count: int = 64
-    # Progressive architectures: length of each fade-in and stabilization phase, in epochs,
-    # or in images when phase_images > 0 (then rounded up to whole epochs).
-    phase_epochs: int = 20
-    phase_images: int = 0
-    # Quality measures (rho, sigma / n, delta, SWD) of metrics_n samples every metrics_every
-    # epochs, added to the history; 0 turns them off.
-    metrics_every: int = 0
-    metrics_n: int = 256
-    # Scale and speed: "default" (one device), "mirrored" (all local GPUs) or "multiworker"
-    # (TF_CONFIG); "float32", "mixed_float16" or "mixed_bfloat16"; TF op determinism.
-    strategy: str = "default"
-    precision: str = "float32"
-    deterministic: bool = False
-    # A NaN or Inf loss: "stop" the run, or "rollback" to the last checkpoint and go on with
-    # both learning rates multiplied by nan_lr_factor (at most nan_rollbacks times).
-    on_nan: str = "stop"
-    nan_lr_factor: float = 0.5
-    nan_rollbacks: int = 3
-    # Write every epoch's scalars and sample grid to RUN/tensorboard/.
-    tensorboard: bool = False
+    epochs: int | None = setting(
+        None, check=at_least(1),
+        help="length of the run; without it a progressive run lasts its growth schedule, "
+        "any other 60 epochs")
+    d_steps: int = setting(1, check=at_least(1), help="discriminator updates per batch")
+    g_steps: int = setting(1, check=at_least(1), help="generator updates per batch (r)")
+    seed: int = setting(0, check=at_least(0), help="seed of the networks, latents and shuffle")
+    jit_compile: bool | str = setting("auto", choices=(True, False, "auto"),
+                                      help="compile the train step with XLA")
+    sample_count: int = setting(64, check=at_least(1), help="images in each sample grid")
+    phase_epochs: int = setting(
+        20, check=at_least(1), help="progan: epochs per fade-in and per stabilization phase")
+    phase_images: int = setting(
+        0, check=at_least(0),
+        help="progan: images per phase instead (rounded up to whole epochs; 0: use epochs)")
+    metrics_every: int = setting(
+        0, check=at_least(0),
+        help="add rho, sigma/n, delta and SWD of --metrics-n samples to the history every N "
+        "epochs (0: off)")
+    metrics_n: int = setting(256, check=at_least(2), help="samples per measurement")
+    strategy: str = setting(
+        "default", choices=STRATEGIES,
+        help="tf.distribute strategy: one device, mirrored over the local GPUs, or "
+        "multiworker as TF_CONFIG describes")
+    precision: str = setting(
+        "float32", choices=PRECISIONS, flags=("--precision", "--mixed-precision"),
+        help="compute in float32, or float16 (with loss scaling) or bfloat16; variables, "
+        "generator output and penalties stay float32")
+    deterministic: bool = setting(
+        False, help="TensorFlow op determinism during the run (same seed, same weights)")
+    on_nan: str = setting(
+        "stop", choices=NAN_POLICIES,
+        help="on a NaN/Inf loss: stop, or roll back to the last checkpoint with lower "
+        "learning rates")
+    nan_lr_factor: float = setting(
+        0.5, check=between(0, 1, low_open=True, high_open=True),
+        help="learning-rate factor of a rollback")
+    nan_rollbacks: int = setting(3, check=at_least(0), help="rollbacks before giving up")
+    tensorboard: bool = setting(
+        False, help="write every epoch's losses, measures, learning rates and sample grid to "
+        "RUN/tensorboard/")
 
 
 SECTIONS = {
@@ -130,6 +364,13 @@ SECTIONS = {
     "optimizer": OptimizerConfig,
     "schedule": ScheduleConfig,
 }
+_FIELDS = {field.name: field for section in SECTIONS.values()
+           for field in dataclasses.fields(section)}
+_FIELD_SECTION = {field.name: name for name, section in SECTIONS.items()
+                  for field in dataclasses.fields(section)}
+_KIND_WORDS = {bool: "True or False", int: "an integer", float: "a number", str: "a string",
+               tuple: "a sequence", type(None): "None"}
+
 
 
 @dataclasses.dataclass
@@ -146,24 +387,29 @@ class RunConfig:
         """A copy with fields changed by name, whichever section holds them.
 
         ``None`` values are ignored, so unset command-line flags change nothing.
+
+        Raises:
+            ValueError: an unknown setting, or a value ``validate`` refuses.
         """
         sections = {name: getattr(self, name) for name in SECTIONS}
         changes = {name: {} for name in SECTIONS}
         for key, value in overrides.items():
             if value is None:
                 continue
-            section = _FIELD_SECTION.get(key)
-            if section is None:
-                raise ValueError(
-                    f"Unknown run setting {key!r}. Valid settings: {sorted(_FIELD_SECTION)}"
-                )
-            changes[section][key] = value
+            _field(key)  # An unknown name fails with the valid ones.
+            changes[_FIELD_SECTION[key]][key] = value
         return RunConfig(
             **{name: dataclasses.replace(sections[name], **changes[name]) for name in SECTIONS}
         )
 
     def to_dict(self):
+        """``{section: {setting: value}}``, the layout of a run's ``config.json``."""
         return dataclasses.asdict(self)
+
+    def settings(self):
+        """``{setting: value}`` of every field, whichever section holds it."""
+        return {name: getattr(getattr(self, section), name)
+                for name, section in _FIELD_SECTION.items()}
 
     @classmethod
     def from_dict(cls, config):
@@ -182,11 +428,6 @@ class RunConfig:
             return cls.from_dict(json.loads(Path(path).read_text()))
         except (OSError, json.JSONDecodeError, TypeError) as exc:
             raise ValueError(f"{path}: not a readable run configuration ({exc})") from exc
-
-
-_FIELD_SECTION = {
-    field.name: name for name, section in SECTIONS.items() for field in dataclasses.fields(section)
-}
 
 
 def _preset(**overrides):

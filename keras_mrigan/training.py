@@ -1,7 +1,7 @@
-"""Training runs: build a GAN from a ``RunConfig``, train it with ``model.fit`` into a run
-folder, and resume an interrupted run.
+"""Training runs: train a GAN built from a ``RunConfig`` (see ``keras_mrigan.builders``) with
+``model.fit`` into a run folder, and resume an interrupted run.
 
-A run folder holds::
+A run folder (its format: ``keras_mrigan.runs``) holds::
 
     config.json        the RunConfig
     checkpoint.keras   the GAN after the last finished epoch (networks + optimizer state)
@@ -19,11 +19,14 @@ networks are built with the previous stage's weights copied in (and fresh optimi
 Karras et al.'s code), the ``FadeIn`` callback drives the fade-in, and the data are the same
 cached batches average-pooled to the stage's resolution. ``state.json`` also records the
 stage's resolution and ``alpha``.
+
+Training changes no process-wide state: the run's seed and op determinism hold only while
+it trains, and progress goes through Keras' progress bar and ``logging``.
 """
 
-import contextlib
 import dataclasses
 import json
+import logging
 import math
 import shutil
 from pathlib import Path
@@ -32,7 +35,15 @@ import keras
 import numpy as np
 
 from keras_mrigan import callbacks as run_callbacks
-from keras_mrigan.config import DEFAULT_EPOCHS, RunConfig
+from keras_mrigan.builders import (
+    build_gan,
+    check_run_options,
+    compile_gan,
+    get_strategy,
+    grow_gan,
+    run_scope,
+)
+from keras_mrigan.config import DEFAULT_EPOCHS, NAN_POLICIES, PRECISIONS, STRATEGIES, RunConfig
 from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import readers
 from keras_mrigan.data.pipeline import (
@@ -44,164 +55,30 @@ from keras_mrigan.data.pipeline import (
     with_classes,
 )
 from keras_mrigan.models import get_architecture, is_progressive
-from keras_mrigan.models.gan import GAN
 from keras_mrigan.models.progan import Stage
-from keras_mrigan.utils import atomic_path
+from keras_mrigan.runs import (
+    CONFIG,
+    FINAL_MODEL,
+    REFERENCE_STATS,
+    SPLIT,
+    TENSORBOARD,
+    load_reference,
+    read_split,
+    write_split,
+)
+from keras_mrigan.utils import atomic_path, op_determinism, random_scope
 
-CONFIG = "config.json"
-SPLIT = "split.json"
-FINAL_MODEL = "model.keras"
-REFERENCE_STATS = "reference_stats.npz"
-TENSORBOARD = "tensorboard"
+# Names that lived here before the builders and the run-folder format had modules of their
+# own; they stay importable from ``keras_mrigan.training``.
+__all__ = [
+    "CONFIG", "DEFAULT_EPOCHS", "FINAL_MODEL", "NAN_POLICIES", "PRECISIONS", "REFERENCE_STATS",
+    "SPLIT", "STRATEGIES", "TENSORBOARD", "build_gan", "check_run_options", "compile_gan",
+    "get_strategy", "grow_gan", "load_checkpoint", "make_dataset", "new_run_folder",
+    "read_split", "resume", "run_epochs", "run_labels", "run_scope", "schedule_stages",
+    "slice_options", "steps_per_epoch", "train", "training_subjects", "write_split",
+]
 
-
-STRATEGIES = ("default", "mirrored", "multiworker")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-NAN_POLICIES = ("stop", "rollback")
-_strategies = {}
-
-
-def get_strategy(name):
-    """The ``tf.distribute`` strategy of a run: ``"default"`` (one device), ``"mirrored"``
-    (``MirroredStrategy`` over the local GPUs, or the CPU) or ``"multiworker"``
-    (``MultiWorkerMirroredStrategy``, configured by ``TF_CONFIG``).
-
-    One instance per name and process: strategies with collective ops must not be created
-    twice in a process.
-    """
-    import tensorflow as tf
-
-    if name not in STRATEGIES:
-        raise ValueError(f"Unknown strategy {name!r}: one of {list(STRATEGIES)}")
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name not in _strategies:
-        _strategies[name] = (tf.distribute.MirroredStrategy() if name == "mirrored"
-                             else tf.distribute.MultiWorkerMirroredStrategy())
-    return _strategies[name]
-
-
-def check_run_options(config):
-    """Rejects unknown strategy, precision and NaN-policy names before anything is built."""
-    schedule = config.schedule
-    for name, value, valid in (("strategy", schedule.strategy, STRATEGIES),
-                               ("precision", schedule.precision, PRECISIONS),
-                               ("on_nan", schedule.on_nan, NAN_POLICIES)):
-        if value not in valid:
-            raise ValueError(f"Unknown {name} {value!r}: one of {list(valid)}")
-    if not 0 < schedule.nan_lr_factor < 1:
-        raise ValueError(f"`nan_lr_factor` must be in (0, 1). Received: {schedule.nan_lr_factor}")
-
-
-def build_gan(config, resolution=None, classes=None):
-    """A fresh, uncompiled ``GAN`` for a ``RunConfig``, with its variables in the run's
-    strategy scope and layers in the run's precision policy.
-
-    Args:
-        config: a ``RunConfig``.
-        resolution: the stage resolution of a progressive architecture (default: its first
-            stage, 4 x 4); other architectures are built at the data resolution.
-        classes: ``(class_names, class_counts)`` of labelled data: a conditional GAN whose
-            generated labels follow the counts.
-    """
-    with run_scope(config):
-        return _build_gan(config, resolution, classes)
-
-
-@contextlib.contextmanager
-def run_scope(config):
-    """Builds or loads models of a run inside: its strategy's scope, and its precision as the
-    global dtype policy (restored on exit)."""
-    check_run_options(config)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(config.schedule.precision)
-    try:
-        with get_strategy(config.schedule.strategy).scope():
-            yield
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
-def _build_gan(config, resolution, classes=None):
-    model, schedule = config.model, config.schedule
-    architecture = get_architecture(model.arch)
-    if resolution is None:
-        resolution = (architecture.START_RESOLUTION if is_progressive(model.arch)
-                      else config.data.resolution)
-    if model.minibatch_stddev and config.data.batch_size % model.group_size:
-        raise ValueError(
-            f"`batch_size` ({config.data.batch_size}) must be a multiple of `group_size` "
-            f"({model.group_size}) for the minibatch standard-deviation layer."
-        )
-    keras.utils.set_random_seed(schedule.seed)
-    options = {}
-    if model.upsample != "transpose":  # The other architectures have their own upsampling.
-        if model.arch != "dcgan":
-            raise ValueError(f"`upsample` chooses the DCGAN generator's upsampling; {model.arch} "
-                             "has its own (srresnet: ICNR pixel shuffle, progan: nearest "
-                             f"neighbour). Received: upsample={model.upsample!r}")
-        options["upsample"] = model.upsample
-    if config.data.labels and classes is None:
-        raise ValueError("A labelled run's GAN is conditional: give its `classes`.")
-    names, counts = classes if classes is not None else ((), None)
-    generator = architecture.build_generator(resolution, latent_dim=model.latent_dim,
-                                             width=model.width, num_classes=len(names),
-                                             **options)
-    discriminator = architecture.build_discriminator(
-        resolution, width=model.width, minibatch_stddev=model.minibatch_stddev,
-        group_size=model.group_size, num_classes=len(names),
-    )
-    return GAN(generator, discriminator, latent_distribution=model.latent_distribution,
-               d_steps=schedule.d_steps, g_steps=schedule.g_steps, seed=schedule.seed,
-               ema_half_life_images=config.optimizer.ema_half_life_images,
-               ema_rampup=config.optimizer.ema_rampup, augment=config.loss.augment,
-               augment_p=config.loss.augment_p, ada_target=config.loss.ada_target,
-               ada_images=config.loss.ada_images, num_classes=len(names),
-               class_names=names, class_frequencies=counts)
-
-
-def grow_gan(gan, config, resolution):
-    """The compiled GAN of the progressive stage at ``resolution``, carrying every weight of
-    ``gan`` (the previous stage; its generator's moving average too) over by layer name, and
-    its latent random state."""
-    architecture = get_architecture(config.model.arch)
-    classes = (gan.class_names, gan.class_frequencies) if gan.conditional else None
-    grown = build_gan(config, resolution, classes)
-    architecture.transfer_weights(gan.generator, grown.generator)
-    architecture.transfer_weights(gan.discriminator, grown.discriminator)
-    grown.seed_generator.state.assign(gan.seed_generator.state)
-    if gan.augment_policy:
-        grown.augment_p.assign(gan.augment_p)
-    if gan.ema_generator is not None:  # The average grows like the generator.
-        architecture.transfer_weights(gan.ema_generator, grown.ema_generator)
-        grown.images_seen.assign(gan.images_seen)
-    return compile_gan(grown, config)
-
-
-def compile_gan(gan, config):
-    """Compiles ``gan`` with the optimizers and objective of a ``RunConfig`` (in the run's
-    strategy scope; with dynamic loss scaling of both optimizers under mixed float16)."""
-    opt, loss = config.optimizer, config.loss
-
-    def adam(learning_rate):
-        optimizer = keras.optimizers.Adam(learning_rate, beta_1=opt.beta_1, beta_2=opt.beta_2)
-        if config.schedule.precision == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        return optimizer
-
-    with run_scope(config):
-        gan.compile(
-            g_optimizer=adam(opt.g_learning_rate),
-            d_optimizer=adam(opt.d_learning_rate),
-            loss=loss.loss,
-            real_label=loss.real_label,
-            drift=loss.drift,
-            penalty_weight=loss.penalty_weight,
-            clip_value=loss.clip_value,
-            penalty_interval=loss.penalty_interval,
-            jit_compile=config.schedule.jit_compile,
-        )
-    return gan
+logger = logging.getLogger(__name__)
 
 
 def make_dataset(config, slices=None, labels=None):
@@ -247,21 +124,6 @@ def training_subjects(config):
         files = readers.find_files(resolve_source(config.data.source), options.include_masks,
                                    options.pattern)
     return sorted({readers.subject_of(f, options.subject_pattern) for f in files})
-
-
-def write_split(run_dir, subjects, in_memory=False):
-    """Records the subjects a run trains on in ``RUN/split.json``, so that a downstream study
-    can refuse a generator that has seen its test subjects; ``in_memory``: the run trained on
-    a selection given in memory, not on its configured source."""
-    record = {"train_subjects": sorted(map(str, subjects)), "in_memory": bool(in_memory)}
-    with atomic_path(Path(run_dir) / SPLIT) as tmp:
-        Path(tmp).write_text(json.dumps(record, indent=1) + "\n")
-
-
-def read_split(run_dir):
-    """The training subjects a run recorded (``None`` if it recorded none)."""
-    path = Path(run_dir) / SPLIT
-    return json.loads(path.read_text())["train_subjects"] if path.exists() else None
 
 
 def steps_per_epoch(slices, batch_size):
@@ -416,8 +278,6 @@ def _metrics_callback(config, run_dir):
     schedule = config.schedule
     if schedule.metrics_every <= 0:
         return []
-    from keras_mrigan.metrics import load_reference
-
     stats = load_reference(config.data.source, config.data.resolution, n=schedule.metrics_n,
                            stats_path=run_dir / REFERENCE_STATS, seed=schedule.seed,
                            options=slice_options(config))
@@ -429,17 +289,24 @@ def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks,
     """Trains ``gan`` from ``initial_epoch`` to ``config.schedule.epochs`` into ``run_dir``
     (with the run's dataset unless one is given), stage by stage, and writes the final model.
 
+    The run's randomness is seeded from its seed, and with ``deterministic`` TensorFlow's ops
+    are deterministic, only while it trains: the caller's random generators and determinism
+    setting are as they were afterwards.
+
     A NaN or Inf loss stops the run with ``NonFiniteLossError``; with ``on_nan="rollback"``
     the run instead goes back to its last checkpoint and continues with both learning rates
     lowered."""
     schedule = config.schedule
-    if schedule.deterministic:
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
     # Each epoch's shuffle order depends on the seed and on TensorFlow's global seed: the
     # same in a run and in its resumption.
-    keras.utils.set_random_seed(schedule.seed)
+    with op_determinism(schedule.deterministic), random_scope(schedule.seed):
+        return _fit_in_scope(gan, config, Path(run_dir), initial_epoch, history, verbose,
+                             extra_callbacks, dataset)
+
+
+def _fit_in_scope(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks,
+                  dataset):
+    schedule = config.schedule
     if dataset is None:
         dataset = make_dataset(config)
     steps = steps_per_epoch(dataset, config.data.batch_size)
@@ -477,9 +344,9 @@ def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks,
                      for o in (gan.g_optimizer, gan.d_optimizer)]
             gan, initial_epoch, history = load_checkpoint(run_dir, config)
             gan.g_optimizer.learning_rate, gan.d_optimizer.learning_rate = rates
-            print(f"{error} Rolled back to epoch {initial_epoch}; learning rates now "
-                  f"G {rates[0]:.3g}, D {rates[1]:.3g} (rollback {rollbacks} of "
-                  f"{schedule.nan_rollbacks}).")
+            logger.warning("%s Rolled back to epoch %d; learning rates now G %.3g, D %.3g "
+                           "(rollback %d of %d).", error, initial_epoch, rates[0], rates[1],
+                           rollbacks, schedule.nan_rollbacks)
     with atomic_path(run_dir / FINAL_MODEL) as tmp:
         gan.save(tmp)
     return gan

@@ -7,7 +7,9 @@ import pytest
 from conftest import head_volume, save_nifti
 from PIL import Image
 
+from keras_mrigan import cli, tuning
 from keras_mrigan.cli import main
+from keras_mrigan.config import PRESETS, RunConfig, fields
 
 
 def test_help_lists_subcommands():
@@ -73,7 +75,7 @@ def test_train_presets_and_bad_values(tmp_path, capsys):
     assert "Unknown preset 'nope'" in capsys.readouterr().err
     assert main(["train", "--data", "demo", "--loss", "hinge", "--out", str(tmp_path / "r"),
                  "--resolution", "16"]) == 2
-    assert "Unknown loss 'hinge'" in capsys.readouterr().err
+    assert "`loss` must be one of ('gan'," in capsys.readouterr().err
 
 
 def test_train_progressive_from_the_command_line(tmp_path, capsys):
@@ -167,3 +169,73 @@ def test_demo_command(tmp_path):
     grid = np.asarray(Image.open(tmp_path / "demo" / "samples" / "latest.png"))
     assert grid.shape == (6 * 66 + 2, 6 * 66 + 2)
     assert grid.std() > 10  # Not a blank image.
+
+
+def test_every_setting_has_a_flag_and_survives_config_flags_config():
+    parser = cli.build_parser()
+    assert [name for name, f in fields().items() if f.metadata["no_flag"]] == []
+    for command in ("train", "tune", "demo", "utility"):
+        options = {a.dest for a in parser._subparsers._group_actions[0].choices[command]._actions}
+        assert set(fields()) <= options, command
+    custom = RunConfig().replace(
+        cache="/tmp/slices", jit_compile=False, clip_percentiles=(1.5, 99), square="crop",
+        include_masks=True, minibatch_stddev=False, augment="flip,cutout", epochs=5,
+        labels="folders", label_map="0=a,1=b", nan_lr_factor=0.25, precision="mixed_bfloat16")
+    configs = [preset for _, preset in PRESETS.values()] + [custom]
+    for config in configs:
+        argv = cli.config_flags(config)
+        # One flag per setting that has a value (None is every setting's "not given").
+        assert len([a for a in argv if a.startswith("--")]) == \
+            sum(v is not None for v in config.settings().values())
+        args = parser.parse_args(["train", "--out", "run", *argv])
+        assert RunConfig().replace(**cli.given_settings(args)) == config
+    args = parser.parse_args(["train", "--jit-compile", "--cache", "false", "--no-tensorboard"])
+    assert cli.given_settings(args) == {"jit_compile": True, "cache": False,
+                                        "tensorboard": False}
+
+
+def test_a_bad_value_fails_with_the_same_message_everywhere(tmp_path, capsys):
+    message = "`width` must be in (0, 4]. Received: width=4.5"
+    with pytest.raises(ValueError) as from_config:
+        RunConfig().replace(width=4.5)
+    with pytest.raises(ValueError) as from_space:
+        tuning.check_space({"width": [0.5, 4.5]})
+    assert str(from_config.value) == str(from_space.value) == message
+    assert main(["train", "--out", str(tmp_path / "r"), "--width", "4.5"]) == 2
+    assert capsys.readouterr().err == f"keras-mrigan: error: {message}\n"
+    assert main(["tune", "--data", "demo", "--out", str(tmp_path / "t"), "--width", "4.5"]) == 2
+    assert capsys.readouterr().err == f"keras-mrigan: error: {message}\n"
+    assert not (tmp_path / "r").exists() and not (tmp_path / "t").exists()
+    # With --verbose the error comes whole, with its traceback.
+    with pytest.raises(ValueError, match=r"`width` must be in \(0, 4\]"):
+        main(["train", "--out", str(tmp_path / "r"), "--width", "4.5", "--verbose"])
+
+
+def test_errors_from_inside_keras_are_not_turned_into_usage_messages():
+    import keras
+
+    try:
+        keras.layers.Dense(-3)  # Keras raises a ValueError from its own code.
+    except ValueError as error:
+        from_keras = error
+    try:
+        RunConfig().replace(width=9)
+    except ValueError as error:
+        from_package = error
+    assert "units" in str(from_keras) and "`width`" in str(from_package)
+    assert not cli._raised_by_package(from_keras)  # main() re-raises it, with its traceback.
+    assert cli._raised_by_package(from_package)  # main() prints it in one line.
+
+
+def test_slice_settings_match_slice_options_and_the_logger_is_restored():
+    import dataclasses
+    import logging
+
+    from keras_mrigan.data.pipeline import SliceOptions
+
+    assert set(cli.SLICE_SETTINGS) == {f.name for f in dataclasses.fields(SliceOptions)}
+    assert set(cli.SLICE_SETTINGS) <= set(cli.RUN_SETTINGS)
+    logger = logging.getLogger("keras_mrigan")
+    handlers, level = list(logger.handlers), logger.level
+    assert main(["train", "--out", "x", "--width", "9"]) == 2
+    assert logger.handlers == handlers and logger.level == level

@@ -53,3 +53,66 @@ def test_paper_srresnet_and_progan_presets():
     assert progan.optimizer.g_learning_rate == 1e-3 and progan.optimizer.beta_1 == 0.0
     assert progan.model.latent_dim == 512 and progan.data.resolution == 256
     assert progan.schedule.phase_epochs == 20 and progan.schedule.epochs == 260
+
+
+def test_every_setting_declares_help_and_validates_with_one_message():
+    import dataclasses
+
+    from keras_mrigan import config as run_config
+
+    for name, field in run_config.fields().items():
+        assert field.metadata["help"], name
+        # The default passes its own check.
+        assert run_config.validate(name, field.default) == field.default
+    cases = [
+        ("width", 4.5, "`width` must be in (0, 4]. Received: width=4.5"),
+        ("resolution", 48, "`resolution` must be a power of two between 16 and 1024 "
+         "(16, 32, 64, ...). Received: resolution=48"),
+        ("loss", "hinge", "`loss` must be one of ('gan', 'lsgan', 'wgan', 'wgan-gp', "
+         "'dragan', 'gan-r1'). Received: loss='hinge'"),
+        ("g_steps", 1.5, "`g_steps` must be an integer. Received: g_steps=1.5"),
+        ("clip_percentiles", (99.0, 1.0), "`clip_percentiles` must be two percentiles "
+         "0 <= low < high <= 100. Received: clip_percentiles=(99.0, 1.0)"),
+        ("jit_compile", 1, "`jit_compile` must be True or False or a string. "
+         "Received: jit_compile=1"),
+        ("augment", "flip,zoom", "`augment` must be comma-separated names among translation, "
+         "cutout, brightness, contrast, flip. Received: augment='flip,zoom'"),
+    ]
+    for name, value, message in cases:
+        with pytest.raises(ValueError) as error:
+            run_config.validate(name, value)
+        assert str(error.value) == message
+        with pytest.raises(ValueError) as error:  # The same message from a config.
+            RunConfig().replace(**{name: value})
+        assert str(error.value) == message
+    # Values are normalized: a whole number for a float setting, a list for a tuple.
+    config = RunConfig().replace(ema_half_life_images=100, clip_percentiles=[1, 99])
+    assert config.optimizer.ema_half_life_images == 100.0
+    assert isinstance(config.optimizer.ema_half_life_images, float)
+    assert config.data.clip_percentiles == (1, 99)
+    assert dataclasses.replace(config.model, width=2).width == 2.0
+
+
+def test_slice_settings_reach_a_run_and_round_trip(tmp_path):
+    from keras_mrigan import training
+
+    config = RunConfig().replace(clip_percentiles=(2, 98), square="crop", axis="coronal")
+    options = training.slice_options(config)
+    assert options.clip_percentiles == (2, 98) and options.square == "crop"
+    assert options.axis == "coronal"
+    config.save(tmp_path / "config.json")
+    assert RunConfig.load(tmp_path / "config.json") == config
+
+
+def test_choice_lists_match_the_registries():
+    from keras_mrigan import augment, losses
+    from keras_mrigan import config as run_config
+    from keras_mrigan.models import ARCHITECTURES
+    from keras_mrigan.models.dcgan import UPSAMPLING
+    from keras_mrigan.models.gan import LATENT_DISTRIBUTIONS
+
+    assert run_config.ARCHITECTURES == tuple(ARCHITECTURES)
+    assert run_config.LOSSES == tuple(losses.LOSSES)
+    assert run_config.LATENT_DISTRIBUTIONS == tuple(LATENT_DISTRIBUTIONS)
+    assert run_config.UPSAMPLING == tuple(UPSAMPLING)
+    assert run_config.AUGMENTATIONS == tuple(augment.TRANSFORMS)

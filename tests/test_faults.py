@@ -122,13 +122,14 @@ def test_nan_loss_stops_with_epoch_step_and_term_and_keeps_the_good_checkpoint(
 
 
 def test_nan_rollback_returns_to_the_checkpoint_with_lower_learning_rates(
-        tiny_config, tmp_path, capsys):
+        tiny_config, tmp_path, caplog):
     run = tmp_path / "run"
     config = tiny_config.replace(epochs=3, on_nan="rollback", g_learning_rate=2e-4,
                                  d_learning_rate=4e-4)
-    gan = training.train(config, run, verbose=0, extra_callbacks=[PoisonDiscriminator(1, 1)])
-    assert "Rolled back to epoch 1; learning rates now G 0.0001, D 0.0002" in \
-        capsys.readouterr().out
+    with caplog.at_level("WARNING", logger="keras_mrigan.training"):
+        gan = training.train(config, run, verbose=0,
+                             extra_callbacks=[PoisonDiscriminator(1, 1)])
+    assert "Rolled back to epoch 1; learning rates now G 0.0001, D 0.0002" in caplog.text
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-4)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(2e-4)
     assert [r["epoch"] for r in _history(run)] == ["1", "2", "3"]
@@ -140,12 +141,18 @@ def test_nan_rollback_returns_to_the_checkpoint_with_lower_learning_rates(
 
 
 def test_run_option_names_are_checked(tiny_config, tmp_path):
-    for setting, message in ((dict(strategy="tpu"), "Unknown strategy 'tpu'"),
-                             (dict(precision="float16"), "Unknown precision 'float16'"),
-                             (dict(on_nan="ignore"), "Unknown on_nan 'ignore'"),
-                             (dict(nan_lr_factor=2.0), "`nan_lr_factor` must be in")):
-        with pytest.raises(ValueError, match=message):
-            training.train(tiny_config.replace(**setting), tmp_path / "run")
+    for setting, message in ((dict(strategy="tpu"), "`strategy` must be one of ("),
+                             (dict(precision="float16"), "`precision` must be one of ("),
+                             (dict(on_nan="ignore"), "`on_nan` must be one of ('stop', "),
+                             (dict(nan_lr_factor=2.0), "`nan_lr_factor` must be in (0, 1)")):
+        with pytest.raises(ValueError) as error:
+            tiny_config.replace(**setting)
+        assert str(error.value).startswith(message)
+    # A config whose fields were assigned directly is checked before anything is made.
+    config = tiny_config.replace()
+    config.schedule.strategy = "tpu"
+    with pytest.raises(ValueError, match="Unknown strategy 'tpu'"):
+        training.train(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 

@@ -270,3 +270,42 @@ def test_bad_ema_settings_fail_before_training(tiny_config, tmp_path, capsys):
                  "--resolution", "16", "--ema-half-life", "-5"])
     assert code == 2 and "ema_half_life_images=-5" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_train_leaves_the_callers_randomness_and_determinism_as_they_were(tiny_config,
+                                                                           tmp_path):
+    import random
+
+    # TensorFlow has no public getter of the setting.
+    from tensorflow.python.framework import config as tf_config
+
+    random.seed(123)
+    np.random.seed(123)
+    expected_python, expected_numpy = random.random(), np.random.random_sample()
+    random.seed(123)
+    np.random.seed(123)
+    determinism = tf_config.is_op_determinism_enabled()
+    config = tiny_config.replace(epochs=1, deterministic=True, seed=5)
+    first = training.train(config, tmp_path / "a", verbose=0)
+    assert random.random() == expected_python
+    assert np.random.random_sample() == expected_numpy
+    assert tf_config.is_op_determinism_enabled() == determinism
+    # Still the same weights for the same seed.
+    second = training.train(config, tmp_path / "b", verbose=0)
+    for a, b in zip(first.generator.get_weights(), second.generator.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_builders_take_the_gan_settings_from_the_config_by_name(tiny_config):
+    from keras_mrigan import builders
+
+    config = tiny_config.replace(d_steps=2, ada_target=0.7, augment="flip", penalty_interval=3,
+                                 real_label=0.9, drift=0.01)
+    gan = builders.compile_gan(builders.build_gan(config), config)
+    assert gan.d_steps == 2 and gan.ada_target == 0.7 and gan.augment_policy == ("flip",)
+    assert gan.real_label == 0.9 and gan.drift == 0.01
+    assert gan.loss_fn.penalty_interval == 3 and gan.loss_fn.name == "dragan"
+    assert builders.settings_for(GAN.compile, config) == {
+        "loss": "dragan", "real_label": 0.9, "drift": 0.01, "penalty_weight": 10.0,
+        "clip_value": 0.01, "penalty_interval": 3}
+    assert training.build_gan is builders.build_gan  # The former location still works.

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from keras_mrigan.tuning.hypermodel import GANHyperModel
 from keras_mrigan.tuning.report import best_results, write_results
+from keras_mrigan.tuning.space import TUNABLE, load_space
 from keras_mrigan.tuning.tuners import make_tuner
 
 REFERENCE_STATS = "reference_stats.npz"
@@ -18,14 +19,19 @@ def is_worker():
 
 
 def tune(config, out, tuner="random", max_trials=10, space=None, objective="swd",
-         metrics_n=256, overwrite=False, seed=0, verbose=1, top=4, default_space=True):
+         metrics_n=256, overwrite=False, seed=0, verbose=1, top=4, default_space=True,
+         fixed=None):
     """Runs (or resumes) a search and writes its report.
 
     Args:
-        config: the base ``RunConfig`` (its ``epochs`` is each trial's length).
+        config: the base ``RunConfig`` of an unconditional GAN (its ``epochs`` is each
+            trial's length).
         out: the search folder.
         tuner, max_trials, seed: see ``make_tuner``.
-        space, objective, metrics_n, default_space: see ``GANHyperModel``.
+        space: a search space (see ``GANHyperModel``) or the path of its JSON file.
+        fixed: settings held at these values in the search (``{name: value}``; those that
+            are not tunable are ignored: they are the base config's already).
+        objective, metrics_n, default_space: see ``GANHyperModel``.
         overwrite: start afresh instead of resuming ``out``.
         verbose: 1: Keras Tuner's trial summaries and Keras' progress bars; 2: a line per
             epoch; 0: silent.
@@ -38,6 +44,14 @@ def tune(config, out, tuner="random", max_trials=10, space=None, objective="swd"
     Returns:
         The tuner.
     """
+    if config.data.labels:
+        raise ValueError("A search tunes unconditional GANs: `labels` is not supported here. "
+                         "Tune without labels, then train the conditional GAN with the best "
+                         f"settings and labels. Received: labels={config.data.labels!r}")
+    if isinstance(space, (str, os.PathLike)):
+        space = load_space(space)
+    space = {**(space or {}),
+             **{name: value for name, value in (fixed or {}).items() if name in TUNABLE}}
     out = Path(out)
     hypermodel = GANHyperModel(config, space=space, objective=objective, metrics_n=metrics_n,
                                stats_path=out / REFERENCE_STATS, default_space=default_space)

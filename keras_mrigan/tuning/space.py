@@ -1,14 +1,17 @@
 """Search spaces: which run settings a search tries, as ranges, choices or fixed values,
-checked before any trial runs."""
+checked before any trial runs.
+
+Every value of a space is checked by ``config.validate``, the check of the ``RunConfig``
+field it sets: a value a search refuses is one a config or the command line refuses too,
+with the same message.
+"""
 
 import dataclasses
 import json
 from pathlib import Path
 
+from keras_mrigan import config as run_config
 from keras_mrigan.losses import GRADIENT_PENALTIES, LOSSES
-from keras_mrigan.models import ARCHITECTURES
-from keras_mrigan.models.dcgan import UPSAMPLING
-from keras_mrigan.models.gan import LATENT_DISTRIBUTIONS
 
 TARGET_LOSSES = sorted(name for name, cls in LOSSES.items() if cls.smoothing)
 PENALTY_LOSSES = sorted(name for name, cls in LOSSES.items()
@@ -26,26 +29,18 @@ class Range:
     step: float | None = None
 
 
-# What each tunable setting may be: (type, check, description of valid values).
-_TUNABLE = {
-    "arch": (str, lambda v: v in ARCHITECTURES, f"one of {sorted(ARCHITECTURES)}"),
-    "loss": (str, lambda v: v in LOSSES, f"one of {sorted(LOSSES)}"),
-    "g_learning_rate": (float, lambda v: v > 0, "> 0"),
-    "d_learning_rate": (float, lambda v: v > 0, "> 0"),
-    "beta_1": (float, lambda v: 0 <= v < 1, "in [0, 1)"),
-    "g_steps": (int, lambda v: v >= 1, ">= 1"),
-    "d_steps": (int, lambda v: v >= 1, ">= 1"),
-    "real_label": (float, lambda v: 0 < v <= 1, "in (0, 1]"),
-    "penalty_weight": (float, lambda v: v >= 0, ">= 0"),
-    "latent_distribution": (str, lambda v: v in LATENT_DISTRIBUTIONS,
-                            f"one of {list(LATENT_DISTRIBUTIONS)}"),
-    "minibatch_stddev": (bool, lambda v: True, "True or False"),
-    "width": (float, lambda v: v > 0, "> 0"),
-    "batch_size": (int, lambda v: v >= 1, ">= 1"),
-    "ema_half_life_images": (float, lambda v: v >= 0, ">= 0 (0: no average)"),
-    "upsample": (str, lambda v: v in UPSAMPLING, f"one of {list(UPSAMPLING)}"),
-}
-TUNABLE = tuple(_TUNABLE)
+# The settings a search may vary: those of the networks and their training, not the data,
+# the schedule or where the run goes. Their checks are the RunConfig fields'.
+TUNABLE = ("arch", "loss", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
+           "g_steps", "d_steps", "real_label", "penalty_weight", "drift", "penalty_interval",
+           "latent_distribution", "latent_dim", "minibatch_stddev", "width", "batch_size",
+           "ema_half_life_images", "upsample", "augment", "augment_p", "ada_target")
+
+
+def _kind(name):
+    """The one Python type of a tunable setting's values."""
+    return next(kind for kind in run_config.kinds(name) if kind is not type(None))
+
 
 # Searched unless the space says otherwise; architecture, width and batch size stay at the
 # base config's values (they change the model's cost more than its training dynamics).
@@ -58,7 +53,7 @@ DEFAULT_SPACE = {
     "d_steps": Range(1, 2),
     "real_label": [1.0, 0.9],
     "penalty_weight": Range(1.0, 100.0, log=True),
-    "latent_distribution": list(LATENT_DISTRIBUTIONS),
+    "latent_distribution": list(run_config.LATENT_DISTRIBUTIONS),
     "minibatch_stddev": [True, False],
 }
 
@@ -73,18 +68,12 @@ def check_space(space):
     """
     checked = {}
     for name, spec in space.items():
-        if name not in _TUNABLE:
+        if name not in TUNABLE:
             raise ValueError(f"Cannot tune {name!r}: tunable settings are {list(TUNABLE)}")
-        kind, valid, expected = _TUNABLE[name]
+        kind = _kind(name)
 
-        def check_value(value, name=name, kind=kind, valid=valid, expected=expected):
-            ok_type = (isinstance(value, bool) if kind is bool else
-                       isinstance(value, kind) and not isinstance(value, bool) if kind is not float
-                       else isinstance(value, (int, float)) and not isinstance(value, bool))
-            if not ok_type or not valid(value):
-                raise ValueError(f"Search space {name!r}: invalid value {value!r}; expected "
-                                 f"{kind.__name__} {expected}")
-            return float(value) if kind is float else value
+        def check_value(value, name=name):
+            return run_config.validate(name, value)
 
         if isinstance(spec, dict):  # The JSON form of a Range.
             unknown = set(spec) - {"min", "max", "log", "step"}
@@ -133,7 +122,7 @@ def load_space(path):
 def declare(hp, name, spec, default):
     """Declares one hyperparameter of the space on ``hp`` and returns its value."""
     if isinstance(spec, Range):
-        if _TUNABLE[name][0] is int:
+        if _kind(name) is int:
             default = default if spec.low <= default <= spec.high else spec.low
             return hp.Int(name, spec.low, spec.high, step=spec.step or 1, default=default,
                           sampling="log" if spec.log else "linear")

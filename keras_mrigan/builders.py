@@ -1,0 +1,167 @@
+"""Builders of a run's GAN from a ``RunConfig``: the networks, the ``GAN`` around them, its
+compilation, the growth of a progressive GAN, and the run's strategy and precision scope.
+
+The settings a builder takes are found by name: every ``RunConfig`` field whose name is a
+parameter of the architecture's ``build_generator``/``build_discriminator``, of ``GAN`` or of
+``GAN.compile`` is passed to it, so a new setting of the GAN needs only its field.
+"""
+
+import contextlib
+import functools
+import inspect
+
+import keras
+
+from keras_mrigan.config import NAN_POLICIES, PRECISIONS, STRATEGIES
+from keras_mrigan.models import get_architecture, is_progressive
+from keras_mrigan.models.gan import GAN
+from keras_mrigan.utils import random_scope
+
+_strategies = {}
+
+
+def get_strategy(name):
+    """The ``tf.distribute`` strategy of a run: ``"default"`` (one device), ``"mirrored"``
+    (``MirroredStrategy`` over the local GPUs, or the CPU) or ``"multiworker"``
+    (``MultiWorkerMirroredStrategy``, configured by ``TF_CONFIG``).
+
+    One instance per name and process: strategies with collective ops must not be created
+    twice in a process.
+    """
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}: one of {list(STRATEGIES)}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name not in _strategies:
+        _strategies[name] = (tf.distribute.MirroredStrategy() if name == "mirrored"
+                             else tf.distribute.MultiWorkerMirroredStrategy())
+    return _strategies[name]
+
+
+def check_run_options(config):
+    """Rejects unknown strategy, precision and NaN-policy names before anything is built
+    (a config whose fields were assigned directly has not been validated)."""
+    schedule = config.schedule
+    for name, value, valid in (("strategy", schedule.strategy, STRATEGIES),
+                               ("precision", schedule.precision, PRECISIONS),
+                               ("on_nan", schedule.on_nan, NAN_POLICIES)):
+        if value not in valid:
+            raise ValueError(f"Unknown {name} {value!r}: one of {list(valid)}")
+    if not 0 < schedule.nan_lr_factor < 1:
+        raise ValueError(f"`nan_lr_factor` must be in (0, 1). Received: {schedule.nan_lr_factor}")
+
+
+@contextlib.contextmanager
+def run_scope(config):
+    """Builds or loads models of a run inside: its strategy's scope, and its precision as the
+    global dtype policy (restored on exit)."""
+    check_run_options(config)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.schedule.precision)
+    try:
+        with get_strategy(config.schedule.strategy).scope():
+            yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+@functools.cache
+def _parameters(function):
+    return tuple(inspect.signature(function).parameters)
+
+
+def settings_for(function, config, *more):
+    """The settings of ``config`` that ``function`` (or any of ``more``) takes by name:
+    ``{name: value}``."""
+    names = {name for f in (function, *more) for name in _parameters(f)}
+    return {name: value for name, value in config.settings().items() if name in names}
+
+
+def build_gan(config, resolution=None, classes=None):
+    """A fresh, uncompiled ``GAN`` for a ``RunConfig``, with its variables in the run's
+    strategy scope and layers in the run's precision policy.
+
+    The weights are drawn with the run's seed (the same seed gives the same weights); the
+    caller's random generators are as they were afterwards.
+
+    Args:
+        config: a ``RunConfig``.
+        resolution: the stage resolution of a progressive architecture (default: its first
+            stage, 4 x 4); other architectures are built at the data resolution.
+        classes: ``(class_names, class_counts)`` of labelled data: a conditional GAN whose
+            generated labels follow the counts.
+    """
+    with run_scope(config), random_scope(config.schedule.seed):
+        return _build_gan(config, resolution, classes)
+
+
+def _build_gan(config, resolution, classes=None):
+    model = config.model
+    architecture = get_architecture(model.arch)
+    if resolution is None:
+        resolution = (architecture.START_RESOLUTION if is_progressive(model.arch)
+                      else config.data.resolution)
+    if model.minibatch_stddev and config.data.batch_size % model.group_size:
+        raise ValueError(
+            f"`batch_size` ({config.data.batch_size}) must be a multiple of `group_size` "
+            f"({model.group_size}) for the minibatch standard-deviation layer."
+        )
+    generator_settings = settings_for(architecture.build_generator, config)
+    if model.upsample != "transpose" and "upsample" not in generator_settings:
+        raise ValueError(f"`upsample` chooses the DCGAN generator's upsampling; {model.arch} "
+                         "has its own (srresnet: ICNR pixel shuffle, progan: nearest "
+                         f"neighbour). Received: upsample={model.upsample!r}")
+    if config.data.labels and classes is None:
+        raise ValueError("A labelled run's GAN is conditional: give its `classes`.")
+    names, counts = classes if classes is not None else ((), None)
+    generator = architecture.build_generator(resolution, num_classes=len(names),
+                                             **_without(generator_settings, "resolution"))
+    discriminator = architecture.build_discriminator(
+        resolution, num_classes=len(names),
+        **_without(settings_for(architecture.build_discriminator, config), "resolution"))
+    return GAN(generator, discriminator, num_classes=len(names), class_names=names,
+               class_frequencies=counts, **settings_for(GAN.__init__, config))
+
+
+def _without(settings, *names):
+    return {k: v for k, v in settings.items() if k not in names}
+
+
+def grow_gan(gan, config, resolution):
+    """The compiled GAN of the progressive stage at ``resolution``, carrying every weight of
+    ``gan`` (the previous stage; its generator's moving average too) over by layer name, and
+    its latent random state."""
+    architecture = get_architecture(config.model.arch)
+    classes = (gan.class_names, gan.class_frequencies) if gan.conditional else None
+    grown = build_gan(config, resolution, classes)
+    architecture.transfer_weights(gan.generator, grown.generator)
+    architecture.transfer_weights(gan.discriminator, grown.discriminator)
+    grown.seed_generator.state.assign(gan.seed_generator.state)
+    if gan.augment_policy:
+        grown.augment_p.assign(gan.augment_p)
+    if gan.ema_generator is not None:  # The average grows like the generator.
+        architecture.transfer_weights(gan.ema_generator, grown.ema_generator)
+        grown.images_seen.assign(gan.images_seen)
+    return compile_gan(grown, config)
+
+
+def compile_gan(gan, config):
+    """Compiles ``gan`` with the optimizers and objective of a ``RunConfig`` (in the run's
+    strategy scope; with dynamic loss scaling of both optimizers under mixed float16).
+
+    Every setting ``GAN.compile`` or ``keras.Model.compile`` takes by name (``loss``,
+    ``real_label``, ``penalty_weight``, ``jit_compile``, ...) comes from the config."""
+    opt = config.optimizer
+
+    def adam(learning_rate):
+        optimizer = keras.optimizers.Adam(learning_rate, beta_1=opt.beta_1, beta_2=opt.beta_2)
+        if config.schedule.precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    with run_scope(config):
+        gan.compile(g_optimizer=adam(opt.g_learning_rate), d_optimizer=adam(opt.d_learning_rate),
+                    **settings_for(type(gan).compile, config, keras.Model.compile))
+    return gan
