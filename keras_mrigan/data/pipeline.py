@@ -337,7 +337,7 @@ def batch_epochs(slices, batch_size, *, shuffle=True, shuffle_buffer=4096, seed=
     ``(seed, e)``, so a run resumed at epoch ``e`` sees exactly the batches of an
     uninterrupted one. Train on it with ``model.fit(dataset, epochs=epochs,
     initial_epoch=initial_epoch, steps_per_epoch=len(slices) // batch_size)``. The order also
-    depends on TensorFlow's global seed (``keras.utils.set_random_seed``): set the same one.
+    depends on TensorFlow's global seed: build it under the same one (``utils.random_scope``).
 
     Args:
         slices: an unbatched dataset, e.g. from ``slice_dataset``.
