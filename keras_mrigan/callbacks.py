@@ -4,20 +4,28 @@ checkpoints."""
 import csv
 import io
 import json
+import logging
 import math
 import shutil
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
+import tensorflow as tf
 
+from keras_mrigan.metrics.reference import cheap_measures
 from keras_mrigan.plotting import plot_history, save_image_grid
+from keras_mrigan.runs import CHECKPOINT, HISTORY, LOSS_CURVES, STATE
 from keras_mrigan.utils import atomic_path, format_duration
 
-CHECKPOINT = "checkpoint.keras"
-STATE = "state.json"
-HISTORY = "history.csv"
-LOSS_CURVES = "loss_curves.png"
+__all__ = [
+    "CHECKPOINT", "HISTORY", "LOSS_CURVES", "STATE", "FadeIn", "GANMetrics", "NaNGuard",
+    "NonFiniteLossError", "RunCheckpoint", "RunClock", "RunTensorBoard", "SampleGrid",
+    "read_history",
+]
+
+logger = logging.getLogger(__name__)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -61,16 +69,17 @@ class RunClock(keras.callbacks.Callback):
         stage: ``(resolution, is_last)`` of a progressive stage, else ``None``: only the
             stage's duration can be foretold, since later stages cost more per batch.
         timed_batches: batches timed for the first estimate.
-        print_fn: where the lines go.
+        print_fn: where the lines go (default: the ``keras_mrigan.callbacks`` logger, at
+            level INFO).
     """
 
-    def __init__(self, epochs, steps_per_epoch, stage=None, timed_batches=8, print_fn=print):
+    def __init__(self, epochs, steps_per_epoch, stage=None, timed_batches=8, print_fn=None):
         super().__init__()
         self.total = epochs * steps_per_epoch if steps_per_epoch > 0 else 0
         self.epochs = epochs
         self.stage = stage
         self.timed_batches = timed_batches
-        self.print_fn = print_fn
+        self.print_fn = print_fn or logger.info
 
     def on_train_begin(self, logs=None):
         counts = (f"generator {self.model.generator.count_params():,} parameters, "
@@ -108,10 +117,11 @@ class RunClock(keras.callbacks.Callback):
                       f"({rate}){later}")
 
 
-class RunTensorBoard(keras.callbacks.TensorBoard):
-    """Keras' ``TensorBoard`` callback for a GAN run: every epoch's ``logs`` (losses, quality
-    measures, and whatever else callbacks put there) as scalars, plus the learning rates of
-    both optimizers and the epoch's sample grid as an image.
+class RunTensorBoard(keras.callbacks.Callback):
+    """TensorBoard event files of a GAN run: every epoch's ``logs`` (losses, quality
+    measures, and whatever else callbacks put there) as scalars ``epoch_<name>``, plus the
+    learning rates of both optimizers and the epoch's sample grid as an image ``samples``,
+    in ``log_dir/train`` (where Keras' ``TensorBoard`` callback puts its training scalars).
 
     Place it after ``SampleGrid``, whose PNG of the epoch it shows.
 
@@ -121,9 +131,15 @@ class RunTensorBoard(keras.callbacks.TensorBoard):
     """
 
     def __init__(self, log_dir, samples=None):
-        super().__init__(log_dir=str(log_dir), write_graph=False, update_freq="epoch",
-                         profile_batch=0)
+        super().__init__()
+        self.log_dir = Path(log_dir)
         self.samples = None if samples is None else Path(samples)
+        self._writer = None
+
+    def _train_writer(self):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.log_dir / "train"))
+        return self._writer
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -132,15 +148,24 @@ class RunTensorBoard(keras.callbacks.TensorBoard):
             optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # Loss scaling.
             logs[f"{name}_learning_rate"] = float(keras.ops.convert_to_numpy(
                 optimizer.learning_rate))
-        super().on_epoch_end(epoch, logs)
         grid = self.samples and self.samples / f"epoch_{epoch + 1:03d}.png"
-        if grid and grid.exists():
-            import numpy as np
-            from PIL import Image
+        writer = self._train_writer()
+        with writer.as_default():
+            for name, value in logs.items():
+                tf.summary.scalar(f"epoch_{name}", float(value), step=epoch)
+            if grid and grid.exists():
+                from PIL import Image
 
-            image = np.asarray(Image.open(grid).convert("L"))[None, :, :, None]
-            with self._train_writer.as_default():
-                self.summary.image("samples", image, step=epoch)
+                image = np.asarray(Image.open(grid).convert("L"))[None, :, :, None]
+                tf.summary.image("samples", image, step=epoch)
+        writer.flush()
+
+    def on_train_end(self, logs=None):
+        # Each fit (each progressive stage) closes its event file; the next one opens another
+        # in the same folder, which TensorBoard reads as one run.
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
 
 class FadeIn(keras.callbacks.Callback):
@@ -221,8 +246,6 @@ class GANMetrics(keras.callbacks.Callback):
         self.latest = {}  # The last measurement, with its (1-based) epoch.
 
     def on_epoch_end(self, epoch, logs=None):
-        from keras_mrigan.metrics import cheap_measures
-
         last = epoch + 1 == self.params.get("epochs")
         if logs is None or not ((epoch + 1) % self.every == 0 or last):
             return

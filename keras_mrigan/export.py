@@ -25,29 +25,26 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import keras
+import tensorflow as tf
+
 from keras_mrigan import __version__
+from keras_mrigan.models.gan import GAN
+from keras_mrigan.models.latents import seed_latents
+from keras_mrigan.runs import (
+    METADATA,
+    load_run,
+    read_metadata,
+    read_split,
+    resolve_saved_model,
+)
 
-METADATA = "metadata.json"
+__all__ = ["METADATA", "export_generator", "load_run", "next_version", "read_metadata",
+           "resolve_saved_model"]
 
-
-def load_run(run):
-    """The GAN and the run's config (or ``None``) from a run folder or a ``.keras`` file."""
-    import keras
-
-    import keras_mrigan.models.gan  # noqa: F401  (registers the classes to load)
-
-    run = Path(run)
-    if not run.exists():
-        raise FileNotFoundError(f"{run}: no such run folder or model file")
-    model_file = run / "model.keras" if run.is_dir() else run
-    if not model_file.exists():
-        raise FileNotFoundError(
-            f"{run} has no finished model ({model_file.name}): a run folder without a finished "
-            f"model cannot be used; finish the run with `keras-mrigan train --resume {run}` first."
-        )
-    config_file = model_file.parent / "config.json"
-    config = json.loads(config_file.read_text()) if config_file.exists() else None
-    return keras.models.load_model(model_file), config
+# The run settings that say how a conditional generator's training data were labelled; the
+# export records them so that it can be evaluated class by class without being told.
+LABEL_SETTINGS = ("labels", "label_column", "id_column", "label_map", "drop_unlabelled")
 
 
 def next_version(model_dir):
@@ -76,11 +73,6 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
     Returns:
         The ``Path`` of the version folder.
     """
-    import keras
-    import tensorflow as tf
-
-    from keras_mrigan.models.gan import GAN, seed_latents
-
     if not name or "/" in str(name) or str(name).startswith("."):
         raise ValueError(f"`name` must be a plain folder name. Received: name={name!r}")
     gan, config = (run, None) if isinstance(run, GAN) else load_run(run)
@@ -126,6 +118,9 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
             lambda seed: outputs(seed_latents(seed, latent_dim, distribution)),
             input_signature=[seed_spec])
     label_note = " and label int32 [batch] (class index)" if gan.conditional else ""
+    data = (config or {}).get("data", {})
+    labels = ({key: data.get(key) for key in LABEL_SETTINGS}
+              if gan.conditional and data.get("labels") else None)
     metadata = {
         "name": name,
         "version": version,
@@ -138,6 +133,8 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
                     else "the trained generator"),
         "training_data": (config or {}).get("data", {}).get("source", "unknown"),
         "class_names": list(gan.class_names),
+        "class_frequencies": list(gan.class_frequencies) if gan.conditional else [],
+        "labels": labels,
         "train_subjects": _train_subjects(run),
         "package": f"keras_mrigan {__version__}",
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -146,7 +143,8 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
                                "float32 [batch, H, W, 1] in [-1, 1], images_uint8 uint8 "
                                "(0-255)",
             "generate_from_seed": f"seed int64 [batch]{label_note} -> the same outputs; seed "
-                                  "s uses the latent of a stateless generator seeded [s, 0]",
+                                  "s uses the latent of a stateless generator seeded [s, 0], "
+                                  "as GAN.generate and keras-mrigan generate do",
         },
     }
     staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=model_dir))
@@ -165,8 +163,6 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
 
 def _train_subjects(run):
     """The subjects a run folder recorded in ``split.json`` (``None`` without one)."""
-    from keras_mrigan.training import read_split
-
     if not isinstance(run, (str, Path)):
         return None
     run = Path(run)
@@ -177,21 +173,3 @@ def _write_metadata(saved_model, metadata):
     assets = Path(saved_model) / "assets"
     assets.mkdir(exist_ok=True)
     (assets / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
-
-
-def resolve_saved_model(path):
-    """A SavedModel folder: ``path`` itself, or the highest numeric version under it."""
-    path = Path(path)
-    if (path / "saved_model.pb").exists():
-        return path
-    versions = [p for p in path.iterdir() if p.name.isdigit() and (p / "saved_model.pb").exists()] \
-        if path.is_dir() else []
-    if not versions:
-        raise FileNotFoundError(f"{path}: no SavedModel here (no saved_model.pb, and no "
-                                "numeric version folder holding one)")
-    return max(versions, key=lambda p: int(p.name))
-
-
-def read_metadata(path):
-    """The ``assets/metadata.json`` of an exported SavedModel, as a dict."""
-    return json.loads((resolve_saved_model(path) / "assets" / METADATA).read_text())

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from keras_mrigan.plotting import save_image_grid
+
 FEATURE_SIZE = 32  # Images are compared as 32 x 32 averages, centered and L2-normalized.
 SHIFT = 1.5  # Translations (thumbnail pixels, each way, in half steps) a copy may have.
 MARGIN = 2  # Thumbnail pixels left out at each side, so that every shift stays inside.
@@ -22,14 +24,34 @@ PERCENTILE = 1.0
 
 
 def pool(images, size=FEATURE_SIZE):
-    """Images ``(n, H, W[, 1])`` average-pooled to ``(n, size, size)`` float32 thumbnails
-    (unchanged if already that small)."""
+    """Images ``(n, H, W[, 1])`` area-averaged to ``(n, size, size)`` float32 thumbnails (an
+    axis already at most ``size`` long is kept).
+
+    Each thumbnail pixel is the mean of the image area it covers; where ``size`` does not
+    divide the image, an image pixel on a cell border counts in both cells with the fraction
+    of it that each covers.
+    """
     images = np.asarray(images, np.float32)
     if images.ndim == 4:
         images = images[..., 0]
     n, h, w = images.shape
-    factor = max(1, h // size)
-    return images.reshape(n, h // factor, factor, w // factor, factor).mean(axis=(2, 4))
+    if h % size == 0 and w % size == 0 or h <= size and w <= size:
+        fy, fx = max(1, h // size), max(1, w // size)
+        return images.reshape(n, h // fy, fy, w // fx, fx).mean(axis=(2, 4))
+    rows, cols = _area_weights(h, size), _area_weights(w, size)
+    return np.einsum("yh,nhw,xw->nyx", rows, images, cols).astype(np.float32)
+
+
+def _area_weights(length, size):
+    """``(min(length, size), length)``: row ``i`` averages the part of ``[0, length)`` that
+    output cell ``i`` of ``size`` equal cells covers (the identity if ``length <= size``)."""
+    if length <= size:
+        return np.eye(length)
+    edges = np.arange(size + 1) * (length / size)
+    pixels = np.arange(length)
+    overlap = np.clip(np.minimum(edges[1:, None], pixels[None, :] + 1)
+                      - np.maximum(edges[:-1, None], pixels[None, :]), 0.0, None)
+    return overlap / (length / size)
 
 
 def features(thumbnails, dy=0.0, dx=0.0):
@@ -126,8 +148,6 @@ def memorization(generated, train, baseline, subjects, percentile=PERCENTILE, sh
 def save_closest_pairs(generated, train, result, path, pairs=16):
     """A PNG of the ``pairs`` generated images closest to a training image: generated on top,
     its nearest training image below."""
-    from keras_mrigan.plotting import save_image_grid
-
     order = np.argsort(result["distance"])[:pairs]
     top = np.asarray(generated)[order]
     bottom = np.asarray(train)[result["nearest"][order]]

@@ -15,6 +15,7 @@ from keras_mrigan.metrics.linalg import (
     rayleigh_ritz,
     top_eigenpairs,
 )
+from keras_mrigan.utils import atomic_path
 
 COMPONENTS = 16  # Principal directions of the reference set (paper: 16, 55 % on OASIS).
 DELTA_FRACTION = 0.01  # delta counts the eigenvalues above 1 % of sigma.
@@ -122,8 +123,6 @@ class PaperReference:
 
     def save(self, path, **extra):
         """Saves to an ``.npz`` (plus any extra arrays)."""
-        from keras_mrigan.utils import atomic_path
-
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, mean=self.mean, components=self.components, variances=self.variances,
                      total_variance=self.total_variance, shape=np.array(self.shape), n=self.n,

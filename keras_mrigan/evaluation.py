@@ -1,0 +1,403 @@
+"""Evaluating generated images (``keras-mrigan evaluate``): of a run folder, an exported
+SavedModel or a folder of images, against the reference statistics of real data; class by
+class, with class fidelity, for a conditional generator; and the reports.
+
+A generator is sampled through the one seed mapping (``runs.Sampler``): image ``i`` of seed
+``s`` is the image of ``seed_latents([s + i])``, so a run folder and its export are scored on
+the same images.
+
+A report is built in a temporary folder beside ``out`` and moved into place only when
+complete, so a failing evaluation leaves no half-written report.
+"""
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from keras_mrigan.data.labels import label_options
+from keras_mrigan.data.pipeline import SliceOptions, load_slices
+from keras_mrigan.data.readers import find_files, read_image
+from keras_mrigan.generate import generate
+from keras_mrigan.metrics.fidelity import fidelity_scores, fidelity_table
+from keras_mrigan.metrics.interpolation import save_interpolation
+from keras_mrigan.metrics.memorization import memorization, pool, save_closest_pairs
+from keras_mrigan.metrics.msssim import mean_ms_ssim
+from keras_mrigan.metrics.reference import (
+    BASELINE,
+    MS_SSIM_PAIRS,
+    SWD_IMAGES,
+    ReferenceStats,
+    cheap_measures,
+    paper_measures,
+    swd_sample,
+)
+from keras_mrigan.metrics.swd import swd
+from keras_mrigan.runs import Sampler, is_saved_model, load_reference
+from keras_mrigan.utility import scores, subject_split, train_classifier
+
+__all__ = [
+    "BASELINE", "MS_SSIM_PAIRS", "SWD_IMAGES", "GeneratedSet", "Report", "ReferenceStats",
+    "cheap_measures", "class_fidelity", "evaluate", "evaluate_classes", "evaluate_path",
+    "fidelity_table", "load_generated", "load_reference", "table",
+]
+
+logger = logging.getLogger(__name__)
+DEFAULT_N = 1000  # Images sampled from a generator (per class for a conditional one).
+CLASSIFIER_EPOCHS = 15
+
+
+@contextlib.contextmanager
+def report_folder(out):
+    """Yields an empty temporary folder beside ``out``; when the block succeeds its files
+    become ``out``'s (``out`` itself is created then, or, if it exists, receives them one
+    by one, other files left alone). When the block raises, nothing is left behind."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield staging
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes a private folder.
+        if not out.exists():
+            staging.rename(out)
+            return
+        for item in staging.iterdir():
+            target = out / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def measure(images, stats, seed=0):
+    """All measures of ``images`` ``(n, H, W[, 1])`` in ``[-1, 1]`` against ``stats``.
+
+    Returns:
+        ``(metrics, thumbnails, found)``: the ``metrics.json`` dict, the generated images'
+        memorization thumbnails and the memorization search's result.
+    """
+    images = np.asarray(images, np.float32)
+    if images.ndim == 4:
+        images = images[..., 0]
+    if images.shape[1] != stats.resolution:
+        raise ValueError(f"The generated images are {images.shape[1]} pixels wide, the "
+                         f"reference statistics {stats.resolution}: fit them at the same size.")
+    result = paper_measures(images, stats.paper, seed)
+    result["explained_variance_16"] = stats.paper.explained_variance
+    result["swd"] = swd(stats.swd_descriptors, swd_sample(images, seed), seed=seed)
+    result["ms_ssim"] = mean_ms_ssim(images, MS_SSIM_PAIRS, seed=seed)
+    thumbnails = pool(images)
+    found = memorization(thumbnails, stats.thumbnails, stats.baseline, stats.subjects)
+    result["memorization"] = {k: v for k, v in found.items() if k not in ("nearest", "distance")}
+    result["reference"] = stats.row
+    return result, thumbnails, found
+
+
+def evaluate(images, stats, out=None, name="generated", generate=None, seed=0):
+    """All measures of ``images`` against ``stats``; with ``out``, writes the report.
+
+    Args:
+        images: ``(n, H, W[, 1])`` generated images in ``[-1, 1]``.
+        stats: a ``ReferenceStats`` at the same resolution.
+        out: folder for ``metrics.json``, ``table.md``, ``memorization.png`` and (with
+            ``generate``) ``interpolation.png``; written only when everything succeeded.
+        name: the generated set's name in the table.
+        generate: optional ``(latent_fn, latent_dim, distribution)`` for interpolation strips.
+        seed: seed of the samples the measures draw (and of the interpolation's ends).
+
+    Returns:
+        The ``metrics.json`` dict.
+    """
+    result, thumbnails, found = measure(images, stats, seed)
+    if out is not None:
+        with report_folder(out) as folder:
+            save_closest_pairs(thumbnails, stats.thumbnails, found, folder / "memorization.png")
+            if generate is not None:
+                fn, latent_dim, distribution = generate
+                save_interpolation(fn, latent_dim, folder / "interpolation.png", distribution,
+                                   seed=seed)
+            (folder / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+            (folder / "table.md").write_text(table(result, name))
+    return result
+
+
+def table(result, name="generated"):
+    """A Markdown table in the layout of the paper's Table 3, reference set first."""
+    head = ("| Model | n | ρ | σ | σ / n | δ | SWD ×1e3 | MS-SSIM | memorized |\n"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+
+    def row(label, r, memorized):
+        return (f"| {label} | {r['n']} | {r['rho']:.3f} | {r['sigma']:.1f} | "
+                f"{r['sigma_per_image']:.4f} | {r['delta']} | {r['swd']['mean']:.2f} | "
+                f"{r['ms_ssim']:.3f} | {memorized} |\n")
+
+    fraction = result["memorization"]["fraction_below"]
+    return (head + row("Training dataset", result["reference"], "-")
+            + row(name, result, f"{fraction:.1%}")
+            + f"\nThe principal directions explain {result['explained_variance_16']:.1%} of the "
+            "reference set's variance.\n")
+
+
+@dataclasses.dataclass
+class GeneratedSet:
+    """Images to evaluate and, when they come from a generator, the means to make more."""
+
+    images: np.ndarray
+    name: str
+    generate: tuple | None = None  # (latents -> images, latent_dim, distribution)
+
+
+def is_generator(path):
+    """Whether ``path`` is a SavedModel, a run folder or a ``.keras`` GAN (else: images)."""
+    path = Path(path)
+    return (is_saved_model(path) or path.suffix == ".keras" or (path / "config.json").exists()
+            or (path / "model.keras").exists())
+
+
+def load_generated(path, n=None, seed=0, batch_size=64, raw=False):
+    """Reads or samples the set to evaluate.
+
+    Args:
+        path: a folder (or file) of images; a run folder (its ``model.keras``) or a ``.keras``
+            GAN; or a SavedModel folder exported by ``keras-mrigan export``.
+        n: how many images to sample from a generator (default 1,000, seeds ``seed ...
+            seed + n - 1``), or the most to read from a folder (default: all).
+        raw: sample a run with its trained generator, not its moving average.
+
+    Raises:
+        ValueError: a conditional generator (evaluate it with ``evaluate_classes``), or a
+            folder without images.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder to evaluate")
+    if is_generator(path):
+        sampler = Sampler(path, raw=raw)
+        if sampler.class_names:
+            raise ValueError(f"{path} is a conditional generator: evaluate it class by class "
+                             "against labelled real data (--labels).")
+        images = generate(sampler, n or DEFAULT_N, seed=seed, batch_size=batch_size,
+                          progress=False)[..., 0]
+        return GeneratedSet(images, path.name, (sampler.from_latents, sampler.latent_dim,
+                                                sampler.latent_distribution))
+    files = find_files(path)
+    if not files:
+        raise ValueError(f"{path}: no images found to evaluate")
+    size = read_image(files[0]).shape[0]
+    images = load_slices(path, size, min_foreground=0.0)[..., 0]
+    if n is not None:
+        images = images[:n]
+    return GeneratedSet(images, path.name)
+
+
+def class_fidelity(real_images, real_labels, real_subjects, generated, class_names, seed=0,
+                   epochs=CLASSIFIER_EPOCHS, test_fraction=0.3):
+    """How often a classifier trained on real slices recognizes the class asked for.
+
+    The classifier (``utility.train_classifier``) is trained on a subject split of the real
+    slices; its balanced accuracy on the held-out subjects is set beside its accuracy on each
+    generated class (``metrics.fidelity.fidelity_scores``).
+
+    Args:
+        real_images, real_labels, real_subjects: the labelled reference slices.
+        generated: ``{class index: images}``.
+        test_fraction: subjects held out to measure the classifier on real slices.
+
+    Returns:
+        ``{"real_held_out": accuracy on held-out real subjects, "generated": {class name:
+        accuracy}, "generated_mean": mean over classes}``.
+    """
+    train, _ = subject_split(real_subjects, real_labels, test_fraction, seed)
+    fit = np.isin(real_subjects, train)
+    model = train_classifier(real_images[fit], real_labels[fit], len(class_names), seed=seed,
+                             epochs=epochs)
+    real = scores(model, real_images[~fit], real_labels[~fit],
+                  len(class_names))["balanced_accuracy"]
+    predicted = {label: model.predict(images, batch_size=256, verbose=0)
+                 for label, images in generated.items()}
+    return fidelity_scores(predicted, class_names, real_held_out=real)
+
+
+def evaluate_classes(sampler, reference, labels, n=DEFAULT_N, seed=0, out=None, options=None,
+                     classifier_epochs=CLASSIFIER_EPOCHS, progress=None, batch_size=64):
+    """Evaluates a conditional generator class by class, with class fidelity.
+
+    Args:
+        sampler: a ``runs.Sampler`` of a conditional generator.
+        reference: the labelled real data (path or ``"demo"``).
+        labels: its labels (``data.labels.LabelOptions``, ``"folders"``, ``"demo"``, ...);
+            their class names must be the generator's.
+        n: generated images per class (seeds ``seed ... seed + n - 1`` for each).
+        out: folder for ``classes.json``, ``classes.md`` and one ``evaluate`` report per
+            class (``out/<class>/``), written only when everything succeeded.
+        progress: a callable taking a message (default: this module's logger).
+
+    Returns:
+        ``{"classes": {name: metrics}, "fidelity": class_fidelity(...)}``.
+    """
+    say = progress or logger.info
+    if not sampler.class_names:
+        raise ValueError(f"{sampler.path} is unconditional: per-class evaluation needs a "
+                         "conditional generator (trained with --labels).")
+    real, real_labels, names, subjects = load_slices(reference, sampler.resolution, options,
+                                                     labels=labels, return_subjects=True)
+    if sorted(names) != sorted(sampler.class_names):
+        raise ValueError(f"The reference's classes {list(names)} are not the generator's "
+                         f"{list(sampler.class_names)}.")
+    with contextlib.ExitStack() as stack:
+        folder = None if out is None else stack.enter_context(report_folder(out))
+        results, generated = {}, {}
+        for label, name in enumerate(names):
+            say(f"class {name}: {n} generated images against "
+                f"{int((real_labels == label).sum())} real slices")
+            images = generate(sampler, n, seed=seed, batch_size=batch_size, progress=False,
+                              label=name)
+            generated[label] = images
+            mine = real_labels == label
+            stats = ReferenceStats.fit(real[mine][..., 0], n=n, seed=seed,
+                                       subjects=subjects[mine])
+            results[name] = evaluate(images[..., 0], stats, name=name, seed=seed,
+                                     out=None if folder is None else folder / name)
+        say("class fidelity: a classifier trained on real slices labels the generated ones")
+        fidelity = class_fidelity(real, real_labels, subjects, generated, names, seed=seed,
+                                  epochs=classifier_epochs)
+        report = {"classes": results, "fidelity": fidelity}
+        if folder is not None:
+            (folder / "classes.json").write_text(json.dumps(report, indent=2) + "\n")
+            (folder / "classes.md").write_text(classes_table(report))
+    return report
+
+
+def classes_table(report):
+    """Markdown: one table per class and the class fidelity."""
+    text = [f"## {name}\n\n{table(result, name)}" for name, result in report["classes"].items()]
+    text.append(fidelity_table(report["fidelity"]))
+    return "\n".join(text)
+
+
+@dataclasses.dataclass
+class Report:
+    """What ``evaluate_path`` measured and wrote.
+
+    Attributes:
+        name: the evaluated set's name (its folder's).
+        metrics: the ``metrics.json`` dict, or for a conditional generator the
+            ``classes.json`` dict (``{"classes": {name: metrics}, "fidelity": {...}}``).
+        files: the names written in ``out`` (empty without ``out``).
+        per_class: whether the generator was evaluated class by class.
+    """
+
+    name: str
+    metrics: dict
+    files: list
+    per_class: bool = False
+
+    def text(self):
+        """The report's Markdown tables."""
+        return classes_table(self.metrics) if self.per_class else table(self.metrics, self.name)
+
+
+def training_labels(sampler):
+    """The labels a conditional generator was trained with (a ``LabelOptions``), from its run's
+    config or its SavedModel's metadata; ``None`` when neither records them."""
+    if sampler.config is not None:
+        data = sampler.config.get("data", {})
+    else:
+        data = (sampler.metadata or {}).get("labels") or {}
+    if not data.get("labels"):
+        return None
+    return label_options(data["labels"], label_column=data.get("label_column"),
+                         id_column=data.get("id_column"), label_map=data.get("label_map"),
+                         drop_unlabelled=data.get("drop_unlabelled"))
+
+
+def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, labels=None,
+                  stats_path=None, options=None, classifier_epochs=CLASSIFIER_EPOCHS,
+                  batch_size=64, progress=None):
+    """Evaluates a generator or a folder of images against real data: what
+    ``keras-mrigan evaluate`` does.
+
+    An unconditional generator or a folder of images is measured against the reference's
+    statistics (``evaluate``). A conditional generator is evaluated class by class, with class
+    fidelity (``evaluate_classes``), against the reference labelled by ``labels``, or without
+    them by the labels it was trained with (recorded in its run's config or its export's
+    metadata); when it records none, this fails before any work.
+
+    Args:
+        generated: a run folder, a ``.keras`` GAN, a SavedModel, or a folder of images.
+        reference: the real data (a path or ``"demo"``) or, for an unconditional set, a
+            statistics ``.npz``.
+        out: the report folder (``None``: measure only).
+        n: images to sample (per class for a conditional generator; default 1,000) or the
+            most to read from a folder (default: all).
+        seed: image ``i`` is made from seed ``seed + i``; also the measures' sampling seed.
+        raw: sample a run with its trained generator, not its moving average.
+        labels: the reference's labels (``"folders"``, ``"demo"``, a CSV table or a
+            ``LabelOptions``), for a conditional generator.
+        stats_path: a file that keeps the reference statistics between calls (refitted when
+            it was fitted on other data or settings).
+        options: the ``SliceOptions`` the reference is read with.
+        classifier_epochs: epochs of the class-fidelity classifier.
+        batch_size: images per generator call.
+        progress: a callable taking a message (default: this module's logger).
+
+    Returns:
+        A ``Report``.
+
+    Raises:
+        ValueError: ``n`` not a positive integer; ``labels`` for a set that is not a
+            conditional generator; a conditional generator without labels to evaluate it by.
+    """
+    say = progress or logger.info
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
+    options = options or SliceOptions()
+    path = Path(generated)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder to evaluate")
+    sampler = Sampler(path, raw=raw) if is_generator(path) else None
+    if labels is not None and (sampler is None or not sampler.class_names):
+        raise ValueError(f"{path} is not a conditional generator: --labels applies to "
+                         "generators trained with labels.")
+    if sampler is not None and sampler.class_names:
+        labels = label_options(labels) if labels is not None else training_labels(sampler)
+        if labels is None:
+            raise ValueError(
+                f"{path} is a conditional generator of classes {list(sampler.class_names)} "
+                "that does not record the labels it was trained with: pass the reference's "
+                "labels (--labels folders, --labels demo or --labels TABLE.csv with "
+                "--label-column) to evaluate it class by class.")
+        say(f"{path.name}: a conditional generator, evaluated class by class "
+            f"({', '.join(sampler.class_names)}) with labels {labels.labels!r}")
+        report = evaluate_classes(sampler, reference, labels, n=n or DEFAULT_N, seed=seed,
+                                  out=out, options=options, progress=say,
+                                  classifier_epochs=classifier_epochs, batch_size=batch_size)
+        files = [] if out is None else ["classes.json", "classes.md",
+                                         *(f"{name}/" for name in report["classes"])]
+        return Report(path.name, report, files, per_class=True)
+    if sampler is not None:
+        images = generate(sampler, n or DEFAULT_N, seed=seed, batch_size=batch_size,
+                          progress=False)[..., 0]
+        found = GeneratedSet(images, path.name, (sampler.from_latents, sampler.latent_dim,
+                                                 sampler.latent_distribution))
+    else:
+        found = load_generated(path, n=n, seed=seed, batch_size=batch_size)
+    say(f"{len(found.images)} generated images of {found.images.shape[1:]} from {path}")
+    stats = load_reference(reference, found.images.shape[1], n=len(found.images),
+                           stats_path=stats_path, seed=seed, options=options,
+                           progress=lambda message: say(f"reference: {message}"))
+    result = evaluate(found.images, stats, out=out, name=found.name, generate=found.generate,
+                      seed=seed)
+    files = [] if out is None else ["metrics.json", "table.md", "memorization.png",
+                                    *(["interpolation.png"] if found.generate else [])]
+    return Report(found.name, result, files)
+
