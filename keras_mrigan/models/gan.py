@@ -2,8 +2,8 @@
 
 Its parts live beside it: latents and the seed mapping in ``latents``, the generator's moving
 average in ``ema``, the gradient penalties in ``penalties``, the adaptive augmentation
-probability in ``ada``, and the slicing of global-batch draws under ``tf.distribute`` in
-``replicas``. Their public names stay importable from here.
+probability in ``ada``, progressive fade-in in ``fading``, and the slicing of global-batch
+draws under ``tf.distribute`` in ``replicas``. Their public names stay importable from here.
 """
 
 import keras
@@ -12,9 +12,9 @@ import tensorflow as tf
 
 from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
-from keras_mrigan.layers import WeightedSum
+from keras_mrigan.layers import WeightedSum  # noqa: F401  (importable from here)
 from keras_mrigan.layers.conditioning import check_num_classes, class_index
-from keras_mrigan.models import ada, ema, penalties, replicas
+from keras_mrigan.models import ada, ema, fading, penalties, replicas
 from keras_mrigan.models.latents import (
     LATENT_DISTRIBUTIONS,
     MAX_SEED,
@@ -37,8 +37,9 @@ __all__ = [
     "seed_latents",
 ]
 
-def _fade_layers(network):
-    return [layer for layer in network.layers if isinstance(layer, WeightedSum)]
+# Kept under their former names.
+_fade_layers = fading.fade_layers
+_multi_worker = replicas.spans_several_workers
 
 
 @keras.saving.register_keras_serializable(package="keras_mrigan")
@@ -334,18 +335,14 @@ class GAN(keras.Model):
     @property
     def fade_layers(self):
         """The ``WeightedSum`` fade-in layers of both networks (empty unless progressive)."""
-        return _fade_layers(self.generator) + _fade_layers(self.discriminator)
+        return fading.fade_layers(self.generator) + fading.fade_layers(self.discriminator)
 
     def fade_real(self, real):
         """Fades real images like the generator's output: ``low + alpha (real - low)``,
         with ``low`` the batch average-pooled 2x and upsampled back (nearest neighbour).
         Identity for networks without a fade-in."""
-        fades = _fade_layers(self.generator)
-        if not fades:
-            return real
-        low = tf.nn.avg_pool2d(real, 2, 2, "VALID")
-        low = tf.repeat(tf.repeat(low, 2, axis=1), 2, axis=2)
-        return low + tf.cast(fades[0].alpha, real.dtype) * (real - low)
+        fades = fading.fade_layers(self.generator)
+        return fading.fade_real(real, fades[0].alpha) if fades else real
 
     # Under tf.distribute every replica runs train_step on its slice of the global batch; the
     # random draws are made for the global batch and sliced (see ``replicas``).

@@ -1,11 +1,13 @@
-"""The GAN's parts as functions: the moving average, the gradient penalties, ADA."""
+"""The GAN's parts as functions: the moving average, the gradient penalties, ADA,
+fading."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_mrigan.models import ada, ema, penalties
+from keras_mrigan.layers import WeightedSum
+from keras_mrigan.models import ada, ema, fading, penalties
 
 
 def test_ema_beta_and_rampup():
@@ -74,3 +76,20 @@ def test_adapted_probability_moves_by_batch_over_images():
     assert float(ada.adapted_probability(0.999, tf.constant([[1.0]] * 4), 0.6, 10)) == 1.0
     variable = ada.probability_variable(0.25)
     assert variable.name == "augment_p" and float(variable.numpy()) == 0.25
+
+
+def test_fade_real_blends_with_the_pooled_copy():
+    real = np.arange(32, dtype=np.float32).reshape(2, 4, 4, 1)
+    low = real.reshape(2, 2, 2, 2, 2, 1).mean(axis=(2, 4))  # 2x2 block means.
+    low = low.repeat(2, axis=1).repeat(2, axis=2)
+    found = fading.fade_real(tf.constant(real), tf.constant(0.25))
+    np.testing.assert_allclose(found, low + 0.25 * (real - low), rtol=1e-6)
+    np.testing.assert_allclose(fading.fade_real(tf.constant(real), 1.0), real)
+
+
+def test_fade_layers_finds_the_weighted_sums():
+    inputs = keras.Input((2,))
+    fade = WeightedSum(name="fade")
+    network = keras.Model(inputs, fade([keras.layers.Dense(2)(inputs), inputs]))
+    assert fading.fade_layers(network) == [fade]
+    assert fading.fade_layers(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])) == []
