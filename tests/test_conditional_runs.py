@@ -113,6 +113,7 @@ def conditional_run(tmp_path_factory):
     return root / "run"
 
 
+@pytest.mark.slow
 def test_conditional_savedmodel_takes_labels_in_both_signatures(conditional_run, tmp_path):
     from keras_mrigan import export
     from keras_mrigan.models.gan import seed_latents
@@ -125,6 +126,10 @@ def test_conditional_savedmodel_takes_labels_in_both_signatures(conditional_run,
     served = np.load(tmp_path / "out.npz")
     meta = json.loads(done.stdout.strip().splitlines()[-1])
     assert meta["class_names"] == ["atrophy", "control"]
+    assert meta["class_frequencies"] == [0.5, 0.5]
+    # How the training data were labelled, so that the export can be evaluated per class.
+    assert meta["labels"] == {"labels": "folders", "label_column": None, "id_column": "ID",
+                              "label_map": None, "drop_unlabelled": False}
     # The run's training subjects travel with the export, for the utility's leakage check.
     assert meta["train_subjects"] == training.read_split(conditional_run)
     from keras_mrigan import utility
@@ -179,6 +184,7 @@ def test_generate_per_class_folders_read_back_by_keras(conditional_run, tmp_path
     assert not list((tmp_path / "bad").rglob("*.png"))
 
 
+@pytest.mark.slow
 def test_evaluate_per_class_with_class_fidelity(conditional_run, tmp_path, capsys):
     from keras_mrigan import export
     from keras_mrigan.cli import main
@@ -197,8 +203,77 @@ def test_evaluate_per_class_with_class_fidelity(conditional_run, tmp_path, capsy
     assert set(fidelity["generated"]) == {"atrophy", "control"}
     assert all(0 <= a <= 1 for a in fidelity["generated"].values())
     assert "Class fidelity" in (out / "classes.md").read_text()
-    # A conditional SavedModel evaluated without labels: a clear error.
+    # A conditional SavedModel without labels: evaluated per class by the labels its
+    # metadata records, on the images of the same seeds as the run folder.
+    from keras_mrigan import evaluation
+
     path = export.export_generator(conditional_run, "c", base=tmp_path / "models")
-    assert main(["evaluate", "--generated", str(path), "--reference", str(data), "--n", "8",
-                 "--out", str(tmp_path / "x")]) == 2
-    assert "conditional generator: evaluate it class by class" in capsys.readouterr().err
+    served = evaluation.evaluate_path(path, data, n=24, classifier_epochs=1)
+    assert served.per_class and served.files == []
+    for name in ("atrophy", "control"):
+        assert served.metrics["classes"][name]["delta"] == report["classes"][name]["delta"]
+    # Without that record: a clear error, before any work.
+    meta = path / "assets" / "metadata.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "labels": None}))
+    with pytest.raises(ValueError, match="does not record the labels it was trained with"):
+        evaluation.evaluate_path(path, data, out=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_conditional_run_is_evaluated_per_class_by_its_own_labels(conditional_run, tmp_path):
+    from keras_mrigan import evaluation
+    from keras_mrigan.generate import Sampler, generate
+
+    said = []
+    report = evaluation.evaluate_path(conditional_run, conditional_run.parent / "data",
+                                      out=tmp_path / "eval", n=20, seed=3,
+                                      classifier_epochs=1, progress=said.append)
+    assert report.per_class and report.name == "run"
+    assert "evaluated class by class (atrophy, control) with labels 'folders'" in said[0]
+    classes = report.metrics["classes"]
+    assert sorted(classes) == ["atrophy", "control"]
+    assert all(classes[name]["n"] == 20 and classes[name]["reference"]["n"] == 20
+               for name in classes)
+    fidelity = report.metrics["fidelity"]
+    assert sorted(fidelity["generated"]) == ["atrophy", "control"]
+    assert all(0 <= v <= 1 for v in [*fidelity["generated"].values(),
+                                      fidelity["real_held_out"]])
+    written = json.loads((tmp_path / "eval" / "classes.json").read_text())
+    assert written == json.loads(json.dumps(report.metrics))
+    for name in ("atrophy", "control"):
+        assert {p.name for p in (tmp_path / "eval" / name).iterdir()} == {
+            "metrics.json", "table.md", "memorization.png"}
+    assert report.files == ["classes.json", "classes.md", "atrophy/", "control/"]
+    assert "## atrophy" in report.text() and "## Class fidelity" in report.text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval"]  # No staging left.
+    # Each class is measured on the images its seeds give through the one mapping.
+    images = generate(Sampler(conditional_run), 20, seed=3, progress=False, label="control")
+    from keras_mrigan.metrics.paper import diversity
+
+    assert classes["control"]["delta"] == diversity(images[..., 0], seed=3).delta
+
+
+def test_a_conditional_generator_without_recorded_labels_is_refused_before_any_work(
+        conditional_run, tmp_path):
+    import shutil
+
+    from keras_mrigan import evaluation
+
+    shutil.copyfile(conditional_run / "model.keras", tmp_path / "bare.keras")
+    with pytest.raises(ValueError, match=r"bare.keras is a conditional generator of classes "
+                       r"\['atrophy', 'control'\] that does not record the labels it was "
+                       r"trained with: pass the reference's labels \(--labels folders"):
+        evaluation.evaluate_path(tmp_path / "bare.keras", tmp_path / "nowhere",
+                                 out=tmp_path / "eval")
+    with pytest.raises(ValueError, match="is not a conditional generator: --labels applies"):
+        evaluation.evaluate_path(conditional_run.parent / "data", tmp_path / "nowhere",
+                                 labels="folders", out=tmp_path / "eval")
+    # Labels whose classes are not the generator's: refused before any report is written.
+    other = tmp_path / "other"
+    for i, group in enumerate(["AD", "CN"]):
+        save_nifti(other / group / f"sub{i}.nii.gz", head_volume(seed=i))
+    with pytest.raises(ValueError, match=r"The reference's classes \['AD', 'CN'\] are not the "
+                                         r"generator's \['atrophy', 'control'\]"):
+        evaluation.evaluate_path(conditional_run, other, labels="folders",
+                                 out=tmp_path / "eval")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bare.keras", "other"]

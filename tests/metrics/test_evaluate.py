@@ -146,3 +146,23 @@ def test_gan_metrics_callback_puts_measures_into_history(real, stats):
     with pytest.raises(ValueError, match="Unknown or no metrics"):
         GANMetrics(stats, metrics=("fid",))
     keras.backend.clear_session()
+
+
+def test_a_failing_report_leaves_nothing_and_a_report_keeps_other_files(real, stats, tmp_path):
+    def broken(latents):  # Fails after metrics and memorization.png are made.
+        raise RuntimeError("generator lost")
+
+    with pytest.raises(RuntimeError, match="generator lost"):
+        evaluate(real[1024:1064], stats, out=tmp_path / "report", generate=(broken, 4, "uniform"))
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "notes.txt").write_text("mine")
+    (tmp_path / "report" / "metrics.json").write_text("{}")  # An older report's.
+    with pytest.raises(RuntimeError, match="generator lost"):
+        evaluate(real[1024:1064], stats, out=tmp_path / "report", generate=(broken, 4, "uniform"))
+    assert (tmp_path / "report" / "metrics.json").read_text() == "{}"
+    result = evaluate(real[1024:1064], stats, out=tmp_path / "report")
+    assert json.loads((tmp_path / "report" / "metrics.json").read_text())["n"] == result["n"] == 40
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        "memorization.png", "metrics.json", "notes.txt", "table.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
