@@ -26,7 +26,8 @@ import numpy as np  # noqa: E402
 
 from keras_mrigan.data.demo import DemoSettings, demo_cohort  # noqa: E402
 from keras_mrigan.data.pipeline import load_slices  # noqa: E402
-from keras_mrigan.metrics import ReferenceStats, evaluate  # noqa: E402
+from keras_mrigan.evaluation import evaluate  # noqa: E402
+from keras_mrigan.metrics import ReferenceStats  # noqa: E402
 from keras_mrigan.metrics.paper import PaperReference, diversity  # noqa: E402
 
 PAPER_SUBJECTS = 354  # 354 x 32 = 11,328 slices.
