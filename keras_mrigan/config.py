@@ -24,7 +24,7 @@ from keras_mrigan.utils import atomic_path
 
 # The names of registries that live above this module (it must stay importable without
 # TensorFlow, for a quick `keras-mrigan --help`); a test keeps each equal to its registry.
-ARCHITECTURES = ("dcgan", "srresnet", "progan")
+ARCHITECTURES = ("dcgan", "srresnet", "progan", "stylegan2")
 LOSSES = ("gan", "lsgan", "wgan", "wgan-gp", "dragan", "gan-r1")
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
 UPSAMPLING = ("transpose", "resize")

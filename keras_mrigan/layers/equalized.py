@@ -16,18 +16,25 @@ HE_GAIN = math.sqrt(2.0)
 class _Equalized(keras.layers.Layer):
     """Shared parts: the N(0, 1) kernel, the run-time scale and the bias."""
 
-    def __init__(self, units, gain=HE_GAIN, use_bias=True, **kwargs):
+    def __init__(self, units, gain=HE_GAIN, use_bias=True, lr_multiplier=1.0, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"The filter/unit count must be a positive integer. Got {units!r}")
+        if not lr_multiplier > 0:
+            raise ValueError("`lr_multiplier` must be > 0. "
+                             f"Received: lr_multiplier={lr_multiplier!r}")
         self.units = units
         self.gain = float(gain)
         self.use_bias = use_bias
+        self.lr_multiplier = float(lr_multiplier)
 
     def _make_weights(self, kernel_shape, fan_in):
-        self.scale = self.gain / math.sqrt(fan_in)
+        # With a learning-rate multiplier m the stored kernel is N(0, 1/m^2) and is scaled by
+        # m at run time: the same initial function, with steps m times smaller.
+        self.scale = self.gain / math.sqrt(fan_in) * self.lr_multiplier
         self.kernel = self.add_weight(
-            shape=kernel_shape, initializer=keras.initializers.RandomNormal(0.0, 1.0),
+            shape=kernel_shape,
+            initializer=keras.initializers.RandomNormal(0.0, 1.0 / self.lr_multiplier),
             name="kernel",
         )
         self.bias = (
@@ -36,10 +43,15 @@ class _Equalized(keras.layers.Layer):
         )
 
     def _finish(self, outputs):
-        return outputs + self.bias if self.use_bias else outputs
+        if not self.use_bias:
+            return outputs
+        return outputs + (self.bias * self.lr_multiplier if self.lr_multiplier != 1 else self.bias)
 
     def get_config(self):
-        return {**super().get_config(), "gain": self.gain, "use_bias": self.use_bias}
+        config = {**super().get_config(), "gain": self.gain, "use_bias": self.use_bias}
+        if self.lr_multiplier != 1:  # Configs of layers without one stay as they were.
+            config["lr_multiplier"] = self.lr_multiplier
+        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_mrigan")
@@ -50,6 +62,9 @@ class EqualizedDense(_Equalized):
         units: output features.
         gain: the scale's numerator (``sqrt(2)``: He's, for a ReLU-like activation next).
         use_bias: add a bias (initialized to 0).
+        lr_multiplier: scales the layer's effective learning rate (StyleGAN's mapping
+            network: 0.01), by storing weights ``1 / lr_multiplier`` times larger and scaling
+            them back at run time.
     """
 
     def build(self, input_shape):

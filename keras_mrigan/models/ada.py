@@ -8,7 +8,7 @@ Reference: Karras et al. 2020, "Training Generative Adversarial Networks with Li
 import keras
 import tensorflow as tf
 
-from keras_mrigan.models.replicas import all_reduce_sum
+from keras_mrigan.replicas import all_reduce_sum
 
 
 def probability_variable(p):

@@ -12,9 +12,10 @@ import tensorflow as tf
 
 from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
+from keras_mrigan import replicas
 from keras_mrigan.layers import WeightedSum  # noqa: F401  (importable from here)
 from keras_mrigan.layers.conditioning import check_num_classes, class_index
-from keras_mrigan.models import ada, ema, fading, penalties, replicas
+from keras_mrigan.models import ada, ema, fading, penalties
 from keras_mrigan.models.latents import (
     LATENT_DISTRIBUTIONS,
     MAX_SEED,

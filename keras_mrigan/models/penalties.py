@@ -9,7 +9,7 @@ random draws, so that the draws stay those of the training's seed state.
 import tensorflow as tf
 
 from keras_mrigan import losses as losses_module
-from keras_mrigan.models.replicas import all_reduce_sum
+from keras_mrigan.replicas import all_reduce_sum
 
 
 def global_std(x):

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_mrigan.models import replicas
+from keras_mrigan import replicas
 
 
 def resolver(cluster, task_type="worker"):
