@@ -1,6 +1,7 @@
 """Shared fixtures. TensorFlow is imported at most once per session, by the tests that need it."""
 
 import os
+import subprocess
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -84,6 +85,26 @@ def tiny_config(tmp_path):
     )
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A finished run shared by the tests that only read it: a 16 x 16 DCGAN (DRAGAN, normal
+    latents, a moving average of the generator) trained for one epoch on two synthetic heads
+    (``ROOT/data``). Returns ``(run folder, GAN)``; a test that writes into the folder copies
+    it first."""
+    from keras_mrigan import training
+    from keras_mrigan.config import RunConfig
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    for i in range(2):
+        save_nifti(root / "data" / f"s{i}.nii.gz", head_volume(seed=i))
+    config = RunConfig().replace(
+        source=str(root / "data"), resolution=16, batch_size=8, latent_dim=8, width=1 / 16,
+        loss="dragan", epochs=1, sample_count=4, jit_compile=False,
+        latent_distribution="normal", ema_half_life_images=30)
+    gan = training.train(config, root / "run", verbose=0)
+    return root / "run", gan
+
+
 def free_ports(n):
     """``n`` distinct free TCP ports on 127.0.0.1."""
     import socket
@@ -97,11 +118,37 @@ def free_ports(n):
     return ports
 
 
+def start_process(argv, env=None, stdout=None, stderr=None):
+    """Starts ``argv`` as a process with TensorFlow's logs quiet (``env`` adds to or, with a
+    value ``None``, removes variables of this process's environment); its output goes to
+    pipes unless ``stdout``/``stderr`` say otherwise."""
+    merged = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    return subprocess.Popen(argv, env=merged, text=True,
+                            stdout=subprocess.PIPE if stdout is None else stdout,
+                            stderr=subprocess.PIPE if stderr is None else stderr)
+
+
+def finish(process, timeout=300):
+    """Waits for a process of ``start_process``: ``subprocess.CompletedProcess`` with its
+    output (the process is killed if it outlives ``timeout``)."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def run_concurrently(commands, timeout=300):
+    """Runs ``[argv or (argv, extra_env), ...]`` at the same time (each pays TensorFlow's
+    start-up; two cores do two at once) and returns their ``CompletedProcess`` in order."""
+    processes = [start_process(*([c, None] if isinstance(c[0], str) else c)) for c in commands]
+    return [finish(p, timeout) for p in processes]
+
+
 def run_together(commands, timeout):
     """Runs ``[(argv, extra_env), ...]`` as concurrent processes (TF logs quiet) and returns
     their outputs once all have exited; fails showing the output of any that failed."""
-    import subprocess
-
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     processes = [subprocess.Popen(argv, env={**env, **extra}, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)

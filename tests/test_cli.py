@@ -1,10 +1,10 @@
 import json
-import subprocess
+import shutil
 import sys
 
 import numpy as np
 import pytest
-from conftest import head_volume, save_nifti
+from conftest import head_volume, run_concurrently, save_nifti
 from PIL import Image
 
 from keras_mrigan import cli, tuning
@@ -13,15 +13,11 @@ from keras_mrigan.config import PRESETS, RunConfig, fields
 
 
 def test_help_lists_subcommands():
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mrigan", "--help"], capture_output=True, text=True, check=True
-    )
-    assert "data" in result.stdout
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mrigan", "data", "--help"],
-        capture_output=True, text=True, check=True,
-    )
-    assert "preview" in result.stdout
+    top, data = run_concurrently([[sys.executable, "-m", "keras_mrigan", "--help"],
+                                  [sys.executable, "-m", "keras_mrigan", "data", "--help"]])
+    assert top.returncode == data.returncode == 0, top.stderr + data.stderr
+    assert "data" in top.stdout
+    assert "preview" in data.stdout
 
 
 def test_data_preview(tmp_path, capsys):
@@ -116,29 +112,26 @@ def test_train_prints_parameter_counts_and_the_expected_duration(tmp_path, capsy
 
 @pytest.mark.slow
 def test_tensorflow_start_up_lines_are_hidden_unless_asked_for(tmp_path):
-    import os
-
     for i in range(2):
         save_nifti(tmp_path / "in" / f"s{i}.nii.gz", head_volume(seed=i))
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    unset = {"TF_CPP_MIN_LOG_LEVEL": None}
     command = [sys.executable, "-m", "keras_mrigan", "train", "--data", str(tmp_path / "in"),
                *TINY]
-    quiet = subprocess.run([*command, "--out", str(tmp_path / "a")], env=env,
-                           capture_output=True, text=True, check=True)
+    quiet, verbose = run_concurrently([([*command, "--out", str(tmp_path / "a")], unset),
+                                       ([*command, "--out", str(tmp_path / "b"), "--verbose"],
+                                        unset)])
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr + verbose.stderr
     assert "InitializeLog" not in quiet.stderr and "I0000" not in quiet.stderr
     assert "Finished run" in quiet.stdout
-    verbose = subprocess.run([*command, "--out", str(tmp_path / "b"), "--verbose"], env=env,
-                             capture_output=True, text=True, check=True)
     assert "InitializeLog" in verbose.stderr
 
 
-def test_evaluate_a_run_and_an_image_folder(tmp_path, capsys):
-    for i in range(2):
-        save_nifti(tmp_path / "in" / f"s{i}.nii.gz", head_volume(seed=i))
+def test_evaluate_a_run_and_an_image_folder(tiny_run, tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", "--data", str(tmp_path / "in"), "--out", str(run), *TINY]) == 0
+    shutil.copytree(tiny_run[0], run)  # A copy: its model is deleted below.
+    data = tiny_run[0].parent / "data"
     out = tmp_path / "eval"
-    args = ["evaluate", "--generated", str(run), "--reference", str(tmp_path / "in"),
+    args = ["evaluate", "--generated", str(run), "--reference", str(data),
             "--n", "20", "--out", str(out), "--reference-stats", str(tmp_path / "ref.npz")]
     assert main(args) == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
@@ -164,7 +157,9 @@ def test_evaluate_a_run_and_an_image_folder(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_demo_command(tmp_path):
-    code = main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "1"])
+    # The demo preset at its resolution with thinner networks: the command, not the model.
+    code = main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "1", "--width",
+                 "0.0625"])
     assert code == 0
     grid = np.asarray(Image.open(tmp_path / "demo" / "samples" / "latest.png"))
     assert grid.shape == (6 * 66 + 2, 6 * 66 + 2)

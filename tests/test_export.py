@@ -6,27 +6,18 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from conftest import head_volume, save_nifti
+from conftest import run_concurrently
 
-from keras_mrigan import export, training
+from keras_mrigan import export
 from keras_mrigan.cli import main
-from keras_mrigan.config import RunConfig
 from keras_mrigan.models.latents import seed_latents
 from keras_mrigan.runs import Sampler
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
-    for i in range(2):
-        save_nifti(root / "data" / f"s{i}.nii.gz", head_volume(seed=i))
-    config = RunConfig().replace(
-        source=str(root / "data"), resolution=16, batch_size=8, latent_dim=8, width=1 / 16,
-        loss="dragan", epochs=1, sample_count=4, jit_compile=False,
-        latent_distribution="normal",
-    )
-    training.train(config, root / "run", verbose=0)
-    return root / "run"
+def run(tiny_run):
+    """The shared tiny run (normal latents, a moving average); these tests only read it."""
+    return tiny_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +57,8 @@ def test_savedmodel_in_a_separate_process_matches_keras(exported, tmp_path):
     gan = keras.models.load_model(run / "model.keras")
     latents = np.random.default_rng(0).normal(size=(6, 8)).astype(np.float32)
     first, meta = _load_elsewhere(path, latents, tmp_path, "first")
-    expected = np.clip(gan.generator(latents, training=False).numpy(), -1, 1)
+    # The export serves the moving average of the generator.
+    expected = np.clip(gan.sampling_generator()(latents, training=False).numpy(), -1, 1)
     np.testing.assert_allclose(first["images"], expected, atol=1e-5)
     assert first["images"].shape == (6, 16, 16, 1) and first["images"].dtype == np.float32
     assert first["images_uint8"].dtype == np.uint8
@@ -75,7 +67,8 @@ def test_savedmodel_in_a_separate_process_matches_keras(exported, tmp_path):
     # Seeds: the same images in another process as in this one, through the library's
     # mapping (one fresh process is enough to show it; this one is another).
     np.testing.assert_array_equal(first["seeds"], Sampler(path)(np.arange(5)))
-    by_seed = gan.generator(seed_latents(np.arange(5), 8, "normal"), training=False).numpy()
+    by_seed = gan.sampling_generator()(seed_latents(np.arange(5), 8, "normal"),
+                                       training=False).numpy()
     np.testing.assert_allclose(first["seeds"], np.clip(by_seed, -1, 1), atol=1e-5)
     assert meta["latent_dim"] == 8 and meta["resolution"] == 16
     assert meta["latent_distribution"] == "normal" and meta["architecture"] == "dcgan"
@@ -85,16 +78,16 @@ def test_savedmodel_in_a_separate_process_matches_keras(exported, tmp_path):
 def test_saved_model_cli_lists_and_runs_the_signatures(exported, tmp_path):
     path, _ = exported
     np.save(tmp_path / "latent.npy", np.zeros((2, 8), np.float32))
-    shown = subprocess.run(["saved_model_cli", "show", "--all", "--dir", str(path)],
-                           capture_output=True, text=True, check=True).stdout
+    shown, ran = run_concurrently([
+        ["saved_model_cli", "show", "--all", "--dir", str(path)],
+        ["saved_model_cli", "run", "--dir", str(path), "--tag_set", "serve", "--signature_def",
+         "serving_default", "--inputs", f"latent={tmp_path / 'latent.npy'}"]])
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    shown = shown.stdout
     assert "signature_def['serving_default']" in shown
     assert "signature_def['generate_from_seed']" in shown
     assert "inputs['latent']" in shown and "inputs['seed']" in shown
     assert "outputs['images_uint8']" in shown
-    ran = subprocess.run(["saved_model_cli", "run", "--dir", str(path), "--tag_set", "serve",
-                          "--signature_def", "serving_default", "--inputs",
-                          f"latent={tmp_path / 'latent.npy'}"],
-                         capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "images" in ran.stdout
 

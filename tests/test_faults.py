@@ -15,6 +15,7 @@ import pytest
 
 from keras_mrigan import training
 from keras_mrigan.callbacks import NonFiniteLossError
+from tests.conftest import finish, run_concurrently, start_process
 
 
 def _history(run):
@@ -38,11 +39,12 @@ def _train_command(tiny_config, out, *extra):
 @pytest.mark.slow
 def test_kill_9_during_an_epoch_then_resume_matches_an_uninterrupted_run(tiny_config,
                                                                          tmp_path):
-    run = tmp_path / "run"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    options = ("--epochs", "40", "--deterministic", "--seed", "3")
-    process = subprocess.Popen(_train_command(tiny_config, run, *options), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run, whole = tmp_path / "run", tmp_path / "whole"
+    options = ("--epochs", "20", "--deterministic", "--seed", "3")
+    # The uninterrupted run to compare with trains meanwhile, in a process of its own.
+    whole_process = start_process(_train_command(tiny_config, whole, *options))
+    process = start_process(_train_command(tiny_config, run, *options),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = run / "state.json"
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:
@@ -54,7 +56,7 @@ def test_kill_9_during_an_epoch_then_resume_matches_an_uninterrupted_run(tiny_co
     process.wait()
     assert process.returncode == -signal.SIGKILL
     done = json.loads(state.read_text())["epoch"]
-    assert 3 <= done < 40 and not (run / "model.keras").exists()
+    assert 3 <= done < 20 and not (run / "model.keras").exists()
     # Every file the killed run left is whole: the checkpoint loads, the history has every
     # finished epoch (and one more if the kill came between the history and state.json, which
     # is written last and decides where the run resumes).
@@ -64,23 +66,21 @@ def test_kill_9_during_an_epoch_then_resume_matches_an_uninterrupted_run(tiny_co
     before = before[:done]
     keras.models.load_model(run / "checkpoint.keras")
 
-    result = subprocess.run([sys.executable, "-m", "keras_mrigan", "train", "--resume",
-                             str(run)], env=env, capture_output=True, text=True, timeout=300)
+    result = finish(start_process([sys.executable, "-m", "keras_mrigan", "train", "--resume",
+                                   str(run)]))
     assert result.returncode == 0, result.stderr[-3000:]
     after = _history(run)
-    assert [int(r["epoch"]) for r in after] == list(range(1, 41))
+    assert [int(r["epoch"]) for r in after] == list(range(1, 21))
     assert after[:done] == before  # The finished epochs' history is intact.
-    assert json.loads(state.read_text()) == {"epoch": 40}
+    assert json.loads(state.read_text()) == {"epoch": 20}
     gan = keras.models.load_model(run / "model.keras")
-    assert int(gan.d_optimizer.iterations) == 40 * 3  # 3 steps per epoch, none lost or redone.
+    assert int(gan.d_optimizer.iterations) == 20 * 3  # 3 steps per epoch, none lost or redone.
     assert not list(run.glob(".*.tmp*")) and not list(run.glob("samples/.*.tmp*"))
 
     # Every epoch's batches come in the same order after the resume (each epoch's shuffle is
     # seeded by the run's seed and the epoch's number): the weights are bit-identical to
     # those of a run that was never interrupted.
-    whole = tmp_path / "whole"
-    result = subprocess.run(_train_command(tiny_config, whole, *options), env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = finish(whole_process)
     assert result.returncode == 0, result.stderr[-3000:]
     for resumed, uninterrupted in zip(_weights(run), _weights(whole), strict=True):
         np.testing.assert_array_equal(resumed, uninterrupted)
@@ -158,11 +158,10 @@ def test_run_option_names_are_checked(tiny_config, tmp_path):
 
 @pytest.mark.slow
 def test_deterministic_runs_give_identical_weights(tiny_config, tmp_path):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    for name in ("a", "b"):
-        result = subprocess.run(
-            _train_command(tiny_config, tmp_path / name, "--epochs", "2", "--deterministic",
-                           "--seed", "3"), env=env, capture_output=True, text=True, timeout=300)
+    results = run_concurrently([
+        _train_command(tiny_config, tmp_path / name, "--epochs", "2", "--deterministic",
+                       "--seed", "3") for name in ("a", "b")])
+    for result in results:
         assert result.returncode == 0, result.stderr[-3000:]
     for a, b in zip(_weights(tmp_path / "a"), _weights(tmp_path / "b"), strict=True):
         np.testing.assert_array_equal(a, b)

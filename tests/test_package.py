@@ -1,10 +1,10 @@
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import keras_mrigan
+from tests.conftest import finish, start_process
 
 
 def test_public_names_resolve():
@@ -32,11 +32,11 @@ EXPECTED_REGISTERED = {
 }
 
 
-def test_a_plain_import_registers_every_keras_object_without_an_import_hook():
+def test_a_plain_import_registers_every_keras_object_without_an_import_hook(processes):
     import json
 
-    out = subprocess.run([sys.executable, "-c", REGISTERED], capture_output=True, text=True,
-                         check=True)
+    out = finish(processes["registered"])
+    assert out.returncode == 0, out.stderr[-3000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert EXPECTED_REGISTERED <= set(found["registered"])
     assert found["hooks"] == []
@@ -108,9 +108,10 @@ import numpy as np
 {imports}
 assert "keras_mrigan.models.gan" in sys.modules  # Registered as Keras loaded.
 latents = np.load(sys.argv[1])
-for path in sys.argv[2:]:
+for path in sys.argv[3:]:
     gan = keras.saving.load_model(path, safe_mode=True)
-    np.save(path + ".out.npy", keras.ops.convert_to_numpy(gan.generator(latents)))
+    np.save(path + "." + sys.argv[2] + ".npy",
+            keras.ops.convert_to_numpy(gan.generator(latents)))
 """
 
 
@@ -134,24 +135,42 @@ def saved_gans(tmp_path_factory):
     return root, saved
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("imports", [
-    "import keras_mrigan\nimport keras",
-    "import keras_mrigan\nimport tensorflow\nimport keras",
-    "import keras\nimport keras_mrigan",
-], ids=["package-first", "tensorflow-between", "keras-first"])
-def test_keras_load_model_after_importing_the_package(saved_gans, imports):
+IMPORTS = {
+    "package-first": "import keras_mrigan\nimport keras",
+    "tensorflow-between": "import keras_mrigan\nimport tensorflow\nimport keras",
+    "keras-first": "import keras\nimport keras_mrigan",
+}
+WITHOUT_THE_PACKAGE = "import keras, sys; keras.saving.load_model(sys.argv[1])"
+
+
+@pytest.fixture(scope="module")
+def processes(saved_gans):
+    """Every fresh process of this module, started at once (each pays TensorFlow's start-up;
+    two cores run two at a time): ``{name: Popen}``."""
     root, expected = saved_gans
     paths = [str(root / f"{arch}.keras") for arch in expected]
-    subprocess.run([sys.executable, "-c", LOAD_WITH_KERAS.format(imports=imports),
-                    str(root / "latents.npy"), *paths], check=True, capture_output=True)
+    started = {"registered": start_process([sys.executable, "-c", REGISTERED]),
+               "without": start_process([sys.executable, "-c", WITHOUT_THE_PACKAGE,
+                                         str(root / "dcgan.keras")])}
+    for tag, imports in IMPORTS.items():
+        started[tag] = start_process([sys.executable, "-c", LOAD_WITH_KERAS.format(
+            imports=imports), str(root / "latents.npy"), tag, *paths])
+    yield started
+    for process in started.values():
+        process.kill()
+        process.communicate()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("imports", list(IMPORTS))
+def test_keras_load_model_after_importing_the_package(saved_gans, processes, imports):
+    root, expected = saved_gans
+    done = finish(processes[imports])
+    assert done.returncode == 0, done.stderr[-3000:]
     for arch, images in expected.items():
-        np.testing.assert_array_equal(np.load(root / f"{arch}.keras.out.npy"), images)
+        np.testing.assert_array_equal(np.load(root / f"{arch}.keras.{imports}.npy"), images)
 
 
-def test_without_the_package_keras_cannot_find_the_classes(saved_gans):
-    root, _ = saved_gans
-    code = "import keras, sys; keras.saving.load_model(sys.argv[1])"
-    done = subprocess.run([sys.executable, "-c", code, str(root / "dcgan.keras")],
-                          capture_output=True, text=True)
+def test_without_the_package_keras_cannot_find_the_classes(processes):
+    done = finish(processes["without"])
     assert done.returncode != 0 and "Could not locate class 'GAN'" in done.stderr

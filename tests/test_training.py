@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from keras_mrigan import training
+from keras_mrigan.config import RunConfig
 from keras_mrigan.models.gan import GAN
+from tests.conftest import head_volume, save_nifti
 
 
 class StopAt(keras.callbacks.Callback):
@@ -93,20 +95,43 @@ class AlphaLog(keras.callbacks.Callback):
         self.rows.append((self.epoch, batch, self.model.resolution, alpha))
 
 
+PROGRESSIVE = dict(arch="progan", latent_dim=8, width=1 / 32, batch_size=4, loss="wgan-gp",
+                   drift=1e-3, latent_distribution="normal", phase_epochs=2, epochs=10)
+
+
 @pytest.fixture
 def progressive_config(tiny_config):
     # 28 slices, batch 4: 7 steps per epoch. Stages 4: [0, 2), 8: [2, 4) fade, [4, 6),
     # 16: [6, 8) fade, [8, 10).
-    return tiny_config.replace(arch="progan", latent_dim=8, width=1 / 32, batch_size=4,
-                               loss="wgan-gp", drift=1e-3, latent_distribution="normal",
-                               phase_epochs=2, epochs=10)
+    return tiny_config.replace(**PROGRESSIVE)
 
 
-def test_progressive_run_grows_through_every_phase(progressive_config, tmp_path):
+@pytest.fixture(scope="module")
+def module_config(tmp_path_factory):
+    """``tiny_config``'s settings and data, shared by the runs of this module's fixtures."""
+    root = tmp_path_factory.mktemp("training")
+    for i in range(2):
+        save_nifti(root / "data" / f"s{i}.nii.gz", head_volume(seed=i))
+    return RunConfig().replace(
+        source=str(root / "data"), resolution=16, batch_size=8, latent_dim=8, width=1 / 16,
+        loss="dragan", epochs=2, sample_count=4, jit_compile=False), root
+
+
+@pytest.fixture(scope="module")
+def grown(module_config):
+    """A progressive run through every phase (``progressive_config``), its folder, its GAN
+    and its ``AlphaLog`` rows; several tests inspect it, none writes into it."""
+    config, root = module_config
+    config = config.replace(**PROGRESSIVE)
     log = AlphaLog()
-    gan = training.train(progressive_config, tmp_path / "run", verbose=0, extra_callbacks=[log])
+    gan = training.train(config, root / "grown", verbose=0, extra_callbacks=[log])
+    return config, root / "grown", gan, log.rows
+
+
+def test_progressive_run_grows_through_every_phase(grown):
+    _, run, gan, rows = grown
     by_epoch = {}
-    for epoch, _, resolution, alpha in log.rows:
+    for epoch, _, resolution, alpha in rows:
         by_epoch.setdefault(epoch, (resolution, []))[1].append(alpha)
     assert [by_epoch[e][0] for e in range(10)] == [4, 4, 8, 8, 8, 8, 16, 16, 16, 16]
     assert by_epoch[0][1] == [None] * 7  # No fade at 4 x 4.
@@ -114,20 +139,16 @@ def test_progressive_run_grows_through_every_phase(progressive_config, tmp_path)
     np.testing.assert_allclose(fade, np.arange(14) / 14, atol=1e-7)
     assert by_epoch[8][1] == [1.0] * 7 and by_epoch[9][1] == [1.0] * 7
     assert gan.resolution == 16 and gan.generate(2, seed=0).shape == (2, 16, 16, 1)
-    assert json.loads((tmp_path / "run" / "state.json").read_text()) == {
+    assert json.loads((run / "state.json").read_text()) == {
         "epoch": 10, "resolution": 16, "alpha": 1.0}
-    assert _history_epochs(tmp_path / "run") == list(range(1, 11))
-    final = keras.models.load_model(tmp_path / "run" / "model.keras")
+    assert _history_epochs(run) == list(range(1, 11))
+    final = keras.models.load_model(run / "model.keras")
     assert float(final.generator.get_layer("fade_in").alpha.numpy()) == 1.0
     np.testing.assert_allclose(final.generate(3, seed=1), gan.generate(3, seed=1), atol=1e-6)
 
 
-def test_progressive_run_resumes_at_the_same_resolution_phase_and_alpha(
-    progressive_config, tmp_path
-):
-    config = progressive_config
-    reference = AlphaLog()
-    training.train(config, tmp_path / "ref", verbose=0, extra_callbacks=[reference])
+def test_progressive_run_resumes_at_the_same_resolution_phase_and_alpha(grown, tmp_path):
+    config, _, _, reference = grown  # The same run, never interrupted.
     run = tmp_path / "run"
     first = AlphaLog()
     with pytest.raises(KeyboardInterrupt):  # Killed after the first of two fade-in epochs.
@@ -137,7 +158,7 @@ def test_progressive_run_resumes_at_the_same_resolution_phase_and_alpha(
     second = AlphaLog()
     gan = training.resume(run, verbose=0, extra_callbacks=[second])
     assert second.rows[0][:3] == (3, 0, 8)  # Same resolution, same phase, next epoch.
-    assert first.rows + second.rows == reference.rows
+    assert first.rows + second.rows == reference
     assert gan.resolution == 16
     assert _history_epochs(run) == list(range(1, 11))
 
@@ -201,10 +222,19 @@ def test_tensorboard_scalars_and_sample_grids(tiny_config, tmp_path):
     assert gan.resolution == 16
 
 
-def test_tensorboard_follows_progressive_stages(progressive_config, tmp_path):
-    config = progressive_config.replace(phase_epochs=1, epochs=5, tensorboard=True)
-    training.train(config, tmp_path / "run", verbose=0)
-    logged = read_tensorboard(tmp_path / "run" / "tensorboard" / "train")
+@pytest.fixture(scope="module")
+def grown_in_one_epoch_phases(module_config):
+    """A progressive run of five one-epoch phases with a moving average of the generator and
+    TensorBoard logs: its config and GAN (one run for the tests of both)."""
+    config, root = module_config
+    config = config.replace(**PROGRESSIVE).replace(phase_epochs=1, epochs=5,
+                                                   ema_half_life_images=20, tensorboard=True)
+    return config, training.train(config, root / "phases", verbose=0), root / "phases"
+
+
+def test_tensorboard_follows_progressive_stages(grown_in_one_epoch_phases):
+    run = grown_in_one_epoch_phases[2]
+    logged = read_tensorboard(run / "tensorboard" / "train")
     assert sorted(logged["epoch_d_loss"]) == sorted(logged["samples"]) == [0, 1, 2, 3, 4]
 
 
@@ -233,9 +263,8 @@ def test_ema_survives_resume_exactly(tiny_config, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_ema_grows_with_a_progressive_generator(progressive_config, tmp_path):
-    config = progressive_config.replace(phase_epochs=1, epochs=5, ema_half_life_images=20)
-    gan = training.train(config, tmp_path / "run", verbose=0)
+def test_ema_grows_with_a_progressive_generator(grown_in_one_epoch_phases):
+    config, gan, _ = grown_in_one_epoch_phases
     assert gan.ema_generator.output.shape[1:] == (16, 16, 1)
     assert float(gan.images_seen.numpy()) == 5 * 7 * 4  # 5 epochs of 7 batches of 4.
     # Carried over from the 8 x 8 stage, a layer's average differs from the fresh weights
