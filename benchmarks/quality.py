@@ -37,7 +37,9 @@ import numpy as np  # noqa: E402
 
 from keras_mrigan import training  # noqa: E402
 from keras_mrigan.config import SECTIONS, get_preset  # noqa: E402
-from keras_mrigan.metrics import cheap_measures, load_reference  # noqa: E402
+from keras_mrigan.metrics import cheap_measures  # noqa: E402
+from keras_mrigan.plotting import new_figure, save_figure  # noqa: E402
+from keras_mrigan.runs import load_reference  # noqa: E402
 from keras_mrigan.utils import atomic_path  # noqa: E402
 
 AUGMENT = "translation,cutout,brightness,contrast"
@@ -122,12 +124,8 @@ class QualityClock(keras.callbacks.Callback):
 
 
 def plot(results, floor, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure = new_figure(figsize=(7, 4.5), layout="tight")
+    axis = figure.add_subplot()
     for name, runs in results.items():
         for i, rows in enumerate(runs):
             axis.plot([r["seconds"] / 60 for r in rows], [r["swd"] / floor for r in rows],
@@ -139,10 +137,7 @@ def plot(results, floor, path):
     axis.set_yscale("log")
     axis.legend()
     axis.grid(alpha=0.3)
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)
 
 
 def main():

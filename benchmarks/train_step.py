@@ -29,7 +29,8 @@ import tensorflow as tf  # noqa: E402
 from keras_mrigan import losses  # noqa: E402
 from keras_mrigan.config import get_preset  # noqa: E402
 from keras_mrigan.models import get_architecture  # noqa: E402
-from keras_mrigan.models.gan import GAN, sample_latents  # noqa: E402
+from keras_mrigan.models.gan import GAN  # noqa: E402
+from keras_mrigan.models.latents import sample_latents  # noqa: E402
 
 BATCH = {16: 32, 32: 32, 64: 8, 128: 4, 256: 4}  # Small batches: a 2-core CPU is slow.
 

@@ -217,49 +217,19 @@ def _demo(args):
 
 
 def _evaluate(args):
-    from keras_mrigan.metrics import evaluate, load_generated, load_reference
-
-    if args.n is not None and args.n < 1:
-        raise ValueError(f"--n must be a positive integer. Received: {args.n}")
-    if args.labels:
-        return _evaluate_classes(args)
-    generated = load_generated(args.generated, n=args.n, seed=args.seed, raw=args.raw_generator)
-    print(f"{len(generated.images)} generated images of {generated.images.shape[1:]} "
-          f"from {args.generated}")
-    from keras_mrigan.data.pipeline import SliceOptions
-
-    stats = load_reference(args.reference, generated.images.shape[1],
-                           n=len(generated.images), stats_path=args.reference_stats,
-                           seed=args.seed, progress=lambda m: print(f"reference: {m}"),
-                           options=SliceOptions(subject_pattern=args.subject_pattern))
-    result = evaluate(generated.images, stats, out=args.out, name=generated.name,
-                      generate=generated.generate, seed=args.seed)
-    from keras_mrigan.metrics import table
-
-    print(table(result, generated.name))
-    print(f"Wrote {args.out}/metrics.json, table.md, memorization.png"
-          + (", interpolation.png" if generated.generate else ""))
-
-
-def _evaluate_classes(args):
     from keras_mrigan.data.labels import label_options
     from keras_mrigan.data.pipeline import SliceOptions
-    from keras_mrigan.generate import Sampler
-    from keras_mrigan.metrics.classes import evaluate_classes, fidelity_table
+    from keras_mrigan.evaluation import evaluate_path
 
     labels = label_options(args.labels, label_column=args.label_column,
                            id_column=args.id_column, label_map=args.label_map,
                            drop_unlabelled=args.drop_unlabelled)
-    report = evaluate_classes(
-        Sampler(args.generated, raw=args.raw_generator), args.reference, labels,
-        n=args.n or 1000, seed=args.seed, out=args.out,
-        options=SliceOptions(subject_pattern=args.subject_pattern))
-    from keras_mrigan.metrics import table
-
-    for name, result in report["classes"].items():
-        print(f"{name}:\n{table(result, name)}")
-    print(fidelity_table(report["fidelity"]))
-    print(f"Wrote {args.out}/classes.json, classes.md and one report per class")
+    report = evaluate_path(args.generated, args.reference, out=args.out, n=args.n,
+                           seed=args.seed, raw=args.raw_generator, labels=labels,
+                           stats_path=args.reference_stats,
+                           options=SliceOptions(subject_pattern=args.subject_pattern))
+    print(report.text())
+    print(f"Wrote {args.out}/" + ", ".join(report.files))
 
 
 def _export(args):
@@ -272,35 +242,14 @@ def _export(args):
 
 
 def _generate(args):
-    from keras_mrigan.generate import Sampler, check_writable, generate, write_images
+    from keras_mrigan.generate import write_samples
 
-    if args.per_class is not None:
-        if args.n is not None or args.label is not None:
-            raise ValueError("--per-class N makes N images of every class: give it without "
-                             "--n and --label.")
-        if args.per_class < 1:
-            raise ValueError(f"--per-class must be a positive integer. Received: "
-                             f"{args.per_class}")
-    elif args.n is None or args.n < 1:
-        raise ValueError(f"--n must be a positive integer (or give --per-class N). "
-                         f"Received: --n {args.n}")
-    check_writable(args.out)  # Fail before sampling, not after.
-    sampler = Sampler(args.model, raw=args.raw_generator)
-    if args.per_class is not None:
-        if not sampler.class_names:
-            raise ValueError(f"--per-class needs a conditional generator; {args.model} is "
-                             "unconditional.")
-        jobs = [(name, args.per_class) for name in sampler.class_names]
-    else:
-        if args.label is not None:
-            sampler.class_index(args.label)  # An unknown class fails before any image.
-        jobs = [(args.label, args.n)]
-    for label, n in jobs:
-        out = Path(args.out) / label if label is not None else Path(args.out)
-        images = generate(sampler, n, seed=args.seed, batch_size=args.batch_size, label=label)
-        written = write_images(images, out, args.format, seed=args.seed,
-                               nifti_per_slice=args.nifti_per_slice)
-        print(f"Wrote {len(images)} images ({args.format}, {len(written)} file(s)) to {out}")
+    for written in write_samples(args.model, args.out, n=args.n, per_class=args.per_class,
+                                 label=args.label, seed=args.seed, batch_size=args.batch_size,
+                                 format=args.format, nifti_per_slice=args.nifti_per_slice,
+                                 raw=args.raw_generator):
+        print(f"Wrote {written.n} images ({args.format}, {len(written.files)} file(s)) to "
+              f"{written.folder}")
 
 
 def _utility(args):
@@ -402,9 +351,10 @@ def build_parser():
         help="measure realism, diversity, SWD, MS-SSIM and memorization",
         description="Evaluates generated images against a reference set: the paper's rho, "
         "sigma and delta, multi-scale SWD, MS-SSIM diversity, memorization, and latent "
-        "interpolation strips when a generator is given. With --labels (a conditional "
-        "generator): every measure per class against that class's real slices, and class "
-        "fidelity.",
+        "interpolation strips when a generator is given. A conditional generator: every "
+        "measure per class against that class's real slices, and class fidelity; the real "
+        "slices are labelled by --labels, or else by the labels the generator was trained "
+        "with.",
     )
     evaluate.add_argument("--generated", required=True,
                           help="folder of images, run folder, .keras GAN or SavedModel")
@@ -413,7 +363,8 @@ def build_parser():
     evaluate.add_argument("--reference-stats", metavar="FILE.npz",
                           help="reuse this statistics file, or write it after fitting")
     evaluate.add_argument("--n", type=int,
-                          help="images to sample from a generator (default: 1000)")
+                          help="images to sample from a generator, per class for a "
+                          "conditional one (default: 1000), or the most to read from a folder")
     evaluate.add_argument("--out", default="evaluation", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0)
     _raw_generator(evaluate)

@@ -9,6 +9,7 @@ images go to one folder per class (``out/<class>/image_<seed>.png``), the layout
 ``keras.utils.image_dataset_from_directory`` reads back with labels.
 """
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -19,8 +20,8 @@ from keras_mrigan.plotting import to_uint8
 from keras_mrigan.runs import MAX_SEED, Sampler, seed_range
 from keras_mrigan.utils import atomic_path
 
-__all__ = ["FORMATS", "MAX_SEED", "NIFTI_AFFINE", "Sampler", "check_writable", "generate",
-           "write_images"]
+__all__ = ["FORMATS", "MAX_SEED", "NIFTI_AFFINE", "Sampler", "Written", "check_writable",
+           "generate", "write_images", "write_samples"]
 
 FORMATS = ("png", "nifti", "npy")
 # Affine of written NIfTI volumes: 1 mm voxels, RAS+, origin at the first voxel. Slices stack
@@ -116,3 +117,95 @@ def _save_nifti(volume, path):
     with atomic_path(path) as tmp:
         nib.save(nib.Nifti1Image(np.ascontiguousarray(volume, np.float32), NIFTI_AFFINE), tmp)
     return path
+
+
+@dataclasses.dataclass
+class Written:
+    """Images that ``write_samples`` wrote to one folder.
+
+    Attributes:
+        folder: the folder written (``out``, or ``out/<class>`` for a conditional generator).
+        label: the class of the images (``None`` for an unconditional generator).
+        n: how many images.
+        files: the written paths (one per image, or one volume or array for all of them).
+    """
+
+    folder: Path
+    label: str | None
+    n: int
+    files: list
+
+
+def write_samples(model, out, n=None, per_class=None, label=None, seed=0, batch_size=64,
+                  format="png", nifti_per_slice=False, raw=False, progress=True):
+    """Samples a generator and writes its images: what ``keras-mrigan generate`` does.
+
+    Image ``i`` comes from seed ``seed + i`` (``generate``). An unconditional generator makes
+    ``n`` images into ``out``; a conditional one makes ``n`` images of class ``label`` into
+    ``out/<label>/``, or ``per_class`` images of every class into ``out/<class>/`` (the layout
+    ``keras.utils.image_dataset_from_directory`` reads back with labels). Every argument is
+    checked, and ``out`` made writable, before any image is made. The messages name the
+    command's flags, since this is the function behind it.
+
+    Args:
+        model: a ``Sampler``, or what it opens (a SavedModel, a run folder, a ``.keras``
+            file).
+        out: the output folder.
+        n: images to make (of class ``label`` for a conditional generator).
+        per_class: images of every class of a conditional generator (instead of ``n`` and
+            ``label``).
+        label: a conditional generator's class, by name or index.
+        seed: the first seed.
+        batch_size: seeds per generator call.
+        format: ``"png"``, ``"nifti"`` or ``"npy"`` (``write_images``).
+        nifti_per_slice: with ``"nifti"``, one file per image instead of one volume.
+        raw: sample a run with its trained generator, not its moving average (when
+            ``model`` is a path).
+        progress: show a Keras progress bar per folder.
+
+    Returns:
+        A list of ``Written``, one per folder.
+
+    Raises:
+        ValueError: ``n`` or ``per_class`` missing, both given, or not positive integers;
+            ``per_class`` for an unconditional generator; an unknown class; an unknown
+            ``format``; ``out`` not writable.
+    """
+    if per_class is not None:
+        if n is not None or label is not None:
+            raise ValueError("--per-class N makes N images of every class: give it without "
+                             f"--n and --label. Received: per_class={per_class!r}, n={n!r}, "
+                             f"label={label!r}")
+        if not _positive_integer(per_class):
+            raise ValueError(f"--per-class must be a positive integer. Received: "
+                             f"per_class={per_class!r}")
+    elif not _positive_integer(n):
+        raise ValueError(f"--n must be a positive integer (or give --per-class N). "
+                         f"Received: n={n!r}")
+    if format not in FORMATS:
+        raise ValueError(f"`format` must be one of {FORMATS}. Received: format={format!r}")
+    check_writable(out)  # Fail before sampling, not after.
+    sampler = model if isinstance(model, Sampler) else Sampler(model, raw=raw)
+    if per_class is not None:
+        if not sampler.class_names:
+            raise ValueError(f"--per-class needs a conditional generator; {sampler.path} is "
+                             "unconditional.")
+        jobs = [(name, per_class) for name in sampler.class_names]
+    else:
+        if label is not None:  # An unknown class fails before any image; an index is named.
+            label = sampler.class_names[sampler.class_index(label)]
+        jobs = [(label, n)]
+    written = []
+    for job_label, count in jobs:
+        folder = Path(out) / job_label if job_label is not None else Path(out)
+        images = generate(sampler, count, seed=seed, batch_size=batch_size, progress=progress,
+                          label=job_label)
+        files = write_images(images, folder, format, seed=seed,
+                             nifti_per_slice=nifti_per_slice)
+        written.append(Written(folder, job_label, len(images), files))
+    return written
+
+
+def _positive_integer(value):
+    return (not isinstance(value, bool) and isinstance(value, (int, np.integer))
+            and value >= 1)

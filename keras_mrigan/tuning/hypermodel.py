@@ -13,6 +13,9 @@ import keras_tuner
 from keras_mrigan import training
 from keras_mrigan.callbacks import GANMetrics
 from keras_mrigan.config import RunConfig, get_preset
+from keras_mrigan.data.pipeline import load_slices
+from keras_mrigan.metrics import ReferenceStats
+from keras_mrigan.runs import load_reference
 from keras_mrigan.tuning.space import (
     DEFAULT_SPACE,
     PENALTY_LOSSES,
@@ -137,8 +140,10 @@ class GANHyperModel(keras_tuner.HyperModel):
         if (run_dir / training.CONFIG).exists() and \
                 RunConfig.load(run_dir / training.CONFIG) == config:
             model, initial_epoch, history = training.load_checkpoint(run_dir, config)
+            position = training._position(run_dir)  # With the batches of a stopped epoch.
         else:
             training.new_run_folder(run_dir, config)
+            position = (int(initial_epoch or 0), 0)
         dataset = self._dataset(config)
         images = training.steps_per_epoch(dataset, config.data.batch_size) * \
             config.data.batch_size
@@ -146,7 +151,7 @@ class GANHyperModel(keras_tuner.HyperModel):
         scorer = GANMetrics(self._reference(config), n=self.metrics_n, every=last,
                             metrics=tuple(OBJECTIVES), seed=config.schedule.seed)
         start = time.perf_counter()
-        training._fit(model, config, run_dir, initial_epoch, history, verbose,
+        training._fit(model, config, run_dir, position, history, verbose,
                       [scorer, *callbacks], dataset=dataset)
         seconds = time.perf_counter() - start
         info = {"trial_id": trial_id, "tuner_id": tuner_id, "seconds": seconds,
@@ -166,15 +171,11 @@ class GANHyperModel(keras_tuner.HyperModel):
         options = training.slice_options(config)
         key = (config.data.resolution, *dataclasses.astuple(options))
         if key not in self._slices:  # Keep one decoded copy: the latest the trials need.
-            from keras_mrigan.data.pipeline import load_slices
-
             self._slices = {key: load_slices(config.data.source, config.data.resolution,
                                              options)}
         return training.make_dataset(config, slices=self._slices[key])
 
     def _reference(self, config):
-        from keras_mrigan.metrics import ReferenceStats, load_reference
-
         if isinstance(self.reference, ReferenceStats):
             return self.reference
         self.reference = load_reference(

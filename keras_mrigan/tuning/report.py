@@ -8,6 +8,7 @@ import math
 import shutil
 from pathlib import Path
 
+from keras_mrigan.plotting import plot_trial_grids
 from keras_mrigan.tuning.hypermodel import TRIAL_INFO, trial_values
 from keras_mrigan.utils import atomic_path
 
@@ -84,8 +85,6 @@ def write_results(tuner, out, top=4):
     with atomic_path(out / "results.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     if best:
-        from keras_mrigan.plotting import plot_trial_grids
-
         plot_trial_grids(
             [(r.run_dir / "samples" / "latest.png",
               f"trial {r.trial_id}: {objective.name} {r.score:.4g}") for r in best[:top]],
