@@ -12,6 +12,7 @@ import inspect
 
 import keras
 
+from keras_mrigan import losses
 from keras_mrigan.config import NAN_POLICIES, PRECISIONS, STRATEGIES
 from keras_mrigan.models import get_architecture, is_progressive
 from keras_mrigan.models.gan import GAN
@@ -118,11 +119,21 @@ def _build_gan(config, resolution, classes=None):
     names, counts = classes if classes is not None else ((), None)
     generator = architecture.build_generator(resolution, num_classes=len(names),
                                              **_without(generator_settings, "resolution"))
+    discriminator_settings = settings_for(architecture.build_discriminator, config)
+    if "batch_norm" in _parameters(architecture.build_discriminator):
+        discriminator_settings["batch_norm"] = critic_batch_norm(config)
     discriminator = architecture.build_discriminator(
-        resolution, num_classes=len(names),
-        **_without(settings_for(architecture.build_discriminator, config), "resolution"))
+        resolution, num_classes=len(names), **_without(discriminator_settings, "resolution"))
     return GAN(generator, discriminator, num_classes=len(names), class_names=names,
                class_frequencies=counts, **settings_for(GAN.__init__, config))
+
+
+def critic_batch_norm(config):
+    """Whether the discriminator has batch normalization: ``d_batch_norm`` when set, else
+    not under a per-sample gradient penalty (``losses.PER_SAMPLE_PENALTIES``)."""
+    if config.model.d_batch_norm is not None:
+        return config.model.d_batch_norm
+    return losses.get(config.loss.loss).penalty not in losses.PER_SAMPLE_PENALTIES
 
 
 def _without(settings, *names):

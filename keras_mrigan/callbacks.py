@@ -22,7 +22,7 @@ from keras_mrigan.utils import atomic_path, format_duration
 __all__ = [
     "CHECKPOINT", "HISTORY", "LOSS_CURVES", "STATE", "FadeIn", "GANMetrics", "NaNGuard",
     "NonFiniteLossError", "RunCheckpoint", "RunClock", "RunTensorBoard", "SampleGrid",
-    "read_history",
+    "TimeBudget", "read_history",
 ]
 
 logger = logging.getLogger(__name__)
@@ -175,15 +175,17 @@ class FadeIn(keras.callbacks.Callback):
     every ``WeightedSum`` layer of the model's networks to the fraction of the fade-in's batches
     already done; from then on ``alpha`` is 1. ``alpha`` is a variable, so the compiled train
     step is not traced again. The value depends only on the epoch and batch index, so a run
-    resumed at an epoch boundary continues with the same sequence.
+    resumed at any step continues with the same sequence.
 
     Args:
         start_epoch: first epoch (0-based, counted over the whole run) of the fade-in.
         epochs: its length in epochs.
         steps_per_epoch: batches per epoch.
+        first_step: batches of the ``fit``'s first epoch already done (a run resumed in the
+            middle of an epoch).
     """
 
-    def __init__(self, start_epoch, epochs, steps_per_epoch):
+    def __init__(self, start_epoch, epochs, steps_per_epoch, first_step=0):
         super().__init__()
         if epochs < 1 or steps_per_epoch < 1:
             raise ValueError(
@@ -194,6 +196,8 @@ class FadeIn(keras.callbacks.Callback):
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
         self.epoch = start_epoch
+        self.first_step = first_step
+        self._offset = 0
 
     def alpha(self, epoch, batch):
         """The fade-in weight before batch ``batch`` of epoch ``epoch``."""
@@ -202,9 +206,10 @@ class FadeIn(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self._offset, self.first_step = self.first_step, 0
 
     def on_train_batch_begin(self, batch, logs=None):
-        alpha = self.alpha(self.epoch, batch)
+        alpha = self.alpha(self.epoch, self._offset + batch)
         for layer in self.model.fade_layers:
             layer.alpha.assign(alpha)
 
@@ -291,6 +296,37 @@ class NaNGuard(keras.callbacks.Callback):
                 raise NonFiniteLossError(self.epoch + 1, batch + 1, term, float(value))
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the first step boundary after a time budget: the epoch under way
+    ends there (its callbacks run, so the run is checkpointed as after a whole epoch) and
+    ``fit`` returns. One instance can span several ``fit`` calls (a progressive run's
+    stages): the budget counts from its creation.
+
+    Args:
+        minutes: the budget.
+        clock: seconds from any origin (default ``time.monotonic``); tests inject their own.
+    """
+
+    def __init__(self, minutes, clock=time.monotonic):
+        super().__init__()
+        if not minutes > 0:
+            raise ValueError(f"`minutes` must be > 0. Received: minutes={minutes!r}")
+        self.minutes = minutes
+        self.clock = clock
+        self.start = clock()
+        self.expired = False
+
+    @property
+    def elapsed(self):
+        """Seconds since the budget started."""
+        return self.clock() - self.start
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.elapsed >= 60 * self.minutes:
+            self.expired = True
+            self.model.stop_training = True
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """Keeps a run folder resumable: after every epoch it writes the history (CSV and loss
     curves), the whole model with its optimizer state, and last the epoch count.
@@ -299,31 +335,58 @@ class RunCheckpoint(keras.callbacks.Callback):
     leaves the previous epoch's files intact; ``state.json`` is written last, so it never
     points at an epoch whose checkpoint is missing.
 
+    An epoch cut short (a time budget ran out) is checkpointed the same way, and
+    ``state.json`` then says how many of its batches are done (``{"epoch": e, "step": k}``:
+    ``e`` whole epochs and ``k`` batches of the next); its history row is written when the
+    resumed run finishes the epoch (the means of its remaining batches).
+
     Args:
         run_dir: the run folder.
         history: metric history of earlier epochs (when resuming), as returned by
             ``read_history``.
+        steps_per_epoch: batches of a whole epoch (``None``: every epoch is whole).
+        first_step: batches of the ``fit``'s first epoch done before it (resuming in the
+            middle of an epoch).
+        batch_size: with ``steps_per_epoch``, ``state.json`` also counts the ``images`` the
+            run has trained on.
     """
 
-    def __init__(self, run_dir, history=None):
+    def __init__(self, run_dir, history=None, steps_per_epoch=None, first_step=0,
+                 batch_size=None):
         super().__init__()
+        self.batch_size = batch_size
         self.run_dir = Path(run_dir)
         self.history = {key: list(values) for key, values in (history or {}).items()}
+        self.steps_per_epoch = steps_per_epoch
+        self.first_step = first_step
+        self.batches = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches, self.first_step = self.first_step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        done = len(self.history.get("epoch", []))
-        for key in set(self.history) | set(logs):
-            if key != "epoch":  # Keys missing this epoch (or earlier ones) are NaN.
-                column = self.history.setdefault(key, [float("nan")] * done)
-                column.append(float(logs.get(key, float("nan"))))
-        self.history.setdefault("epoch", []).append(epoch + 1)
-        _write_history(self.history, self.run_dir / HISTORY)
+        whole = not self.steps_per_epoch or self.batches >= self.steps_per_epoch
+        if whole:
+            done = len(self.history.get("epoch", []))
+            for key in set(self.history) | set(logs):
+                if key != "epoch":  # Keys missing this epoch (or earlier ones) are NaN.
+                    column = self.history.setdefault(key, [float("nan")] * done)
+                    column.append(float(logs.get(key, float("nan"))))
+            self.history.setdefault("epoch", []).append(epoch + 1)
+            _write_history(self.history, self.run_dir / HISTORY)
+        where = f"epoch {epoch + 1}" + ("" if whole else f", step {self.batches}")
         plot_history(self.history, self.run_dir / LOSS_CURVES,
-                     title=f"{self.run_dir.name}: epoch {epoch + 1}")
+                     title=f"{self.run_dir.name}: {where}")
         with atomic_path(self.run_dir / CHECKPOINT) as tmp:
             self.model.save(tmp)
-        state = {"epoch": epoch + 1}
+        state = {"epoch": epoch + 1} if whole else {"epoch": epoch, "step": self.batches}
+        if self.steps_per_epoch and self.batch_size:
+            state["images"] = ((state["epoch"] * self.steps_per_epoch + state.get("step", 0))
+                               * self.batch_size)
         fades = self.model.fade_layers
         if fades:  # A progressive run: say where it stands (the weights hold alpha itself).
             state.update(resolution=self.model.resolution, alpha=float(fades[0].alpha))

@@ -254,6 +254,10 @@ class ModelConfig(_Section):
         "transpose", choices=UPSAMPLING,
         help="dcgan generator: transposed convolutions (the paper's) or nearest-neighbour "
         "resizing + convolution (no checkerboard)")
+    d_batch_norm: bool | None = setting(
+        None, choices=(True, False, None),
+        help="batch normalization in the dcgan discriminator (Table 2); default: off under "
+        "the per-sample gradient penalties of wgan-gp and gan-r1, on otherwise")
 
 
 @dataclasses.dataclass
@@ -318,6 +322,11 @@ class ScheduleConfig(_Section):
         None, check=at_least(1),
         help="length of the run; without it a progressive run lasts its growth schedule, "
         "any other 60 epochs")
+    minutes: float | None = setting(
+        None, check=positive(),
+        help="time budget: stop at the first step after this many minutes (data loading "
+        "included), with a complete checkpoint that --resume continues; with --epochs, "
+        "whichever comes first")
     d_steps: int = setting(1, check=at_least(1), help="discriminator updates per batch")
     g_steps: int = setting(1, check=at_least(1), help="generator updates per batch (r)")
     seed: int = setting(0, check=at_least(0), help="seed of the networks, latents and shuffle")
@@ -355,6 +364,9 @@ class ScheduleConfig(_Section):
     tensorboard: bool = setting(
         False, help="write every epoch's losses, measures, learning rates and sample grid to "
         "RUN/tensorboard/")
+    preset: str | None = setting(
+        None, help="the preset the run's settings started from (recorded in config.json)",
+        no_flag="set by --preset, which loads the preset's settings")
 
 
 SECTIONS = {
@@ -488,8 +500,13 @@ PRESETS["demo-srresnet"] = (
 )
 
 
+# `keras-mrigan demo` lasts at most this long in all, on any machine (its cohort built too).
+DEMO_MINUTES = 10.0
+DEMO_PRESET = "demo-dcgan"
+
+
 def get_preset(name):
     """The ``RunConfig`` of a named preset (a fresh copy)."""
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}. Valid presets: {sorted(PRESETS)}")
-    return RunConfig.from_dict(PRESETS[name][1].to_dict())
+    return RunConfig.from_dict(PRESETS[name][1].to_dict()).replace(preset=name)

@@ -210,6 +210,11 @@ class GANR1Loss(GANLoss):
 
 
 GRADIENT_PENALTIES = ("gradient", "dragan", "r1")
+# Penalties on each sample's own gradient norm, which batch statistics would mix with the
+# other samples' (Gulrajani et al. 2017, §4: "no critic batch normalization"); a critic
+# trained with one gets no batch normalization by default. DRAGAN keeps it: the paper's
+# DCGAN (Table 2) trains that way.
+PER_SAMPLE_PENALTIES = ("gradient", "r1")
 LOSSES = {cls.name: cls for cls in (GANLoss, LSGANLoss, WGANLoss, WGANGPLoss, DRAGANLoss,
                                     GANR1Loss)}
 _ALIASES = {"wgan_gp": "wgan-gp", "wgangp": "wgan-gp", "original": "gan", "gan_r1": "gan-r1",

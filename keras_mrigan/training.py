@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import shutil
+import time
 from pathlib import Path
 
 import keras
@@ -43,7 +44,16 @@ from keras_mrigan.builders import (
     grow_gan,
     run_scope,
 )
-from keras_mrigan.config import DEFAULT_EPOCHS, NAN_POLICIES, PRECISIONS, STRATEGIES, RunConfig
+from keras_mrigan.config import (
+    DEFAULT_EPOCHS,
+    DEMO_MINUTES,
+    DEMO_PRESET,
+    NAN_POLICIES,
+    PRECISIONS,
+    STRATEGIES,
+    RunConfig,
+    get_preset,
+)
 from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import readers
 from keras_mrigan.data.pipeline import (
@@ -59,6 +69,7 @@ from keras_mrigan.models.progan import Stage
 from keras_mrigan.runs import (
     CONFIG,
     FINAL_MODEL,
+    LOSS_CURVES,
     REFERENCE_STATS,
     SPLIT,
     TENSORBOARD,
@@ -143,7 +154,8 @@ def slice_options(config):
     })
 
 
-def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), data=None):
+def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), data=None,
+          clock=time.monotonic):
     """Trains a GAN into a new run folder.
 
     With ``config.data.labels`` the data are labelled and the GAN is conditional, with the
@@ -160,10 +172,13 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
         data: the training data already in memory instead of ``config.data.source``: a
             dict with ``images`` (``(N, r, r, 1)`` in ``[-1, 1]``), and optionally
             ``labels`` (class indices), ``class_names`` and ``subjects`` (one per image).
+        clock: the time budget's clock (``config.schedule.minutes``), in seconds.
 
     Returns:
-        The trained ``GAN``.
+        The trained ``GAN``. A run that its time budget stopped is written like a finished
+        one (``model.keras``), and ``--resume`` continues it from its checkpoint.
     """
+    budget = _budget(config, clock)
     run_dir = Path(run_dir)
     # Bad settings fail before any file is made.
     if data is not None:
@@ -190,7 +205,71 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
     new_run_folder(run_dir, config)
     if subjects:
         write_split(run_dir, subjects, in_memory=data is not None)
-    return _fit(gan, config, run_dir, 0, {}, verbose, extra_callbacks, dataset)
+    return _fit(gan, config, run_dir, (0, 0), {}, verbose, extra_callbacks, dataset, budget)
+
+
+def _budget(config, clock):
+    minutes = config.schedule.minutes
+    return run_callbacks.TimeBudget(minutes, clock) if minutes else None
+
+
+# Time a demo keeps back from its budget for what follows the last step: the epoch-end
+# grid and checkpoint, and the final model.
+DEMO_RESERVE_MINUTES = 0.5
+
+
+@dataclasses.dataclass
+class DemoResult:
+    """What ``demo`` reached: the trained GAN, its run folder, the images it trained on, its
+    whole wall time in minutes, and whether its time budget ended it."""
+
+    gan: object
+    run_dir: Path
+    images: int
+    minutes: float
+    stopped_by_budget: bool
+
+    def text(self):
+        how = ("its time budget ended it" if self.stopped_by_budget
+               else "it finished its epochs")
+        return (f"Demo: {self.images:,} images in {self.minutes:.1f} minutes ({how}). "
+                f"Samples: {self.run_dir / 'samples' / 'latest.png'}; curves: "
+                f"{self.run_dir / LOSS_CURVES}; model: {self.run_dir / FINAL_MODEL}")
+
+
+def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=DEMO_PRESET, started=None,
+         clock=time.monotonic, verbose="auto", **settings):
+    """Trains the demo preset on the embedded demo cohort for at most ``minutes`` in all.
+
+    The time budget covers everything from ``started`` (default: now): building the cohort
+    (the first time), loading it, tracing and training; ``DEMO_RESERVE_MINUTES`` of it are
+    kept for the last checkpoint and the final model. The preset's epochs are an upper bound.
+
+    Args:
+        out: the run folder (replaced).
+        minutes: the whole budget.
+        preset: the settings to train.
+        started: when the budget began, on ``clock`` (the command line passes its start).
+        clock: seconds, for the budget.
+        **settings: run settings that override the preset's.
+
+    Returns:
+        A ``DemoResult``.
+    """
+    started = clock() if started is None else started
+    spent = (clock() - started) / 60
+    budget = minutes - spent - DEMO_RESERVE_MINUTES
+    if budget <= 0:
+        raise ValueError(f"The demo's budget of {minutes} minutes leaves no time to train "
+                         f"after {spent:.1f} minutes of start-up. Received: minutes={minutes}")
+    config = get_preset(preset).replace(**settings)
+    config = config.replace(minutes=min(budget, config.schedule.minutes or budget))
+    logger.info("Training %s for at most %.1f minutes in all (its cohort built the first "
+                "time included), into %s.", preset, minutes, out)
+    gan = train(config, out, overwrite=True, verbose=verbose, clock=clock)
+    state = json.loads((Path(out) / run_callbacks.STATE).read_text())
+    return DemoResult(gan, Path(out), state["images"], (clock() - started) / 60,
+                      (state["epoch"], state.get("step", 0)) != (run_epochs(config), 0))
 
 
 def new_run_folder(run_dir, config):
@@ -202,12 +281,16 @@ def new_run_folder(run_dir, config):
     config.save(run_dir / CONFIG)
 
 
-def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=()):
-    """Continues an interrupted run from its last finished epoch.
+def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=(), minutes=None,
+           clock=time.monotonic):
+    """Continues an interrupted run from its last checkpoint (the last finished epoch, or the
+    step where a time budget stopped it).
 
     Args:
         run_dir: a run folder written by ``train``.
         epochs: a new total number of epochs (default: the run's own).
+        minutes: a new time budget for this continuation (default: the run's own).
+        clock: the time budget's clock, in seconds.
 
     Returns:
         The trained ``GAN``.
@@ -221,26 +304,29 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=()):
         raise ValueError(f"{run_dir} trained on a selection of slices given in memory (a "
                          "utility regime's subjects), not on its configured source: resuming "
                          "it from the source would train on other subjects. Train it again.")
-    if epochs is not None:
-        config = config.replace(epochs=epochs)
+    if epochs is not None or minutes is not None:
+        config = config.replace(epochs=epochs, minutes=minutes)
         config.save(run_dir / CONFIG)
+    budget = _budget(config, clock)
     gan, done, history = load_checkpoint(run_dir, config)
-    return _fit(gan, config, run_dir, done, history, verbose, extra_callbacks)
+    return _fit(gan, config, run_dir, _position(run_dir), history, verbose, extra_callbacks,
+                budget=budget)
 
 
 def load_checkpoint(run_dir, config):
-    """The state of a run folder after its last finished epoch, with the half-written
-    temporaries of a killed run removed (the files they were to replace are intact).
+    """The state of a run folder at its last checkpoint, with the half-written temporaries of
+    a killed run removed (the files they were to replace are intact).
 
     Returns:
         ``(gan, epochs_done, history)``: the compiled GAN with its optimizer state, and the
-        history of the finished epochs; a fresh GAN, 0 and ``{}`` if no epoch finished.
+        history of the finished epochs (``_position`` also tells the batches done of a
+        budget-stopped epoch); a fresh GAN, 0 and ``{}`` without a checkpoint.
     """
     run_dir = Path(run_dir)
     for stale in [*run_dir.glob(".*.tmp*"), *run_dir.glob("samples/.*.tmp*")]:
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-    done = _epochs_done(run_dir)
-    if not done:  # Killed before its first epoch ended: start it again.
+    done, step = _position(run_dir)
+    if not done and not step:  # Killed before its first checkpoint: start it again.
         classes = None
         if config.data.labels:
             dataset = make_dataset(config)
@@ -285,9 +371,12 @@ def _metrics_callback(config, run_dir):
                                      seed=schedule.seed)]
 
 
-def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks, dataset=None):
-    """Trains ``gan`` from ``initial_epoch`` to ``config.schedule.epochs`` into ``run_dir``
-    (with the run's dataset unless one is given), stage by stage, and writes the final model.
+def _fit(gan, config, run_dir, position, history, verbose, extra_callbacks, dataset=None,
+         budget=None):
+    """Trains ``gan`` from ``position`` (``(epoch, step)``: whole epochs done and batches of
+    the next) to ``config.schedule.epochs`` into ``run_dir`` (with the run's dataset unless
+    one is given), stage by stage, and writes the final model, unless the time ``budget`` (a
+    ``TimeBudget``) stops it first.
 
     The run's randomness is seeded from its seed, and with ``deterministic`` TensorFlow's ops
     are deterministic, only while it trains: the caller's random generators and determinism
@@ -300,12 +389,12 @@ def _fit(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks,
     # Each epoch's shuffle order depends on the seed and on TensorFlow's global seed: the
     # same in a run and in its resumption.
     with op_determinism(schedule.deterministic), random_scope(schedule.seed):
-        return _fit_in_scope(gan, config, Path(run_dir), initial_epoch, history, verbose,
-                             extra_callbacks, dataset)
+        return _fit_in_scope(gan, config, Path(run_dir), position, history, verbose,
+                             extra_callbacks, dataset, budget)
 
 
-def _fit_in_scope(gan, config, run_dir, initial_epoch, history, verbose, extra_callbacks,
-                  dataset):
+def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callbacks, dataset,
+                  budget):
     schedule = config.schedule
     if dataset is None:
         dataset = make_dataset(config)
@@ -322,11 +411,13 @@ def _fit_in_scope(gan, config, run_dir, initial_epoch, history, verbose, extra_c
                                      seed=schedule.seed),
             *([run_callbacks.RunTensorBoard(run_dir / TENSORBOARD, run_dir / "samples")]
               if schedule.tensorboard else []),
-            run_callbacks.RunCheckpoint(run_dir, history),
+            run_callbacks.RunCheckpoint(run_dir, history, steps, first_step=position[1],
+                                        batch_size=config.data.batch_size),
+            *([budget] if budget else []),
         ]
         try:
-            gan = _fit_stages(gan, config, dataset, stages, steps, initial_epoch, callbacks,
-                              verbose)
+            gan = _fit_stages(gan, config, dataset, stages, steps, position, callbacks,
+                              verbose, budget)
             break
         except run_callbacks.NonFiniteLossError as error:
             done = _epochs_done(run_dir)
@@ -342,41 +433,64 @@ def _fit_in_scope(gan, config, run_dir, initial_epoch, history, verbose, extra_c
             rollbacks += 1
             rates = [float(o.learning_rate) * schedule.nan_lr_factor
                      for o in (gan.g_optimizer, gan.d_optimizer)]
-            gan, initial_epoch, history = load_checkpoint(run_dir, config)
+            gan, _, history = load_checkpoint(run_dir, config)
+            position = _position(run_dir)
             gan.g_optimizer.learning_rate, gan.d_optimizer.learning_rate = rates
             logger.warning("%s Rolled back to epoch %d; learning rates now G %.3g, D %.3g "
-                           "(rollback %d of %d).", error, initial_epoch, rates[0], rates[1],
+                           "(rollback %d of %d).", error, position[0], rates[0], rates[1],
                            rollbacks, schedule.nan_rollbacks)
+    done, step = _position(run_dir)
+    if budget is not None and budget.expired and (done, step) != (stages[-1].stop, 0):
+        logger.info("The time budget of %g minutes ended the run at epoch %d%s (%s images); "
+                    "`keras-mrigan train --resume %s` continues it.", budget.minutes,
+                    done, f", step {step}" if step else "",
+                    f"{(done * steps + step) * config.data.batch_size:,}", run_dir)
+    # A run its time budget ended is finished too: its model is what that budget bought.
     with atomic_path(run_dir / FINAL_MODEL) as tmp:
         gan.save(tmp)
     return gan
 
 
-def _epochs_done(run_dir):
+def _position(run_dir):
+    """``(epochs, steps)``: the whole epochs a run folder's checkpoint holds, and the batches
+    of the next one (a time budget stops runs between epochs' ends)."""
     state = Path(run_dir) / run_callbacks.STATE
-    return json.loads(state.read_text())["epoch"] if state.exists() else 0
+    if not state.exists():
+        return 0, 0
+    state = json.loads(state.read_text())
+    return state["epoch"], state.get("step", 0)
 
 
-def _fit_stages(gan, config, dataset, stages, steps, initial_epoch, callbacks, verbose):
+def _epochs_done(run_dir):
+    return _position(run_dir)[0]
+
+
+def _fit_stages(gan, config, dataset, stages, steps, position, callbacks, verbose,
+                budget=None):
     """One ``model.fit`` per stage not yet finished, on the batches of its epochs (each
-    epoch's order fixed by the seed and the epoch's number); returns the last stage's GAN."""
+    epoch's order fixed by the seed and the epoch's number), from ``position`` (``(epoch,
+    step)``; the rest of a budget-stopped epoch is one ``fit`` of its own, on that epoch's
+    batches after the first ``step``). Stops where the time ``budget`` runs out; returns the
+    last stage's GAN."""
+    epoch, step = position
     for stage in stages:
-        if stage.stop <= initial_epoch:
-            continue
-        if gan.resolution != stage.resolution:
-            gan = grow_gan(gan, config, stage.resolution)
-        fade = ([run_callbacks.FadeIn(stage.start, stage.fade_epochs, steps)]
-                if stage.fade_epochs else [])
-        first = max(stage.start, initial_epoch)
-        clock = run_callbacks.RunClock(
-            stage.stop - first, steps,
-            (stage.resolution, stage is stages[-1]) if is_progressive(config.model.arch)
-            else None)
-        batches = batch_epochs(dataset, config.data.batch_size,
-                               shuffle_buffer=config.data.shuffle_buffer,
-                               seed=config.schedule.seed,
-                               epochs=stage.stop, initial_epoch=first,
-                               view_resolution=stage.resolution)
-        gan.fit(batches, epochs=stage.stop, initial_epoch=first, steps_per_epoch=steps,
-                callbacks=[clock, *fade, *callbacks], verbose=verbose, shuffle=False)
+        while epoch < stage.stop and not (budget is not None and budget.expired):
+            if gan.resolution != stage.resolution:
+                gan = grow_gan(gan, config, stage.resolution)
+            first = max(stage.start, epoch)
+            last = first + 1 if step else stage.stop
+            fade = ([run_callbacks.FadeIn(stage.start, stage.fade_epochs, steps, step)]
+                    if stage.fade_epochs else [])
+            clock = run_callbacks.RunClock(
+                last - first, steps - step,
+                (stage.resolution, stage is stages[-1]) if is_progressive(config.model.arch)
+                else None)
+            batches = batch_epochs(dataset, config.data.batch_size,
+                                   shuffle_buffer=config.data.shuffle_buffer,
+                                   seed=config.schedule.seed, epochs=last, initial_epoch=first,
+                                   view_resolution=stage.resolution)
+            gan.fit(batches.skip(step), epochs=last, initial_epoch=first,
+                    steps_per_epoch=steps - step, callbacks=[clock, *fade, *callbacks],
+                    verbose=verbose, shuffle=False)
+            epoch, step = last, 0
     return gan

@@ -436,8 +436,10 @@ class GAN(keras.Model):
     def _discriminator_step(self, real, labels=None):
         latents = self._latents(tf.shape(real)[0])
         variables = self.discriminator.trainable_variables
+        # Generated outside the tape: the discriminator's gradients do not pass through the
+        # generator, so recording its forward pass would only cost memory and time.
+        fake = self._fake(latents, labels)
         with tf.GradientTape() as tape:
-            fake = self._fake(latents, labels)
             total, d_loss, penalty, real_scores, fake_scores = self.discriminator_objective(
                 real, fake, labels
             )

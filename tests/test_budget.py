@@ -1,0 +1,110 @@
+"""Runs bounded by time: a budget stops a run at a step boundary with a complete checkpoint,
+and the resumed run ends where an uninterrupted one does, bit for bit."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_mrigan import training
+from keras_mrigan.callbacks import TimeBudget
+
+
+class StepClock:
+    """A clock that advances one second each time it is read: the budget reads it once when
+    it starts and once after every batch, so a budget of k seconds lasts k batches."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def _weights(gan):
+    networks = [gan.generator, gan.discriminator]
+    if gan.ema_generator is not None:
+        networks.append(gan.ema_generator)
+    return {w.path: keras.ops.convert_to_numpy(w) for net in networks for w in net.weights}
+
+
+def _assert_same_weights(a, b):
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for path in wa:
+        np.testing.assert_array_equal(wa[path], wb[path], err_msg=path)
+
+
+def test_time_budget_rejects_a_non_positive_budget():
+    with pytest.raises(ValueError, match=r"`minutes` must be > 0. Received: minutes=0"):
+        TimeBudget(0)
+
+
+def test_minutes_is_a_checked_run_setting(tiny_config):
+    assert tiny_config.replace(minutes=2.5).schedule.minutes == 2.5
+    with pytest.raises(ValueError, match=r"`minutes` must be > 0. Received: minutes=-1"):
+        tiny_config.replace(minutes=-1)
+
+
+@pytest.mark.slow
+def test_a_budget_stops_at_a_step_and_the_resumed_run_equals_an_uninterrupted_one(
+        tiny_config, tmp_path):
+    config = tiny_config.replace(epochs=3, ema_half_life_images=100)  # 3 batches an epoch.
+    whole = training.train(config, tmp_path / "whole")
+
+    run = tmp_path / "cut"
+    training.train(config.replace(minutes=3.5 / 60), run, clock=StepClock())
+    # 4 batches: epoch 1 whole, 1 batch of epoch 2; checkpointed, and its model written.
+    assert json.loads((run / "state.json").read_text()) == {"epoch": 1, "step": 1, "images": 32}
+    assert (run / "checkpoint.keras").exists() and (run / "model.keras").exists()
+    assert (run / "samples" / "epoch_002.png").exists()
+    assert len((run / "history.csv").read_text().splitlines()) == 2  # Header + epoch 1.
+
+    # A second budget of 3 batches: to epoch 2, step 1 (1 + 3 + 3 = 7 of 9 batches seen).
+    training.resume(run, minutes=2.5 / 60, clock=StepClock())
+    assert json.loads((run / "state.json").read_text()) == {"epoch": 2, "step": 1, "images": 56}
+    resumed = training.resume(run, minutes=60)
+    assert json.loads((run / "state.json").read_text()) == {"epoch": 3, "images": 72}
+    assert (run / "model.keras").exists()
+    assert int(resumed.g_optimizer.iterations) == int(whole.g_optimizer.iterations) == 9
+    _assert_same_weights(whole, resumed)
+    history = (run / "history.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
+
+
+@pytest.mark.slow
+def test_a_progressive_run_stopped_during_a_fade_in_resumes_with_the_same_alpha(
+        tiny_config, tmp_path):
+    config = tiny_config.replace(arch="progan", loss="wgan-gp", latent_distribution="normal",
+                                 phase_epochs=1, epochs=5)  # 4 -> 16: 5 phases.
+    whole = training.train(config, tmp_path / "whole")
+    run = tmp_path / "cut"
+    # 3 x 3 + 2 batches: in the fade-in of 16 x 16 (epoch 4, whose batch 2 of 3 would start
+    # at alpha 2/3; the last batch done trained at 1/3).
+    training.train(config.replace(minutes=10.5 / 60), run, clock=StepClock())
+    state = json.loads((run / "state.json").read_text())
+    assert state == {"epoch": 3, "step": 2, "images": 88, "resolution": 16,
+                     "alpha": pytest.approx(1 / 3)}
+    resumed = training.resume(run, minutes=60)
+    _assert_same_weights(whole, resumed)
+
+
+@pytest.mark.slow
+def test_the_demo_keeps_to_its_whole_budget_and_records_its_preset(tiny_config, tmp_path):
+    tiny = {name: getattr(getattr(tiny_config, section), name)
+            for section, name in (("data", "source"), ("data", "resolution"),
+                                  ("data", "batch_size"), ("model", "latent_dim"),
+                                  ("model", "width"), ("schedule", "jit_compile"))}
+    # The clock is read at the start, for the start-up spent (1 s), when the budget starts and
+    # after each batch: 4 batches fit in what is left after the reserve.
+    minutes = training.DEMO_RESERVE_MINUTES + 1 / 60 + 3.5 / 60
+    result = training.demo(tmp_path / "demo", minutes=minutes, clock=StepClock(), **tiny)
+    assert result.images == 4 * 8 and result.stopped_by_budget
+    assert (tmp_path / "demo" / "model.keras").exists()
+    saved = json.loads((tmp_path / "demo" / "config.json").read_text())["schedule"]
+    assert saved["preset"] == "demo-dcgan" and saved["minutes"] == pytest.approx(3.5 / 60)
+    assert "32 images" in result.text() and "its time budget ended it" in result.text()
+    with pytest.raises(ValueError, match="leaves no time to train"):
+        training.demo(tmp_path / "none", minutes=0.5, **tiny)
