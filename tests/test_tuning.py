@@ -165,12 +165,12 @@ def test_distributed_search_shares_trials_between_two_workers(tiny_config, tmp_p
     command = [
         sys.executable, "-m", "keras_mrigan", "tune", "--data", tiny_config.data.source,
         "--resolution", "16", "--batch-size", "8", "--latent-dim", "8", "--width", "0.0625",
-        "--epochs", "2", "--max-trials", "4", "--metrics-n", "16", "--out", str(out),
+        "--epochs", "1", "--max-trials", "4", "--metrics-n", "16", "--out", str(out),
         "--preset", "demo-dcgan", "--loss", "dragan",
     ]
     oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_ports(1)[0])}
     outputs = run_together([(command, {**oracle, "KERASTUNER_TUNER_ID": tuner_id})
-                            for tuner_id in ("chief", "tuner0", "tuner1")], timeout=420)
+                            for tuner_id in ("chief", "tuner0", "tuner1")], timeout=180)
     table = _read_csv(out / "results.csv")
     assert [r["status"] for r in table] == ["COMPLETED"] * 4
     workers = [json.loads((out / "search" / f"trial_{r['trial']}" / "run" /
