@@ -203,3 +203,31 @@ def op_determinism(enabled=True):
                 _tf_config.enable_op_determinism()
             else:
                 _tf_config.disable_op_determinism()
+
+
+def check_positive_int(value, name):
+    """``value`` as an ``int`` if it is a positive integer (not a bool), else a ``ValueError``
+    naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+class SavesSeedState:
+    """Mixin for a Keras layer or model with a ``seed_generator``: its random state is saved
+    with the weights (``.keras`` files, checkpoints) and restored on loading, so a resumed
+    run draws what an uninterrupted one would have drawn. (Keras saves a seed generator's
+    state only for the layers that own it directly, not for a model's own one, nor in the
+    weights a ``load_own_variables`` override reads.)"""
+
+    SEED_STATE = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self.SEED_STATE] = keras.ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self.SEED_STATE in keys:
+            self.seed_generator.state.assign(store[self.SEED_STATE])
+        super().load_own_variables({k: store[k] for k in keys if k != self.SEED_STATE})

@@ -16,6 +16,7 @@ from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import preprocess, readers
 from keras_mrigan.data.demo import demo_cohort
 from keras_mrigan.plotting import save_image_grid
+from keras_mrigan.utils import check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,12 +186,6 @@ def load_slices(source, resolution, options=None, return_subjects=False, labels=
     return result[0] if len(result) == 1 else tuple(result)
 
 
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
-
-
 def build_dataset(
     source,
     resolution,
@@ -242,7 +237,7 @@ def build_dataset(
         pairs (int32 labels ``(batch_size,)``), and the attributes ``class_names`` and
         ``class_counts``.
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     slices = slice_dataset(source, resolution, cache=cache, min_count=batch_size,
                            options=options, labels=labels, **overrides)
     batches = batch_epochs(slices, batch_size, shuffle=shuffle, shuffle_buffer=shuffle_buffer,
@@ -343,9 +338,9 @@ def batch_epochs(slices, batch_size, *, shuffle=True, shuffle_buffer=4096, seed=
         slices: an unbatched dataset, e.g. from ``slice_dataset``.
         Others: as for ``build_dataset``.
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if shuffle:
-        shuffle_buffer = _check_positive_int(shuffle_buffer, "shuffle_buffer")
+        shuffle_buffer = check_positive_int(shuffle_buffer, "shuffle_buffer")
 
     def one_epoch(epoch, reshuffle=False):
         dataset = slices
@@ -495,7 +490,7 @@ def preview(source, resolution, out, n=64, seed=0, options=None, **overrides):
     Returns:
         A ``DataSummary`` (printable) with the slice count per file and the slice shape.
     """
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     rng = np.random.default_rng(seed)
     counts, sample, keys = {}, [], []
     seen = 0

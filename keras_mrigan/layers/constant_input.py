@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_mrigan.utils import check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_mrigan")
 class ConstantInput(keras.layers.Layer):
@@ -16,12 +18,8 @@ class ConstantInput(keras.layers.Layer):
 
     def __init__(self, channels, size=4, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("channels", channels), ("size", size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. "
-                                 f"Received: {name}={value!r}")
-        self.channels = channels
-        self.size = size
+        self.channels = check_positive_int(channels, "channels")
+        self.size = check_positive_int(size, "size")
 
     def build(self, input_shape):
         self.constant = self.add_weight(

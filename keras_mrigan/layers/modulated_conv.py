@@ -18,6 +18,8 @@ import math
 import keras
 from keras import ops
 
+from keras_mrigan.utils import check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_mrigan")
 class ModulatedConv2D(keras.layers.Layer):
@@ -43,12 +45,8 @@ class ModulatedConv2D(keras.layers.Layer):
     def __init__(self, filters, kernel_size=3, demodulate=True, upsample=False, use_bias=True,
                  epsilon=1e-8, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("filters", filters), ("kernel_size", kernel_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. "
-                                 f"Received: {name}={value!r}")
-        self.filters = filters
-        self.kernel_size = kernel_size
+        self.filters = check_positive_int(filters, "filters")
+        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
         self.demodulate = bool(demodulate)
         self.upsample = bool(upsample)
         self.use_bias = bool(use_bias)

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from keras_mrigan.replicas import local_slice, num_replicas
+from keras_mrigan.utils import SavesSeedState
 
 
 @keras.saving.register_keras_serializable(package="keras_mrigan")
-class NoiseInjection(keras.layers.Layer):
+class NoiseInjection(SavesSeedState, keras.layers.Layer):
     """Adds one map of Gaussian noise per image, scaled by a learned strength (initially 0).
 
     In training every call draws fresh noise from the layer's own seeded generator (drawn for
@@ -22,8 +23,6 @@ class NoiseInjection(keras.layers.Layer):
     Args:
         seed: seed of the training noise (``None``: drawn from Keras' global seed).
     """
-
-    SEED_STATE = "seed_generator_state"
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -49,16 +48,6 @@ class NoiseInjection(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)
-        store[self.SEED_STATE] = keras.ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        keys = list(store.keys())
-        if self.SEED_STATE in keys:
-            self.seed_generator.state.assign(store[self.SEED_STATE])
-        super().load_own_variables({k: store[k] for k in keys if k != self.SEED_STATE})
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

@@ -27,6 +27,7 @@ from keras_mrigan.models.latents import (
     seed_labels,
     seed_latents,
 )
+from keras_mrigan.utils import SavesSeedState
 
 __all__ = [
     "GAN",
@@ -44,7 +45,7 @@ _multi_worker = replicas.spans_several_workers
 
 
 @keras.saving.register_keras_serializable(package="keras_mrigan")
-class GAN(keras.Model):
+class GAN(SavesSeedState, keras.Model):
     """A generator and a discriminator trained against each other with ``model.fit``.
 
     Each batch of real images gets ``d_steps`` discriminator updates, then ``g_steps``
@@ -566,20 +567,6 @@ class GAN(keras.Model):
             raise ValueError(f"`label` must be one class or {n} of them. Received "
                              f"{len(labels)}.")
         return tf.constant(labels, tf.int32)
-
-    # The latent random state is saved with the model, so a resumed run draws the latents
-    # and penalty noise an uninterrupted one would have drawn.
-    SEED_STATE = "seed_generator_state"
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)
-        store[self.SEED_STATE] = keras.ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        keys = list(store.keys())
-        if self.SEED_STATE in keys:
-            self.seed_generator.state.assign(store[self.SEED_STATE])
-        super().load_own_variables({k: store[k] for k in keys if k != self.SEED_STATE})
 
     def get_config(self):
         config = super().get_config()

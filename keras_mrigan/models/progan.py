@@ -57,12 +57,14 @@ def check_stage_resolution(resolution):
     return resolution
 
 
-def _resolutions(resolution):
+def stage_resolutions(resolution):
+    """The resolutions of a network from 4 x 4 up to ``resolution``: 4, 8, ..., resolution."""
     steps = int(math.log2(check_stage_resolution(resolution) // START_RESOLUTION))
     return [START_RESOLUTION * 2**i for i in range(steps + 1)]
 
 
-def _lrelu(name):
+def leaky_relu(name):
+    """LeakyReLU(0.2), the activation of the progressive and style-based networks."""
     return keras.layers.LeakyReLU(LEAKY_SLOPE, name=name)
 
 
@@ -95,16 +97,16 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
     # Karras et al.'s gain for the first dense layer: sqrt(2) / 4.
     x = EqualizedDense(START_RESOLUTION**2 * f, gain=math.sqrt(2) / 4, name="g4_dense")(x)
     x = keras.layers.Reshape((START_RESOLUTION, START_RESOLUTION, f), name="g4_reshape")(x)
-    x = PixelNorm(name="g4_dense_norm")(_lrelu("g4_dense_lrelu")(x))
+    x = PixelNorm(name="g4_dense_norm")(leaky_relu("g4_dense_lrelu")(x))
     x = EqualizedConv2D(f, KERNEL_SIZE, name="g4_conv")(x)
-    x = PixelNorm(name="g4_conv_norm")(_lrelu("g4_conv_lrelu")(x))
+    x = PixelNorm(name="g4_conv_norm")(leaky_relu("g4_conv_lrelu")(x))
     previous = None
-    for r in _resolutions(resolution)[1:]:
+    for r in stage_resolutions(resolution)[1:]:
         previous = x
         x = keras.layers.UpSampling2D(name=f"g{r}_up")(x)
         for i in (1, 2):
             x = EqualizedConv2D(filters_at(r, width), KERNEL_SIZE, name=f"g{r}_conv{i}")(x)
-            x = PixelNorm(name=f"g{r}_conv{i}_norm")(_lrelu(f"g{r}_conv{i}_lrelu")(x))
+            x = PixelNorm(name=f"g{r}_conv{i}_norm")(leaky_relu(f"g{r}_conv{i}_lrelu")(x))
     images = _to_image(resolution)(x)
     if previous is not None:
         old = _to_image(resolution // 2)(previous)
@@ -146,27 +148,35 @@ def build_discriminator(
     check_width(width)
     images = keras.Input((resolution, resolution, 1), name="image")
     inputs, labels = conditioning.discriminator_inputs(images, num_classes)
-    resolutions = _resolutions(resolution)
+    resolutions = stage_resolutions(resolution)
     x = _FromImage(resolution, width)(images)
     for r in reversed(resolutions[1:]):
         x = EqualizedConv2D(filters_at(r, width), KERNEL_SIZE, name=f"d{r}_conv1")(x)
-        x = _lrelu(f"d{r}_conv1_lrelu")(x)
+        x = leaky_relu(f"d{r}_conv1_lrelu")(x)
         x = EqualizedConv2D(filters_at(r // 2, width), KERNEL_SIZE, name=f"d{r}_conv2")(x)
-        x = _lrelu(f"d{r}_conv2_lrelu")(x)
+        x = leaky_relu(f"d{r}_conv2_lrelu")(x)
         x = keras.layers.AveragePooling2D(2, name=f"d{r}_down")(x)
         if r == resolution:
             old = keras.layers.AveragePooling2D(2, name="fade_down")(images)
             old = _FromImage(r // 2, width)(old)
             x = WeightedSum(name="fade_in")([old, x])
+    scores = critic_head(x, labels, num_classes, filters_at(START_RESOLUTION, width),
+                         KERNEL_SIZE, minibatch_stddev, group_size)
+    return keras.Model(inputs, scores, name=name)
+
+
+def critic_head(x, labels, num_classes, filters, kernel_size, minibatch_stddev=True,
+                group_size=4):
+    """The 4 x 4 end of a progressive or style-based discriminator: the minibatch standard
+    deviation, an equalized convolution, a dense layer and the linear score (with the
+    projection of ``labels`` when conditional)."""
     if minibatch_stddev:
         x = MinibatchStdDev(group_size, name="minibatch_stddev")(x)
-    f = filters_at(START_RESOLUTION, width)
-    x = _lrelu("d4_conv_lrelu")(EqualizedConv2D(f, KERNEL_SIZE, name="d4_conv")(x))
+    x = leaky_relu("d4_conv_lrelu")(EqualizedConv2D(filters, kernel_size, name="d4_conv")(x))
     x = keras.layers.Flatten(name="flatten")(x)
-    x = _lrelu("d4_dense_lrelu")(EqualizedDense(f, name="d4_dense")(x))
+    x = leaky_relu("d4_dense_lrelu")(EqualizedDense(filters, name="d4_dense")(x))
     scores = EqualizedDense(1, gain=1.0, name="score")(x)
-    scores = conditioning.projection_scores(x, scores, labels, num_classes)
-    return keras.Model(inputs, scores, name=name)
+    return conditioning.projection_scores(x, scores, labels, num_classes)
 
 
 class _FromImage:
@@ -175,7 +185,7 @@ class _FromImage:
     def __init__(self, resolution, width):
         self.conv = EqualizedConv2D(filters_at(resolution, width), 1,
                                     name=f"from_image_{resolution}")
-        self.act = _lrelu(f"from_image_{resolution}_lrelu")
+        self.act = leaky_relu(f"from_image_{resolution}_lrelu")
 
     def __call__(self, x):
         return self.act(self.conv(x))
@@ -238,7 +248,7 @@ def growth_schedule(resolution, phase_epochs, epochs=None):
     if not isinstance(phase_epochs, int) or phase_epochs < 1:
         raise ValueError(f"`phase_epochs` must be a positive integer. Received: {phase_epochs!r}")
     stages, epoch = [], 0
-    for r in _resolutions(resolution):
+    for r in stage_resolutions(resolution):
         fade = 0 if r == START_RESOLUTION else phase_epochs
         stages.append(Stage(r, epoch, epoch + fade, epoch + fade + phase_epochs))
         epoch = stages[-1].stop

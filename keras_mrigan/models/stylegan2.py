@@ -30,15 +30,20 @@ from keras_mrigan.layers import (
     ConstantInput,
     EqualizedConv2D,
     EqualizedDense,
-    MinibatchStdDev,
     ModulatedConv2D,
     NoiseInjection,
     PixelNorm,
     conditioning,
 )
-from keras_mrigan.models.dcgan import LEAKY_SLOPE, check_width, scaled
+from keras_mrigan.models.dcgan import check_width, scaled
+from keras_mrigan.models.progan import (
+    START_RESOLUTION,
+    critic_head,
+    leaky_relu,
+    stage_resolutions,
+)
+from keras_mrigan.utils import check_positive_int
 
-START_RESOLUTION = 4
 # Feature maps per resolution as in StyleGAN2's configurations: CHANNEL_BASE / resolution,
 # at most MAX_CHANNELS (512 at 4 ... 32, 256 at 64, 128 at 128, 64 at 256), times the width.
 CHANNEL_BASE = 16384
@@ -53,12 +58,8 @@ def channels_at(resolution, width=1.0):
 
 
 def _resolutions(resolution):
-    steps = int(math.log2(check_resolution(resolution) // START_RESOLUTION))
-    return [START_RESOLUTION * 2**i for i in range(steps + 1)]
-
-
-def _lrelu(name):
-    return keras.layers.LeakyReLU(LEAKY_SLOPE, name=name)
+    """4, 8, ..., ``resolution`` (a power of two from 16 to 1024)."""
+    return stage_resolutions(check_resolution(resolution))
 
 
 def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
@@ -78,16 +79,13 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
         labels) to ``(batch, resolution, resolution, 1)`` (linear; about ``[-1, 1]``).
     """
     check_width(width)
-    if isinstance(mapping_layers, bool) or not isinstance(mapping_layers, int) \
-            or mapping_layers < 1:
-        raise ValueError("`mapping_layers` must be a positive integer. "
-                         f"Received: mapping_layers={mapping_layers!r}")
+    check_positive_int(mapping_layers, "mapping_layers")
     inputs, w = conditioning.generator_inputs(latent_dim, num_classes)
     w = PixelNorm(name="latent_norm")(w)
     for i in range(mapping_layers):
         w = EqualizedDense(latent_dim, lr_multiplier=MAPPING_LR_MULTIPLIER,
                            name=f"mapping{i + 1}")(w)
-        w = _lrelu(f"mapping{i + 1}_lrelu")(w)
+        w = leaky_relu(f"mapping{i + 1}_lrelu")(w)
     x = ConstantInput(channels_at(START_RESOLUTION, width), START_RESOLUTION, name="const")(w)
     x = _style_layer(x, w, channels_at(START_RESOLUTION, width), "g4_conv")
     image = _to_image(x, w, START_RESOLUTION)
@@ -102,7 +100,7 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
 def _style_layer(x, w, filters, name, upsample=False):
     x = ModulatedConv2D(filters, 3, upsample=upsample, name=name)([x, w])
     x = NoiseInjection(name=f"{name}_noise")(x)
-    return _lrelu(f"{name}_lrelu")(x)
+    return leaky_relu(f"{name}_lrelu")(x)
 
 
 def _to_image(x, w, resolution):
@@ -129,23 +127,17 @@ def build_discriminator(resolution=256, width=1.0, minibatch_stddev=True, group_
     inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     x = EqualizedConv2D(channels_at(resolution, width), 1, name=f"from_image_{resolution}")(
         images)
-    x = _lrelu(f"from_image_{resolution}_lrelu")(x)
+    x = leaky_relu(f"from_image_{resolution}_lrelu")(x)
     for r in reversed(_resolutions(resolution)[1:]):
         low = channels_at(r // 2, width)
         skip = keras.layers.AveragePooling2D(2, name=f"d{r}_skip_down")(x)
         skip = EqualizedConv2D(low, 1, gain=1.0, use_bias=False, name=f"d{r}_skip")(skip)
-        x = _lrelu(f"d{r}_conv1_lrelu")(EqualizedConv2D(channels_at(r, width), 3,
+        x = leaky_relu(f"d{r}_conv1_lrelu")(EqualizedConv2D(channels_at(r, width), 3,
                                                         name=f"d{r}_conv1")(x))
         x = keras.layers.AveragePooling2D(2, name=f"d{r}_down")(x)
-        x = _lrelu(f"d{r}_conv2_lrelu")(EqualizedConv2D(low, 3, name=f"d{r}_conv2")(x))
+        x = leaky_relu(f"d{r}_conv2_lrelu")(EqualizedConv2D(low, 3, name=f"d{r}_conv2")(x))
         x = keras.layers.Add(name=f"d{r}_add")([x, skip])
         x = keras.layers.Rescaling(1 / math.sqrt(2), name=f"d{r}_out")(x)
-    if minibatch_stddev:
-        x = MinibatchStdDev(group_size, name="minibatch_stddev")(x)
-    f = channels_at(START_RESOLUTION, width)
-    x = _lrelu("d4_conv_lrelu")(EqualizedConv2D(f, 3, name="d4_conv")(x))
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = _lrelu("d4_dense_lrelu")(EqualizedDense(f, name="d4_dense")(x))
-    scores = EqualizedDense(1, gain=1.0, name="score")(x)
-    scores = conditioning.projection_scores(x, scores, labels, num_classes)
+    scores = critic_head(x, labels, num_classes, channels_at(START_RESOLUTION, width), 3,
+                         minibatch_stddev, group_size)
     return keras.Model(inputs, scores, name=name)
