@@ -102,8 +102,11 @@ def seed_latents(seeds, latent_dim, distribution="uniform"):
         pair = tf.stack([seed, tf.zeros_like(seed)])
         if distribution == "uniform":
             return tf.random.stateless_uniform([latent_dim], pair, minval=-1.0, maxval=1.0)
-        z = tf.random.stateless_normal([latent_dim], pair)
-        return z / tf.sqrt(tf.reduce_sum(tf.square(z)) + 1e-12)
+        # Normalized in float64: in float32, a graph (an exported SavedModel's, a
+        # tf.function's) and eager execution round the norm differently, and the same seed
+        # would give latents a few 1e-8 apart.
+        z = tf.cast(tf.random.stateless_normal([latent_dim], pair), tf.float64)
+        return tf.cast(z / tf.sqrt(tf.reduce_sum(tf.square(z)) + 1e-12), tf.float32)
 
     return tf.map_fn(one, seeds, fn_output_signature=tf.float32)
 

@@ -73,3 +73,14 @@ def test_latent_names_stay_importable_from_the_gan_module():
     for name in ("LATENT_DISTRIBUTIONS", "check_latent_distribution", "sample_latents",
                  "seed_latents", "seed_labels", "MAX_SEED"):
         assert getattr(gan_module, name) is getattr(latents, name)
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "normal"])
+def test_seed_latents_are_bit_equal_in_a_graph_and_eagerly(distribution):
+    # An exported SavedModel maps seeds in a graph; GAN.generate eagerly.
+    seeds = np.arange(0, 200, dtype=np.int64)
+    for latent_dim in (8, 64, 512):
+        eager = latents.seed_latents(seeds, latent_dim, distribution).numpy()
+        graph = tf.function(lambda s, d=latent_dim: latents.seed_latents(s, d, distribution))(
+            tf.constant(seeds)).numpy()
+        np.testing.assert_array_equal(eager, graph)
