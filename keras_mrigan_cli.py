@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 # TensorFlow's start-up lines: absl's notice, then info and warning lines such as
 # "I0000 00:00:1795517787.921570    9051 port.cc:153] oneDNN custom operations are on".
@@ -51,13 +52,15 @@ def quiet_tensorflow():
 
 def main(argv=None):
     """Runs ``keras-mrigan`` with ``argv`` (default: the process's arguments); quiet unless
-    ``--verbose``."""
+    ``--verbose``. The command's clock (the demo's time budget) starts here, before
+    TensorFlow's import."""
+    started = time.monotonic()
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--verbose" not in argv:
         quiet_tensorflow()
     from keras_mrigan.cli import main as run
 
-    return run(argv)
+    return run(argv, started=started)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import sys
+import time
 from pathlib import Path
 
 from keras_mrigan import __version__
@@ -161,13 +162,14 @@ def _train(args):
 
     given = given_settings(args)
     if args.resume:
-        extra = sorted(set(given) - {"epochs"})
+        extra = sorted(set(given) - {"epochs", "minutes"})
         if extra or args.preset or args.out:
             raise ValueError(
-                "--resume continues a run with its own settings; only --epochs may change. "
-                f"Received also: {extra + [f for f in ('preset', 'out') if getattr(args, f)]}"
+                "--resume continues a run with its own settings; only --epochs and --minutes "
+                "may change. Received also: "
+                f"{extra + [f for f in ('preset', 'out') if getattr(args, f)]}"
             )
-        training.resume(args.resume, epochs=args.epochs)
+        training.resume(args.resume, epochs=args.epochs, minutes=args.minutes)
         print(f"Finished run {args.resume}")
         return
     if not args.out:
@@ -204,13 +206,14 @@ def _tune(args):
 
 
 def _demo(args):
-    from keras_mrigan import config as run_config
     from keras_mrigan import training
 
-    config = run_config.get_preset("demo-dcgan").replace(**given_settings(args))
-    training.train(config, args.out, overwrite=True)
-    print(f"Demo finished. Samples: {args.out}/samples/latest.png; "
-          f"curves: {args.out}/loss_curves.png")
+    settings = given_settings(args)
+    minutes = settings.pop("minutes", training.DEMO_MINUTES)
+    print(f"keras-mrigan demo: at most {minutes:g} minutes in all, the demo cohort's first "
+          "build included.")
+    result = training.demo(args.out, minutes=minutes, started=args.started, **settings)
+    print(result.text())
 
 
 def _evaluate(args):
@@ -431,8 +434,9 @@ def build_parser():
 
     demo = commands.add_parser(
         "demo", parents=[common],
-        help="train the demo DCGAN on the embedded demo cohort (a few minutes on a CPU)",
-        description="Trains the demo-dcgan preset; flags override its settings.",
+        help="train the demo preset on the embedded demo cohort, at most 10 minutes in all",
+        description="Trains the demo preset for at most --minutes (default 10) in all, the "
+        "demo cohort's first build included; flags override its settings.",
     )
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
     add_setting_flags(demo)
@@ -474,10 +478,22 @@ def _progress_to_stdout():
         logger.setLevel(level)
 
 
-def main(argv=None):
+def main(argv=None, started=None):
+    """Runs ``keras-mrigan`` with ``argv`` (default: the process's arguments).
+
+    Args:
+        argv: the command line's arguments.
+        started: when the command started, on ``time.monotonic`` (default: now): the demo's
+            time budget counts from it.
+
+    Returns:
+        The exit status.
+    """
+    started = time.monotonic() if started is None else started
     argv = sys.argv[1:] if argv is None else list(argv)
     verbose = "--verbose" in argv
     args = build_parser().parse_args(argv)
+    args.started = started
     try:
         with _progress_to_stdout():
             args.func(args)

@@ -151,8 +151,10 @@ class GANHyperModel(keras_tuner.HyperModel):
         scorer = GANMetrics(self._reference(config), n=self.metrics_n, every=last,
                             metrics=tuple(OBJECTIVES), seed=config.schedule.seed)
         start = time.perf_counter()
+        # A trial's time budget (``minutes``) starts with its training.
         training._fit(model, config, run_dir, position, history, verbose,
-                      [scorer, *callbacks], dataset=dataset)
+                      [scorer, *callbacks], dataset=dataset,
+                      budget=training._budget(config, time.monotonic))
         seconds = time.perf_counter() - start
         info = {"trial_id": trial_id, "tuner_id": tuner_id, "seconds": seconds,
                 "hyperparameters": trial_values(hp), "measures": scorer.latest}
