@@ -86,7 +86,7 @@ def test_train_progressive_from_the_command_line(tmp_path, capsys):
     # Without --epochs the run lasts exactly its growth schedule: 5 phases of 1 epoch.
     assert main(args) == 0, capsys.readouterr().err
     state = json.loads((run / "state.json").read_text())
-    assert state == {"epoch": 5, "resolution": 16, "alpha": 1.0}
+    assert state == {"epoch": 5, "images": 140, "resolution": 16, "alpha": 1.0}
     printed = capsys.readouterr().out
     for resolution in (4, 8, 16):
         assert f"stage {resolution}x{resolution}: generator " in printed

@@ -72,7 +72,7 @@ def test_kill_9_during_an_epoch_then_resume_matches_an_uninterrupted_run(tiny_co
     after = _history(run)
     assert [int(r["epoch"]) for r in after] == list(range(1, 21))
     assert after[:done] == before  # The finished epochs' history is intact.
-    assert json.loads(state.read_text()) == {"epoch": 20}
+    assert json.loads(state.read_text()) == {"epoch": 20, "images": 480}
     gan = keras.models.load_model(run / "model.keras")
     assert int(gan.d_optimizer.iterations) == 20 * 3  # 3 steps per epoch, none lost or redone.
     assert not list(run.glob(".*.tmp*")) and not list(run.glob("samples/.*.tmp*"))
@@ -112,7 +112,7 @@ def test_nan_loss_stops_with_epoch_step_and_term_and_keeps_the_good_checkpoint(
     with pytest.raises(NonFiniteLossError, match=r"d_loss is nan at epoch 2, step 2\. the last "
                        r"good checkpoint \(epoch 1\) is .*checkpoint.keras.*--on-nan rollback"):
         training.train(config, run, verbose=0, extra_callbacks=[PoisonDiscriminator(1, 1)])
-    assert json.loads((run / "state.json").read_text()) == {"epoch": 1}
+    assert json.loads((run / "state.json").read_text()) == {"epoch": 1, "images": 24}
     good = keras.models.load_model(run / "checkpoint.keras")
     assert all(np.isfinite(w.numpy()).all() for w in good.weights)
     assert [r["epoch"] for r in _history(run)] == ["1"]

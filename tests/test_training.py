@@ -40,7 +40,7 @@ def test_train_writes_a_complete_run_folder(tiny_config, tmp_path):
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
         "epoch_001.png", "epoch_002.png", "latest.png"]
     assert _history_epochs(run) == [1, 2]
-    assert json.loads((run / "state.json").read_text()) == {"epoch": 2}
+    assert json.loads((run / "state.json").read_text()) == {"epoch": 2, "images": 48}
     # 28 slices, batch 8: 3 batches per epoch.
     assert int(gan.d_optimizer.iterations) == 6
     loaded = keras.models.load_model(run / "model.keras")
@@ -57,11 +57,11 @@ def test_resume_after_interruption_continues_the_epoch_count(tiny_config, tmp_pa
     config = tiny_config.replace(epochs=3)
     with pytest.raises(KeyboardInterrupt):
         training.train(config, run, verbose=0, extra_callbacks=[StopAt(2)])
-    assert json.loads((run / "state.json").read_text()) == {"epoch": 2}
+    assert json.loads((run / "state.json").read_text()) == {"epoch": 2, "images": 48}
     assert not (run / "model.keras").exists()
     gan = training.resume(run, verbose=0)
     assert _history_epochs(run) == [1, 2, 3]
-    assert json.loads((run / "state.json").read_text()) == {"epoch": 3}
+    assert json.loads((run / "state.json").read_text()) == {"epoch": 3, "images": 72}
     assert int(gan.d_optimizer.iterations) == 9  # The optimizer state came back too.
     assert (run / "samples" / "epoch_003.png").exists()
     # A finished run can be extended.
@@ -140,7 +140,7 @@ def test_progressive_run_grows_through_every_phase(grown):
     assert by_epoch[8][1] == [1.0] * 7 and by_epoch[9][1] == [1.0] * 7
     assert gan.resolution == 16 and gan.generate(2, seed=0).shape == (2, 16, 16, 1)
     assert json.loads((run / "state.json").read_text()) == {
-        "epoch": 10, "resolution": 16, "alpha": 1.0}
+        "epoch": 10, "images": 280, "resolution": 16, "alpha": 1.0}
     assert _history_epochs(run) == list(range(1, 11))
     final = keras.models.load_model(run / "model.keras")
     assert float(final.generator.get_layer("fade_in").alpha.numpy()) == 1.0
@@ -154,7 +154,8 @@ def test_progressive_run_resumes_at_the_same_resolution_phase_and_alpha(grown, t
     with pytest.raises(KeyboardInterrupt):  # Killed after the first of two fade-in epochs.
         training.train(config, run, verbose=0, extra_callbacks=[first, StopAt(3)])
     state = json.loads((run / "state.json").read_text())
-    assert state == {"epoch": 3, "resolution": 8, "alpha": pytest.approx(6 / 14)}
+    assert state == {"epoch": 3, "images": 84, "resolution": 8,
+                     "alpha": pytest.approx(6 / 14)}
     second = AlphaLog()
     gan = training.resume(run, verbose=0, extra_callbacks=[second])
     assert second.rows[0][:3] == (3, 0, 8)  # Same resolution, same phase, next epoch.
