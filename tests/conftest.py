@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -9,6 +10,15 @@ import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_keras_state_per_module():
+    """Clears Keras' global state (and collects garbage) after each test module: a session
+    that keeps every earlier module's graphs and objects makes later ones slower."""
+    yield
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
 
 
 def head_volume(shape=(24, 28, 20), empty=3, seed=0):
