@@ -267,9 +267,8 @@ def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=DEMO_PRESET, started=None
     logger.info("Training %s for at most %.1f minutes in all (its cohort built the first "
                 "time included), into %s.", preset, minutes, out)
     gan = train(config, out, overwrite=True, verbose=verbose, clock=clock)
-    state = json.loads((Path(out) / run_callbacks.STATE).read_text())
-    return DemoResult(gan, Path(out), state["images"], (clock() - started) / 60,
-                      (state["epoch"], state.get("step", 0)) != (run_epochs(config), 0))
+    return DemoResult(gan, Path(out), _state(out)["images"], (clock() - started) / 60,
+                      _position(out) != (run_epochs(config), 0))
 
 
 def new_run_folder(run_dir, config):
@@ -420,7 +419,7 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
                               verbose, budget)
             break
         except run_callbacks.NonFiniteLossError as error:
-            done = _epochs_done(run_dir)
+            done = _position(run_dir)[0]
             if schedule.on_nan != "rollback" or rollbacks >= schedule.nan_rollbacks:
                 where = (f"the last good checkpoint (epoch {done}) is "
                          f"{run_dir / run_callbacks.CHECKPOINT}" if done else
@@ -444,25 +443,24 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
         logger.info("The time budget of %g minutes ended the run at epoch %d%s (%s images); "
                     "`keras-mrigan train --resume %s` continues it.", budget.minutes,
                     done, f", step {step}" if step else "",
-                    f"{(done * steps + step) * config.data.batch_size:,}", run_dir)
+                    f"{_state(run_dir)['images']:,}", run_dir)
     # A run its time budget ended is finished too: its model is what that budget bought.
     with atomic_path(run_dir / FINAL_MODEL) as tmp:
         gan.save(tmp)
     return gan
 
 
+def _state(run_dir):
+    """A run folder's ``state.json`` (``{}`` before its first checkpoint)."""
+    state = Path(run_dir) / run_callbacks.STATE
+    return json.loads(state.read_text()) if state.exists() else {}
+
+
 def _position(run_dir):
     """``(epochs, steps)``: the whole epochs a run folder's checkpoint holds, and the batches
     of the next one (a time budget stops runs between epochs' ends)."""
-    state = Path(run_dir) / run_callbacks.STATE
-    if not state.exists():
-        return 0, 0
-    state = json.loads(state.read_text())
-    return state["epoch"], state.get("step", 0)
-
-
-def _epochs_done(run_dir):
-    return _position(run_dir)[0]
+    state = _state(run_dir)
+    return state.get("epoch", 0), state.get("step", 0)
 
 
 def _fit_stages(gan, config, dataset, stages, steps, position, callbacks, verbose,
