@@ -1,6 +1,7 @@
 """The utility study: subject splits, every row on every seed, the report, the leakage check."""
 
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from keras_mrigan import runs, training, utility
 from keras_mrigan.cli import main
+from keras_mrigan.config import get_preset
 from tests.conftest import head_volume, save_nifti
 
 
@@ -60,7 +62,8 @@ def test_summary_pairs_each_row_with_real():
 
 
 @pytest.mark.slow
-def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_path, capsys):
+def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_path, capsys,
+                                                                   caplog):
     out = tmp_path / "utility"
     command = ["utility", "--data", labelled.data.source, "--labels", "folders",
                "--resolution", "16", "--batch-size", "8", "--latent-dim", "8", "--width",
@@ -87,9 +90,23 @@ def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_
     assert (out / "utility.png").exists() and "real+synthetic 1:2" in (
         out / "utility.md").read_text()
 
-    # Run again into the same folder: the finished generator of the regime is kept.
-    assert main(["1" if arg == "0.5,1" else arg for arg in command]) == 0
-    assert capsys.readouterr().out.count("Reusing the finished generator") == 1
+    # Run again into the same folder, through the library with the settings the flags gave,
+    # for the one row that needs synthetic slices: the finished generator of the regime is
+    # kept (loaded, not trained again) and only that row is run.
+    capsys.readouterr()
+    finished = (out / "generator_1" / "model.keras").stat().st_mtime_ns
+    settings = get_preset("demo-dcgan").replace(
+        source=labelled.data.source, labels="folders", resolution=16, batch_size=8,
+        latent_dim=8, width=0.0625, epochs=1)
+    with caplog.at_level(logging.INFO, logger="keras_mrigan"):
+        again = utility.study(settings, out, fractions=[1], seeds=2, test_fraction=0.25,
+                              classifier_epochs=1, rows=["real+synthetic 1:1"],
+                              progress=False)
+    assert caplog.text.count("Reusing the finished generator") == 1
+    assert (out / "generator_1" / "model.keras").stat().st_mtime_ns == finished
+    assert list(again["regimes"]["1"]) == ["real+synthetic 1:1"]
+    assert len(again["regimes"]["1"]["real+synthetic 1:1"]["auc"]["values"]) == 2
+    assert again["test_subjects"] == report["test_subjects"]
 
     # A generator trained on every subject has seen the test subjects: refused, by name. (The
     # finished generator with every subject in its split.json, as training on them records:
@@ -104,6 +121,15 @@ def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_
     error = capsys.readouterr().err
     assert "was trained on 2 of the test subjects" in error
     assert all(subject.rsplit("/", 1)[-1] in error for subject in test)
+
+
+def test_study_runs_the_rows_asked_for_and_refuses_unknown_ones(labelled, tmp_path):
+    for rows in (["real", "synthetic"], []):
+        with pytest.raises(ValueError, match=r"`rows` must be a non-empty selection of "):
+            utility.study(labelled, tmp_path, rows=rows)
+    with pytest.raises(ValueError, match=r"Received: rows=\('real', 'synthetic'\)"):
+        utility.study(labelled, tmp_path, rows=("real", "synthetic"))
+    assert not list(tmp_path.glob("utility.*"))  # Refused before any work.
 
 
 def test_train_classifier_owns_its_randomness():

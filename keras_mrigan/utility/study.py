@@ -13,7 +13,7 @@ from keras_mrigan.data.pipeline import load_slices
 from keras_mrigan.models import is_progressive
 from keras_mrigan.runs import CONFIG, FINAL_MODEL, Sampler, load_run, read_split
 from keras_mrigan.utility.classifier import CLASSIFIER_EPOCHS
-from keras_mrigan.utility.regime import Regime, run_regime
+from keras_mrigan.utility.regime import RECIPES, ROWS, Regime, run_regime
 from keras_mrigan.utility.report import write_report
 from keras_mrigan.utility.splits import (
     check_leakage,
@@ -53,7 +53,7 @@ def regime_config(config, fraction):
 
 
 def study(config, out, fractions=(0.25, 1.0), seeds=5, generator=None, test_fraction=0.3,
-          classifier_epochs=CLASSIFIER_EPOCHS, split_seed=0, progress=True):
+          classifier_epochs=CLASSIFIER_EPOCHS, split_seed=0, progress=True, rows=ROWS):
     """The whole utility study of a labelled ``RunConfig`` (``config.data.labels`` set).
 
     Reads the data with labels and subjects, splits the subjects (``test_fraction`` held out,
@@ -61,7 +61,8 @@ def study(config, out, fractions=(0.25, 1.0), seeds=5, generator=None, test_frac
     conditional GAN with ``config`` on them, as many updates as the full regime's
     (``regime_config``; into ``OUT/generator_<fraction>/``, kept and reused when the study
     runs again with the same settings, unless ``generator`` gives a trained run folder or
-    SavedModel for a single fraction), then runs every row on every seed. Writes
+    SavedModel for a single fraction), then runs every row (or the ``rows`` asked for) on
+    every seed. Writes
     ``utility.json``, ``utility.md``, ``utility.png`` and ``split.json`` (the test subjects
     and each regime's training subjects) to ``out``.
 
@@ -76,6 +77,8 @@ def study(config, out, fractions=(0.25, 1.0), seeds=5, generator=None, test_frac
         classifier_epochs: the classifiers' epochs.
         split_seed: seed of the subject split and of the regimes' subsets.
         progress: show a progress bar on stderr.
+        rows: the rows to run, names of ``ROWS``, in the report in ``ROWS``' order (a row's
+            difference to ``real`` is reported when ``real`` is among them).
 
     Returns:
         The study's dict (also in ``utility.json``).
@@ -93,6 +96,11 @@ def study(config, out, fractions=(0.25, 1.0), seeds=5, generator=None, test_frac
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if len(seeds) < 2:
         raise ValueError("The study needs at least 2 seeds for its intervals.")
+    unknown = [row for row in rows if row not in RECIPES]
+    if unknown or not rows:
+        raise ValueError(f"`rows` must be a non-empty selection of {ROWS}. "
+                         f"Received: rows={tuple(rows)!r}")
+    rows = tuple(row for row in ROWS if row in rows)
     out = Path(out)
     images, labels, class_names, subjects = load_slices(
         config.data.source, config.data.resolution, training.slice_options(config),
@@ -126,7 +134,7 @@ def study(config, out, fractions=(0.25, 1.0), seeds=5, generator=None, test_frac
             synthesize = gan_synthesizer(gan, class_names)
         regime = Regime(fraction, kept, images[mask], labels[mask], synthesize)
         results = run_regime(regime, images[test], labels[test], len(class_names), seeds,
-                             classifier_epochs, progress=progress)
+                             classifier_epochs, rows=rows, progress=progress)
         report["regimes"][key] = summarize(results)
         report["regime_info"][key] = {"subjects": len(kept), "slices": int(mask.sum()),
                                       "train_subjects": kept}
