@@ -219,6 +219,10 @@ class DataConfig(_Section):
         None, metavar="REGEX", check=Check(_is_pattern, "a regular expression"),
         help="regular expression that finds a file's subject in its path (its first group); "
         "default: OASIS IDs, volume files, 2D slice names without their slice index")
+    spacing: float | None = setting(
+        None, metavar="MM", check=positive(),
+        help="resample volume slices to square pixels of this size in mm before squaring "
+        "(default: each volume's finer voxel size in the slicing plane)")
     labels: str | None = setting(
         None, metavar="folders|demo|TABLE.csv",
         help="class labels (a conditional GAN): one class per file from class subfolders "

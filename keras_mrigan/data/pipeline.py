@@ -35,6 +35,9 @@ class SliceOptions:
         skip_bad_files: skip unreadable files with one warning instead of raising.
         subject_pattern: regular expression that finds a file's subject in its path (see
             ``readers.subject_of``; default: OASIS IDs, volume files, 2D slice names).
+        spacing: side in mm of the square pixels every volume slice is resampled to before
+            it is made square and resized (default: each volume's finer voxel size in the
+            slicing plane); see ``geometry.resample_slices``.
     """
 
     axis: str = "axial"
@@ -46,6 +49,7 @@ class SliceOptions:
     pattern: str | None = None
     skip_bad_files: bool = False
     subject_pattern: str | None = None
+    spacing: float | None = None
 
 
 def _options(options, overrides):
@@ -105,7 +109,8 @@ def _file_stacks(source, resolution, options, files=None):
     for path in files:
         try:
             stack = readers.read_stack(
-                path, options.axis, options.central_fraction, options.clip_percentiles
+                path, options.axis, options.central_fraction, options.clip_percentiles,
+                options.spacing,
             )
             volume = readers.is_volume(path)
             min_foreground = options.min_foreground if volume else 0.0

@@ -17,7 +17,7 @@ import nibabel as nib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keras_mrigan.data import preprocess
+from keras_mrigan.data import geometry, preprocess
 from keras_mrigan.data.dicom import DicomSeries, group_series, is_dicom, read_series
 from keras_mrigan.data.errors import DataError  # noqa: F401 (also importable from here)
 
@@ -182,22 +182,24 @@ def read_image(path):
     return preprocess.scale_integer_image(array)
 
 
-def read_volume(path):
+def read_volume(path, return_spacing=False):
     """Reads a NIfTI-1/2 or Analyze 7.5 volume, reoriented to RAS+, as float32.
 
     Args:
         path: a ``.nii``, ``.nii.gz`` or ``.hdr`` file (the ``.img`` must sit beside the
             ``.hdr``), or a ``DicomSeries`` (see ``data.dicom``).
+        return_spacing: also return the voxel sizes.
 
     Returns:
         float32 array ``(X, Y, Z)`` of raw intensities: X runs left to right, Y posterior to
-        anterior, Z inferior to superior.
+        anterior, Z inferior to superior. With ``return_spacing``, a pair of it and the voxel
+        sizes along X, Y and Z in millimetres (a tuple of 3 floats, from the affine).
 
     Raises:
         DataError: the file is missing its pair, corrupt or truncated, or not 3-D.
     """
     if isinstance(path, DicomSeries):
-        return _canonical(read_series(path), path)
+        return _canonical(read_series(path), path, return_spacing)
     path = Path(path)
     suffix = _suffix(path)
     if suffix == ".hdr" and not _has_sibling(path, ANALYZE_DATA_SUFFIX):
@@ -214,11 +216,11 @@ def read_volume(path):
         image = nib.load(path)
     except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as exc:
         raise DataError(path, f"not a readable NIfTI/Analyze file ({exc})") from exc
-    return _canonical(image, path)
+    return _canonical(image, path, return_spacing)
 
 
-def _canonical(image, path):
-    """A 3-D image's data in RAS+ orientation, as float32."""
+def _canonical(image, path, return_spacing=False):
+    """A 3-D image's data in RAS+ orientation, as float32 (and its voxel sizes)."""
     shape = image.shape
     if len(shape) == 4 and shape[3] == 1:
         image = nib.funcs.squeeze_image(image)
@@ -232,16 +234,26 @@ def _canonical(image, path):
         data = canonical.get_fdata(dtype=np.float32)
     except (OSError, EOFError, ValueError, zlib.error) as exc:
         raise DataError(path, f"corrupt or truncated volume data ({exc})") from exc
+    if return_spacing:
+        return data, tuple(float(v) for v in geometry.voxel_sizes(canonical.affine))
     return data
 
 
-def slice_volume(volume, axis="axial", central_fraction=1.0):
+def slice_volume(volume, axis="axial", central_fraction=1.0, voxel_spacing=None,
+                 spacing=None, order=1):
     """Cuts a RAS+ volume into 2-D slices along one anatomical axis.
 
     Args:
         volume: array ``(X, Y, Z)`` in RAS+ orientation (as ``read_volume`` returns).
         axis: ``"axial"``, ``"coronal"`` or ``"sagittal"``.
         central_fraction: keep only this central fraction of the slices, in ``(0, 1]``.
+        voxel_spacing: the voxel sizes along X, Y and Z in mm. With them, each slice is
+            resampled to square pixels of ``spacing`` mm (see ``geometry.resample_slices``);
+            without them, slices keep the voxel grid.
+        spacing: the square pixels' side in mm; default the finer of the two voxel sizes in
+            the slicing plane.
+        order: the resampling's interpolation: 0 nearest neighbour (label masks), 1 linear
+            (antialiased when shrinking), 3 cubic.
 
     Returns:
         float32 array ``(n, H, W)``, slices ordered inferior to superior (axial), posterior
@@ -260,7 +272,11 @@ def slice_volume(volume, axis="axial", central_fraction=1.0):
     n = stack.shape[0]
     keep = max(1, int(round(n * central_fraction)))
     start = (n - keep) // 2
-    return np.ascontiguousarray(stack[start : start + keep], dtype=np.float32)
+    stack = stack[start : start + keep]
+    if voxel_spacing is not None:
+        stack = geometry.resample_slices(stack, geometry.plane_spacing(voxel_spacing, axis),
+                                         spacing, order)
+    return np.ascontiguousarray(stack, dtype=np.float32)
 
 
 def read_stack(
@@ -268,21 +284,25 @@ def read_stack(
     axis="axial",
     central_fraction=1.0,
     clip_percentiles=preprocess.DEFAULT_CLIP_PERCENTILES,
+    spacing=None,
 ):
     """Reads one file as a stack of slices in ``[-1, 1]``.
 
     Images give a stack of one, scaled from their integer range. Volumes are normalized per
-    volume (percentile clipping, then linear scaling) and sliced along ``axis``.
+    volume (percentile clipping, then linear scaling), sliced along ``axis`` and resampled to
+    square pixels of ``spacing`` mm (default: the finer voxel size of the slicing plane).
 
     Returns:
         float32 array ``(n, H, W)``.
     """
+    spacing = geometry.check_spacing(spacing)
     if not is_volume(path) and _suffix(Path(path)) != ANALYZE_DATA_SUFFIX:
         return read_image(path)[None]
-    volume = preprocess.normalize_volume(
-        read_volume(path), clip_percentiles=clip_percentiles, name=str(path)
-    )
-    return slice_volume(volume, axis=axis, central_fraction=central_fraction)
+    data, voxel_spacing = read_volume(path, return_spacing=True)
+    volume = preprocess.normalize_volume(data, clip_percentiles=clip_percentiles,
+                                         name=str(path))
+    return slice_volume(volume, axis=axis, central_fraction=central_fraction,
+                        voxel_spacing=voxel_spacing, spacing=spacing)
 
 
 def array_stack(array, name="array"):
