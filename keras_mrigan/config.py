@@ -25,7 +25,7 @@ from keras_mrigan.utils import atomic_path
 # The names of registries that live above this module (it must stay importable without
 # TensorFlow, for a quick `keras-mrigan --help`); a test keeps each equal to its registry.
 ARCHITECTURES = ("dcgan", "srresnet", "progan", "stylegan2")
-LOSSES = ("gan", "lsgan", "wgan", "wgan-gp", "dragan", "gan-r1")
+LOSSES = ("gan", "lsgan", "wgan", "wgan-gp", "dragan", "gan-r1", "rpgan")
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
 UPSAMPLING = ("transpose", "resize")
 AUGMENTATIONS = ("translation", "cutout", "brightness", "contrast", "flip")
@@ -272,8 +272,9 @@ class LossConfig(_Section):
     real_label: float = setting(1.0, check=between(0, 1, low_open=True),
                                 help="target of real images; 0.9: one-sided label smoothing")
     drift: float = setting(0.0, check=at_least(0), help="ProGAN drift weight epsilon")
-    penalty_weight: float = setting(10.0, check=at_least(0),
-                                    help="gradient-penalty lambda, or R1's gamma")
+    penalty_weight: float = setting(
+        10.0, check=at_least(0),
+        help="gradient-penalty lambda, or gamma of R1 (gan-r1) and of R1 + R2 (rpgan)")
     clip_value: float = setting(0.01, check=positive(), help="WGAN weight clip c")
     penalty_interval: int = setting(
         1, check=at_least(1),

@@ -1,5 +1,6 @@
-"""The five adversarial objectives of the paper (§2.2, equations 1-5), and a sixth, the
-non-saturating GAN loss with R1 regularization (Mescheder et al. 2018).
+"""The five adversarial objectives of the paper (§2.2, equations 1-5), the non-saturating GAN
+loss with R1 regularization (Mescheder et al. 2018), and the relativistic pairing loss with R1
+and R2 of R3GAN (Huang et al. 2024).
 
 Discriminators in this package output raw scores (logits). For the objectives that read the
 discriminator as a probability (GAN, DRAGAN) the sigmoid is applied inside the loss, which is
@@ -7,8 +8,12 @@ the paper's sigmoid output layer computed stably; LSGAN and the Wasserstein obje
 raw score, as their papers do.
 
 Each objective is a small object with ``discriminator_loss`` and ``generator_loss`` and says
-which penalty it needs; ``GAN.train_step`` applies that penalty. Look one up with ``get``.
+which penalty it needs; ``GAN.train_step`` applies that penalty. A relativistic objective
+(``relativistic = True``) compares each real image's score with a generated image's, so its
+generator loss takes the real scores too. Look one up with ``get``.
 """
+
+import numbers
 
 from keras import ops
 
@@ -96,11 +101,72 @@ def r1_penalty(gradients):
     return ops.mean(ops.sum(ops.square(gradients), axis=axes))
 
 
+def r2_penalty(gradients):
+    """``E[||g||^2]`` on generated images: R1's formula at the generator's samples (R2,
+    Mescheder et al. 2018; with R1, the regularization of R3GAN, Huang et al. 2024).
+
+    Args:
+        gradients: ``(batch, ...)`` gradients of the discriminator's scores of generated
+            images with respect to those images.
+    """
+    return r1_penalty(gradients)
+
+
+def relativistic_discriminator_loss(real_scores, fake_scores):
+    """Relativistic pairing discriminator loss (RpGAN, Jolicoeur-Martineau 2019, "The
+    relativistic discriminator: a key element missing from standard GAN"; the objective of
+    R3GAN, Huang, Gokaslan, Kuleshov, Tompkin 2024, "The GAN is dead; long live the GAN! A
+    Modern GAN Baseline").
+
+    ``L_D = E[softplus(-(D(x_i) - D(G(z_i))))] = -E[log sigmoid(D(x_i) - D(G(z_i)))]``, each
+    real image paired with the generated image of the same batch position. Raw scores, any
+    range; only their differences count, so adding a constant to every score changes nothing.
+
+    Args:
+        real_scores: ``(batch, 1)`` discriminator scores of real images.
+        fake_scores: ``(batch, 1)`` scores of generated images, paired by position.
+    """
+    return ops.mean(ops.softplus(fake_scores - real_scores))
+
+
+def relativistic_generator_loss(fake_scores, real_scores):
+    """Relativistic pairing generator loss: ``L_G = E[softplus(-(D(G(z_i)) - D(x_i)))]``, the
+    discriminator's objective with the roles of real and generated images swapped (see
+    ``relativistic_discriminator_loss``).
+
+    Args:
+        fake_scores: ``(batch, 1)`` discriminator scores of generated images.
+        real_scores: ``(batch, 1)`` scores of real images, paired by position.
+    """
+    return ops.mean(ops.softplus(real_scores - fake_scores))
+
+
+def r1_gamma(resolution, batch_size):
+    """The R1 weight ``gamma`` of StyleGAN2-ADA's heuristic, ``0.0002 r^2 / N`` for images of
+    side ``r`` and batches of ``N`` images (about 0.026 at 64 px and batch 32).
+
+    Reference: Karras et al. 2020, "Training Generative Adversarial Networks with Limited
+    Data", appendix D (its ``train.py``, configuration ``auto``).
+
+    Args:
+        resolution: the image side in pixels.
+        batch_size: images per batch.
+
+    Returns:
+        float.
+    """
+    for name, value in (("resolution", resolution), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return 0.0002 * resolution**2 / batch_size
+
+
 class AdversarialLoss:
     """Base class: a pair of loss functions and the penalty they need.
 
     Args:
-        penalty_weight: ``lambda`` of gradient penalties (WGAN-GP, DRAGAN), ``gamma`` of R1.
+        penalty_weight: ``lambda`` of gradient penalties (WGAN-GP, DRAGAN), ``gamma`` of R1
+            (and of R1 + R2).
         clip_value: weight clipping bound ``c`` (WGAN).
         penalty_interval: lazy regularization (Karras et al. 2020, StyleGAN2): a gradient
             penalty is computed on every ``k``-th discriminator step only, weighted by ``k``.
@@ -109,6 +175,9 @@ class AdversarialLoss:
     name = None
     penalty = None
     uses_targets = True
+    # Whether the generator's objective also compares with the real images' scores (then
+    # ``GAN.train_step`` scores the real batch in the generator step too).
+    relativistic = False
     # Whether real_label < 1 (one-sided label smoothing) makes sense for the objective.
     smoothing = True
     _discriminator = None
@@ -135,7 +204,10 @@ class AdversarialLoss:
     def discriminator_loss(self, real_scores, fake_scores, real_label=1.0):
         return type(self)._discriminator(real_scores, fake_scores, real_label)
 
-    def generator_loss(self, fake_scores, real_label=1.0):
+    def generator_loss(self, fake_scores, real_label=1.0, real_scores=None):
+        """The generator's loss; ``real_scores`` (the real batch's scores, paired with
+        ``fake_scores``) is read by relativistic objectives only."""
+        del real_scores
         return type(self)._generator(fake_scores, real_label)
 
     def get_config(self):
@@ -209,22 +281,55 @@ class GANR1Loss(GANLoss):
     smoothing = False
 
 
-GRADIENT_PENALTIES = ("gradient", "dragan", "r1")
+class RpGANLoss(AdversarialLoss):
+    """Relativistic pairing loss with R1 and R2, the objective of R3GAN:
+    ``L_D + (gamma / 2) (E[||grad D(x)||^2] + E[||grad D(G(z))||^2])`` (``gamma`` is
+    ``penalty_weight``), and ``L_G`` of ``relativistic_generator_loss``.
+
+    Each real image of a batch is paired with a generated one. The generator's loss needs the
+    real images' scores: the generator step scores the real batch as well (through the same
+    augmentation, and for a conditional GAN generates its images for the real batch's labels
+    so that pairs share their class). It has no targets, so no label smoothing.
+
+    Reference: Huang, Gokaslan, Kuleshov, Tompkin 2024, "The GAN is dead; long live the GAN!
+    A Modern GAN Baseline"; Jolicoeur-Martineau 2019, "The relativistic discriminator: a key
+    element missing from standard GAN".
+    """
+
+    name = "rpgan"
+    penalty = "r1r2"
+    uses_targets = False
+    smoothing = False
+    relativistic = True
+
+    def discriminator_loss(self, real_scores, fake_scores, real_label=1.0):
+        del real_label
+        return relativistic_discriminator_loss(real_scores, fake_scores)
+
+    def generator_loss(self, fake_scores, real_label=1.0, real_scores=None):
+        del real_label
+        if real_scores is None:
+            raise ValueError(f"{self.name!r} is relativistic: its generator loss compares with "
+                             "the real images' scores. Received: real_scores=None")
+        return relativistic_generator_loss(fake_scores, real_scores)
+
+
+GRADIENT_PENALTIES = ("gradient", "dragan", "r1", "r1r2")
 # Penalties on each sample's own gradient norm, which batch statistics would mix with the
 # other samples' (Gulrajani et al. 2017, §4: "no critic batch normalization"); a critic
 # trained with one gets no batch normalization by default. DRAGAN keeps it: the paper's
 # DCGAN (Table 2) trains that way.
-PER_SAMPLE_PENALTIES = ("gradient", "r1")
+PER_SAMPLE_PENALTIES = ("gradient", "r1", "r1r2")
 LOSSES = {cls.name: cls for cls in (GANLoss, LSGANLoss, WGANLoss, WGANGPLoss, DRAGANLoss,
-                                    GANR1Loss)}
+                                    GANR1Loss, RpGANLoss)}
 _ALIASES = {"wgan_gp": "wgan-gp", "wgangp": "wgan-gp", "original": "gan", "gan_r1": "gan-r1",
-            "r1": "gan-r1"}
+            "r1": "gan-r1", "r3gan": "rpgan", "relativistic": "rpgan"}
 
 
 def get(identifier, **kwargs):
     """Returns an ``AdversarialLoss`` from a name (``"gan"``, ``"lsgan"``, ``"wgan"``,
-    ``"wgan-gp"``, ``"dragan"``, ``"gan-r1"``; case-insensitive), a config dict, or an
-    instance.
+    ``"wgan-gp"``, ``"dragan"``, ``"gan-r1"``, ``"rpgan"`` (alias ``"r3gan"``);
+    case-insensitive), a config dict, or an instance.
 
     Keyword arguments (``penalty_weight``, ``clip_value``, ``penalty_interval``) set the
     objective's parameters whatever the identifier: they override a config's values, and

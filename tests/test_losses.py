@@ -87,3 +87,25 @@ def test_get_applies_keyword_arguments_to_every_kind_of_identifier():
         losses.get(loss, penalty_weight=-2)
     with pytest.raises(ValueError, match="'lsgan' has none. Received: penalty_interval=3"):
         losses.get(losses.LSGANLoss(), penalty_interval=3)
+
+
+def test_r1_gamma_heuristic_of_stylegan2_ada():
+    # 0.0002 r^2 / N: 0.0256 at 64 px and batch 32, 0.2048 at 256 px and batch 64.
+    assert losses.r1_gamma(64, 32) == pytest.approx(0.0256)
+    assert losses.r1_gamma(256, 64) == pytest.approx(0.2048)
+    assert losses.r1_gamma(16, 8) == pytest.approx(0.0002 * 256 / 8)
+    with pytest.raises(ValueError, match="Received: batch_size=0"):
+        losses.r1_gamma(64, 0)
+    with pytest.raises(ValueError, match="Received: resolution=64.0"):
+        losses.r1_gamma(64.0, 32)
+
+
+def test_relativistic_pairing_losses():
+    # Paired by position: softplus(-(D(x_i) - D(G(z_i)))) averaged over i.
+    softplus = np.logaddexp(0.0, (FAKE - REAL).astype(np.float64)).mean()
+    np.testing.assert_allclose(float(losses.relativistic_discriminator_loss(REAL, FAKE)),
+                               softplus, rtol=1e-6)
+    np.testing.assert_allclose(float(losses.relativistic_generator_loss(FAKE, REAL)),
+                               np.logaddexp(0.0, (REAL - FAKE).astype(np.float64)).mean(),
+                               rtol=1e-6)
+    assert losses.get("relativistic").penalty == "r1r2"

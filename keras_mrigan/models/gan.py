@@ -52,7 +52,11 @@ class GAN(SavesSeedState, keras.Model):
     generator updates, each with freshly drawn latents (the paper's ratio r is ``g_steps``: 3
     for DCGAN, 2 for SRResNet, 1 for ProGAN). The loss object decides the penalty: weight
     clipping (WGAN), a gradient penalty on real/fake interpolates (WGAN-GP) or around perturbed
-    real data (DRAGAN).
+    real data (DRAGAN), R1 on real images, or R1 plus R2 on generated ones (the relativistic
+    ``"rpgan"``). A relativistic objective's generator step scores the batch's real images
+    too, through the same augmentation and, for a conditional GAN, generating its images for
+    the real images' labels, since its loss pairs each generated image with a real one; the
+    other objectives' generator steps do not.
 
     With ``ema_half_life_images`` > 0 the GAN also keeps an exponential moving average of the
     generator's weights (Karras et al. 2018; StyleGAN2's ``ema_kimg``), a second,
@@ -62,7 +66,9 @@ class GAN(SavesSeedState, keras.Model):
     With an augmentation policy, every image the discriminator sees (real, generated, and so
     the points of gradient penalties) passes through differentiable random transforms, each
     applied with probability ``augment_p`` (see ``keras_mrigan.augment``), which adapts to the
-    discriminator's confidence on real images (ADA).
+    discriminator's confidence on real images (ADA): the mean sign of the real scores, or for
+    a relativistic objective, whose scores have no fixed zero, of each real score minus its
+    paired generated image's.
 
     With ``num_classes`` K >= 2 the GAN is conditional: the data are ``(images, labels)``
     batches, the generator takes ``[latents, labels]`` and the discriminator ``[images,
@@ -248,15 +254,17 @@ class GAN(SavesSeedState, keras.Model):
         Args:
             g_optimizer: generator optimizer (default: Adam(2e-4, beta_1=0.5), the paper's).
             d_optimizer: discriminator optimizer (same default).
-            loss: ``"gan"``, ``"lsgan"``, ``"wgan"``, ``"wgan-gp"``, ``"dragan"`` or an
-                ``AdversarialLoss``.
+            loss: ``"gan"``, ``"lsgan"``, ``"wgan"``, ``"wgan-gp"``, ``"dragan"``,
+                ``"gan-r1"``, ``"rpgan"`` or an ``AdversarialLoss``.
             real_label: target for real images; 0.9 is the paper's one-sided label
                 smoothing (for the discriminator, and as the generator's target). Only for
                 objectives with targets (not the Wasserstein ones).
             drift: ProGAN's drift term weight epsilon: ``epsilon * E[D(x)^2]`` is added to the
                 discriminator loss so that its scores stay near 0.
             penalty_weight: lambda of the WGAN-GP and DRAGAN gradient penalties, gamma of R1
-                (``"gan-r1"``). ``None``: the loss object's own, or 10 for a loss name.
+                (``"gan-r1"``) and of R1 + R2 (``"rpgan"``); ``losses.r1_gamma`` gives
+                StyleGAN2-ADA's heuristic. ``None``: the loss object's own, or 10 for a loss
+                name.
             clip_value: WGAN weight clipping bound c. ``None``: the loss object's own, or
                 0.01.
             penalty_interval: lazy regularization: the gradient penalty on every k-th
@@ -404,9 +412,16 @@ class GAN(SavesSeedState, keras.Model):
             return images
         return augment_module.augment(images, self.augment_policy, self.augment_p, self._uniform)
 
-    def _adapt(self, real_scores):
+    def _adapt(self, real_scores, fake_scores=None):
         """ADA: moves ``augment_p`` by ``batch / ada_images`` up if the mean sign of the real
-        scores (over the global batch) exceeds ``ada_target``, else down, within [0, 1]."""
+        scores (over the global batch) exceeds ``ada_target``, else down, within [0, 1].
+
+        A relativistic objective is unchanged by adding a constant to every score, so the
+        sign of its raw scores says nothing; it reads the sign of ``D(x) - D(G(z))``, pair by
+        pair (given ``fake_scores``), which is what its discriminator is trained to make
+        positive."""
+        if fake_scores is not None and self.loss_fn.relativistic:
+            real_scores = real_scores - fake_scores
         self.augment_p.assign(ada.adapted_probability(self.augment_p, real_scores,
                                                       self.ada_target, self.ada_images))
 
@@ -452,13 +467,26 @@ class GAN(SavesSeedState, keras.Model):
                 variable.assign(tf.clip_by_value(variable, -c, c))
         return d_loss, penalty, real_scores, fake_scores
 
-    def _generator_step(self, batch):
+    def _generator_step(self, batch, real=None, real_labels=None):
+        """One generator update on ``batch`` generated images; a relativistic objective also
+        scores ``real`` (this step's real batch, of ``real_labels``), outside the tape since
+        those scores do not depend on the generator."""
         latents = self._latents(batch)
-        labels = self._labels(batch)
+        real_scores = None
+        if self.loss_fn.relativistic:
+            if real is None:
+                raise ValueError(f"{self.loss_fn.name!r} is relativistic: its generator step "
+                                 "needs the real batch. Received: real=None")
+            # Generated for the real images' classes, so that each pair shares its class.
+            labels = real_labels if self.conditional else None
+            real_scores = self._score(self._augment(real), labels)
+        else:
+            labels = self._labels(batch)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake_scores = self._score(self._augment(self._fake(latents, labels)), labels)
-            g_loss = self.loss_fn.generator_loss(fake_scores, self.real_label)
+            g_loss = self.loss_fn.generator_loss(fake_scores, self.real_label,
+                                                 real_scores=real_scores)
             scaled = self._scaled(self.g_optimizer, g_loss)
         self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
         return g_loss
@@ -474,9 +502,9 @@ class GAN(SavesSeedState, keras.Model):
         for _ in range(self.d_steps):
             d_loss, penalty, real_scores, fake_scores = self._discriminator_step(real, labels)
         if self.augment_policy and self.ada_images:
-            self._adapt(real_scores)
+            self._adapt(real_scores, fake_scores)
         for _ in range(self.g_steps):
-            g_loss = self._generator_step(tf.shape(real)[0])
+            g_loss = self._generator_step(tf.shape(real)[0], real, labels)
             if self.ema_generator is not None:
                 self._update_ema(tf.shape(real)[0] * self._replicas())
         self.d_loss_tracker.update_state(d_loss)

@@ -33,14 +33,14 @@ def gradient_penalty(kind, score, real, fake, uniform, weight):
     """One gradient penalty, weighted (float32).
 
     Args:
-        kind: ``"r1"``, ``"gradient"`` (WGAN-GP) or ``"dragan"``, see
-            ``losses.GRADIENT_PENALTIES``.
+        kind: ``"r1"``, ``"r1r2"`` (R1 on the real images plus R2 on the generated ones),
+            ``"gradient"`` (WGAN-GP) or ``"dragan"``, see ``losses.GRADIENT_PENALTIES``.
         score: images -> the discriminator's float32 scores (with the real images' labels
             for a conditional GAN: the generated images of the step share them).
         real: the real images (augmented as the discriminator saw them).
         fake: the generated images (same).
         uniform: shape -> ``U(0, 1)`` draws of that shape (this replica's slice).
-        weight: ``lambda`` of WGAN-GP and DRAGAN, ``gamma`` of R1.
+        weight: ``lambda`` of WGAN-GP and DRAGAN, ``gamma`` of R1 and of R1 + R2.
 
     Returns:
         float32 scalar tensor.
@@ -48,6 +48,12 @@ def gradient_penalty(kind, score, real, fake, uniform, weight):
     if kind == "r1":
         # Mescheder et al. 2018: (gamma / 2) E[||grad D(x)||^2] on the real images.
         return 0.5 * weight * losses_module.r1_penalty(_input_gradients(score, real))
+    if kind == "r1r2":
+        # R3GAN (Huang et al. 2024): (gamma / 2) (E[||grad D(x)||^2] + E[||grad D(G(z))||^2]).
+        # The two batches are scored apart, as in the loss: a minibatch-stddev layer would
+        # otherwise mix real and generated images in its groups.
+        return 0.5 * weight * (losses_module.r1_penalty(_input_gradients(score, real))
+                               + losses_module.r2_penalty(_input_gradients(score, fake)))
     if kind not in losses_module.GRADIENT_PENALTIES:
         raise ValueError(f"`kind` must be one of {losses_module.GRADIENT_PENALTIES}. "
                          f"Received: kind={kind!r}")
