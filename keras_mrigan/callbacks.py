@@ -20,9 +20,9 @@ from keras_mrigan.runs import CHECKPOINT, HISTORY, LOSS_CURVES, STATE
 from keras_mrigan.utils import atomic_path, format_duration
 
 __all__ = [
-    "CHECKPOINT", "HISTORY", "LOSS_CURVES", "STATE", "FadeIn", "GANMetrics", "NaNGuard",
-    "NonFiniteLossError", "RunCheckpoint", "RunClock", "RunTensorBoard", "SampleGrid",
-    "TimeBudget", "read_history",
+    "CHECKPOINT", "HISTORY", "LOSS_CURVES", "LR_DECAYS", "STATE", "FadeIn", "GANMetrics",
+    "LearningRateDecay", "NaNGuard", "NonFiniteLossError", "RunCheckpoint", "RunClock",
+    "RunTensorBoard", "SampleGrid", "TimeBudget", "decay_factor", "read_history",
 ]
 
 logger = logging.getLogger(__name__)
@@ -327,6 +327,128 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+LR_DECAYS = ("none", "cosine", "linear")
+
+
+def decay_factor(kind, progress, start=0.5, final=0.25):
+    """The learning-rate factor at a run's ``progress``: 1 until ``start``, then down to
+    ``final`` at progress 1 along half a cosine (``"cosine"``) or a straight line
+    (``"linear"``), and ``final`` beyond; always 1 for ``"none"``.
+
+    With ``q = (progress - start) / (1 - start)``: ``final + (1 - final) (1 + cos(pi q)) / 2``
+    (cosine), ``final + (1 - final) (1 - q)`` (linear).
+
+    Args:
+        kind: one of ``LR_DECAYS``.
+        progress: the run's progress, 0 at its start and 1 at its planned end.
+        start: the progress where the decay begins, in [0, 1).
+        final: the factor at the end, in [0, 1].
+
+    Returns:
+        float.
+    """
+    if kind not in LR_DECAYS:
+        raise ValueError(f"`kind` must be one of {LR_DECAYS}. Received: kind={kind!r}")
+    if not 0 <= start < 1:
+        raise ValueError(f"`start` must be in [0, 1). Received: start={start!r}")
+    if not 0 <= final <= 1:
+        raise ValueError(f"`final` must be in [0, 1]. Received: final={final!r}")
+    if kind == "none" or progress <= start:
+        return 1.0
+    q = min(1.0, (progress - start) / (1.0 - start))
+    shape = 1.0 - q if kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * q))
+    return final + (1.0 - final) * shape
+
+
+class LearningRateDecay(keras.callbacks.Callback):
+    """Multiplies the learning rates of both optimizers by ``decay_factor`` of the run's
+    progress, set before every batch.
+
+    The progress is the larger of two fractions, so it is defined for runs bounded by
+    epochs, by a time budget, or both: the batches done over the batches the run's epochs
+    plan, and the run's seconds so far over the seconds it may last. Both count from the
+    run's beginning, so a resumed run continues the schedule where it stopped.
+
+    The rates it multiplies (``base``) are those the optimizers hold when each ``fit``
+    begins. At the end of every epoch it puts them back, before the run's checkpoint is
+    written (place it after ``RunTensorBoard``, which logs the decayed rates, and before
+    ``RunCheckpoint``): a checkpoint holds the undecayed rates, so the factor applies to what
+    a resumed run loads, and a NaN rollback that lowers ``base`` is kept by the next ``fit``.
+
+    Args:
+        kind: ``"cosine"``, ``"linear"`` or ``"none"`` (see ``decay_factor``).
+        start: the progress where the decay begins.
+        final: the factor at the end of the run.
+        total_steps: batches of the run's planned epochs (epochs times batches per epoch).
+        steps_per_epoch: batches per epoch.
+        first_step: batches of the first ``fit``'s first epoch done before it (a run
+            resumed in the middle of an epoch).
+        seconds: a callable giving the run's seconds so far (earlier sessions included), or
+            ``None`` for a run without a time budget.
+        total_seconds: the seconds the run may last (earlier sessions' seconds plus this
+            session's budget), or ``None``.
+    """
+
+    def __init__(self, kind, start, final, total_steps, steps_per_epoch, first_step=0,
+                 seconds=None, total_seconds=None):
+        super().__init__()
+        decay_factor(kind, 0.0, start, final)  # Checks the three.
+        if total_steps < 1 or steps_per_epoch < 1:
+            raise ValueError("LearningRateDecay needs total_steps >= 1 and steps_per_epoch >= "
+                             f"1. Received: total_steps={total_steps}, "
+                             f"steps_per_epoch={steps_per_epoch}")
+        if (seconds is None) != (total_seconds is None) or (
+                total_seconds is not None and not total_seconds > 0):
+            raise ValueError("`seconds` and `total_seconds` (> 0) go together. Received: "
+                             f"total_seconds={total_seconds!r}")
+        self.kind, self.start, self.final = kind, start, final
+        self.total_steps = total_steps
+        self.steps_per_epoch = steps_per_epoch
+        self.first_step = first_step
+        self.seconds = seconds
+        self.total_seconds = total_seconds
+        self.epoch = 0
+        self._offset = 0
+        self.base = None
+        self.factor = 1.0
+
+    def progress(self, epoch, batch):
+        """The run's progress before batch ``batch`` of epoch ``epoch`` (counted over the
+        whole run, from 0), now."""
+        steps = (epoch * self.steps_per_epoch + batch) / self.total_steps
+        if self.seconds is None:
+            return steps
+        return max(steps, self.seconds() / self.total_seconds)
+
+    def _optimizers(self):
+        return (self.model.g_optimizer, self.model.d_optimizer)
+
+    def _set(self, rates):
+        for optimizer, rate in zip(self._optimizers(), rates, strict=True):
+            optimizer.learning_rate = rate
+
+    def on_train_begin(self, logs=None):
+        self.base = tuple(float(keras.ops.convert_to_numpy(o.learning_rate))
+                          for o in self._optimizers())
+        self.factor = 1.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self._offset, self.first_step = self.first_step, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        factor = decay_factor(self.kind, self.progress(self.epoch, self._offset + batch),
+                              self.start, self.final)
+        if factor != self.factor:  # Assigning only on a change keeps "none"-like phases free.
+            self._set([rate * factor for rate in self.base])
+            self.factor = factor
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.factor != 1.0:
+            self._set(self.base)
+            self.factor = 1.0
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """Keeps a run folder resumable: after every epoch it writes the history (CSV and loss
     curves), the whole model with its optimizer state, and last the epoch count.
@@ -349,12 +471,15 @@ class RunCheckpoint(keras.callbacks.Callback):
             middle of an epoch).
         batch_size: with ``steps_per_epoch``, ``state.json`` also counts the ``images`` the
             run has trained on.
+        seconds: a callable giving the run's seconds so far: ``state.json`` then records
+            them as ``seconds`` (a learning-rate decay's progress on resumption).
     """
 
     def __init__(self, run_dir, history=None, steps_per_epoch=None, first_step=0,
-                 batch_size=None):
+                 batch_size=None, seconds=None):
         super().__init__()
         self.batch_size = batch_size
+        self.seconds = seconds
         self.run_dir = Path(run_dir)
         self.history = {key: list(values) for key, values in (history or {}).items()}
         self.steps_per_epoch = steps_per_epoch
@@ -387,6 +512,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         if self.steps_per_epoch and self.batch_size:
             state["images"] = ((state["epoch"] * self.steps_per_epoch + state.get("step", 0))
                                * self.batch_size)
+        if self.seconds is not None:
+            state["seconds"] = round(float(self.seconds()), 3)
         fades = self.model.fade_layers
         if fades:  # A progressive run: say where it stands (the weights hold alpha itself).
             state.update(resolution=self.model.resolution, alpha=float(fades[0].alpha))

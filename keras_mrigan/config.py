@@ -314,6 +314,16 @@ class OptimizerConfig(_Section):
     ema_rampup: float = setting(
         0.05, check=at_least(0),
         help="the half-life is at most this times the images seen (0: no ramp-up)")
+    lr_decay: str = setting(
+        "none", choices=("none", "cosine", "linear"),
+        help="decay both learning rates once the run's progress (its images over those of its "
+        "epochs, or its time over its budget, whichever is further) passes --lr-decay-start")
+    lr_decay_start: float = setting(
+        0.5, check=between(0, 1, high_open=True),
+        help="progress where the learning-rate decay starts (0.5: the second half)")
+    lr_decay_final: float = setting(
+        0.25, check=between(0, 1),
+        help="learning-rate factor at the end of the run (0.25: R3GAN's 2e-4 to 5e-5)")
 
 
 DEFAULT_EPOCHS = 60  # The paper's DCGAN and SRResNet runs.

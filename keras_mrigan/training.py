@@ -205,7 +205,8 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
     new_run_folder(run_dir, config)
     if subjects:
         write_split(run_dir, subjects, in_memory=data is not None)
-    return _fit(gan, config, run_dir, (0, 0), {}, verbose, extra_callbacks, dataset, budget)
+    return _fit(gan, config, run_dir, (0, 0), {}, verbose, extra_callbacks, dataset, budget,
+                clock)
 
 
 def _budget(config, clock):
@@ -309,7 +310,7 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=(), minutes=Non
     budget = _budget(config, clock)
     gan, done, history = load_checkpoint(run_dir, config)
     return _fit(gan, config, run_dir, _position(run_dir), history, verbose, extra_callbacks,
-                budget=budget)
+                budget=budget, clock=clock)
 
 
 def load_checkpoint(run_dir, config):
@@ -371,7 +372,7 @@ def _metrics_callback(config, run_dir):
 
 
 def _fit(gan, config, run_dir, position, history, verbose, extra_callbacks, dataset=None,
-         budget=None):
+         budget=None, clock=time.monotonic):
     """Trains ``gan`` from ``position`` (``(epoch, step)``: whole epochs done and batches of
     the next) to ``config.schedule.epochs`` into ``run_dir`` (with the run's dataset unless
     one is given), stage by stage, and writes the final model, unless the time ``budget`` (a
@@ -383,17 +384,45 @@ def _fit(gan, config, run_dir, position, history, verbose, extra_callbacks, data
 
     A NaN or Inf loss stops the run with ``NonFiniteLossError``; with ``on_nan="rollback"``
     the run instead goes back to its last checkpoint and continues with both learning rates
-    lowered."""
+    lowered.
+
+    With ``lr_decay``, ``LearningRateDecay`` scales both learning rates by the run's progress;
+    its time counts on ``clock`` (the budget's, when there is one) from this call, after the
+    seconds ``state.json`` records of earlier sessions."""
     schedule = config.schedule
+    clock = budget.clock if budget is not None else clock
     # Each epoch's shuffle order depends on the seed and on TensorFlow's global seed: the
     # same in a run and in its resumption.
     with op_determinism(schedule.deterministic), random_scope(schedule.seed):
         return _fit_in_scope(gan, config, Path(run_dir), position, history, verbose,
-                             extra_callbacks, dataset, budget)
+                             extra_callbacks, dataset, budget, _run_seconds(run_dir, budget,
+                                                                            clock))
+
+
+def _run_seconds(run_dir, budget, clock):
+    """A callable giving the run's seconds so far: those ``state.json`` records of earlier
+    sessions plus this session's (since its budget started, else since now)."""
+    before = float(_state(run_dir).get("seconds", 0.0))
+    origin = budget.start if budget is not None else clock()
+    return lambda: before + clock() - origin
+
+
+def _lr_decay(config, stages, steps, position, budget, seconds):
+    """The run's ``LearningRateDecay`` callbacks (none without ``lr_decay``)."""
+    opt = config.optimizer
+    if opt.lr_decay == "none":
+        return []
+    timed = {}
+    if budget is not None:  # The seconds before this session, plus its budget.
+        timed = dict(seconds=seconds,
+                     total_seconds=seconds() - budget.elapsed + 60 * budget.minutes)
+    return [run_callbacks.LearningRateDecay(
+        opt.lr_decay, opt.lr_decay_start, opt.lr_decay_final, stages[-1].stop * steps, steps,
+        first_step=position[1], **timed)]
 
 
 def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callbacks, dataset,
-                  budget):
+                  budget, seconds):
     schedule = config.schedule
     if dataset is None:
         dataset = make_dataset(config)
@@ -402,6 +431,7 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
     metrics = _metrics_callback(config, run_dir)
     rollbacks = 0
     while True:
+        decay = _lr_decay(config, stages, steps, position, budget, seconds)
         callbacks = [
             run_callbacks.NaNGuard(),
             *metrics,
@@ -410,8 +440,12 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
                                      seed=schedule.seed),
             *([run_callbacks.RunTensorBoard(run_dir / TENSORBOARD, run_dir / "samples")]
               if schedule.tensorboard else []),
+            # After TensorBoard (it logs the decayed rates), before the checkpoint (it holds
+            # the undecayed ones).
+            *decay,
             run_callbacks.RunCheckpoint(run_dir, history, steps, first_step=position[1],
-                                        batch_size=config.data.batch_size),
+                                        batch_size=config.data.batch_size,
+                                        seconds=seconds if decay else None),
             *([budget] if budget else []),
         ]
         try:
@@ -430,8 +464,10 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
                     "with --on-nan rollback to go back to it with lower learning rates."
                     + (f" ({rollbacks} rollbacks done.)" if rollbacks else "")) from None
             rollbacks += 1
-            rates = [float(o.learning_rate) * schedule.nan_lr_factor
-                     for o in (gan.g_optimizer, gan.d_optimizer)]
+            # Lower the undecayed rates: the decay's factor applies on top of them.
+            rates = [rate * schedule.nan_lr_factor for rate in (
+                decay[0].base if decay and decay[0].base is not None else
+                (float(o.learning_rate) for o in (gan.g_optimizer, gan.d_optimizer)))]
             gan, _, history = load_checkpoint(run_dir, config)
             position = _position(run_dir)
             gan.g_optimizer.learning_rate, gan.d_optimizer.learning_rate = rates
