@@ -223,6 +223,13 @@ class DataConfig(_Section):
         None, metavar="MM", check=positive(),
         help="resample volume slices to square pixels of this size in mm before squaring "
         "(default: each volume's finer voxel size in the slicing plane)")
+    series: str | None = setting(
+        None, metavar="REGEX", check=Check(_is_pattern, "a regular expression"),
+        help="read only the DICOM series whose SeriesDescription or SeriesInstanceUID "
+        "matches (an error if one cannot be read; others are skipped with a warning)")
+    split_gaps: bool = setting(
+        False, help="read a DICOM series with a missing slice as the volumes on either side "
+        "of the gap instead of stopping")
     labels: str | None = setting(
         None, metavar="folders|demo|TABLE.csv",
         help="class labels (a conditional GAN): one class per file from class subfolders "

@@ -1,15 +1,22 @@
-"""DICOM series (pydicom) as RAS volumes, read like NIfTI files.
+"""DICOM series and study folders (pydicom) as RAS volumes, read like NIfTI files.
 
 A folder of DICOM files (``.dcm``, or files without an extension that carry DICOM's ``DICM``
-marker) holds one or more series, told apart by their SeriesInstanceUID. A series becomes a
-volume: its slices ordered by their position along the slice normal (not by file name or
-InstanceNumber), RescaleSlope and RescaleIntercept applied, and the affine built from
-ImageOrientationPatient, ImagePositionPatient and PixelSpacing. DICOM's patient coordinates
-are LPS, NIfTI's RAS: negating the first two axes of the affine turns one into the other, and
-the volume is then reoriented to RAS+ exactly as NIfTI volumes are.
+marker) holds one or more series, told apart by their SeriesInstanceUID; a ``DICOMDIR`` index
+is ignored (the folder is searched anyway). A series becomes a volume: its slices ordered by
+their position along the slice normal (not by file name or InstanceNumber), RescaleSlope and
+RescaleIntercept applied, and the affine built from ImageOrientationPatient,
+ImagePositionPatient and PixelSpacing. DICOM's patient coordinates are LPS, NIfTI's RAS:
+negating the first two axes of the affine turns one into the other, and the volume is then
+reoriented to RAS+ exactly as NIfTI volumes are.
+
+A study folder also holds series that are not volumes. ``scan_series`` tells them apart from
+their headers alone: a series of one or two images gives 2-D slices (like PNG files, never cut
+along their rows); localizers, projections (MIPs), secondary captures, images at several
+orientations and files without an image are skipped, each with the reason.
 """
 
 import dataclasses
+import re
 from pathlib import Path
 
 import nibabel as nib
@@ -19,36 +26,87 @@ from keras_mrigan.data.errors import DataError
 
 DICOM_SUFFIX = ".dcm"
 PREAMBLE = 128  # Bytes before the "DICM" marker of a DICOM file.
+DICOMDIR = "DICOMDIR"
+MEDIA_DIRECTORY_CLASS = "1.2.840.10008.1.3.10"  # The SOP class of a DICOMDIR.
+SECONDARY_CAPTURE_CLASSES = "1.2.840.10008.5.1.4.1.1.7"  # Prefix: screenshots and scans.
+# A series with fewer images than this is read as that many 2-D slices, not a volume.
+MIN_VOLUME_SLICES = 3
+# Slice steps may differ from the series' median step by this fraction (scanners round
+# positions to 0.01 mm or so); more is a missing slice or an overlap.
+GAP_TOLERANCE = 0.05
+# Orientation cosines that differ by less than this are the same orientation.
+ORIENTATION_TOLERANCE = 1e-3
+# ImageType values of images that are not part of a volume.
+NOT_VOLUME_TYPES = {"LOCALIZER": "a localizer (ImageType LOCALIZER)",
+                    "PROJECTION IMAGE": "projection images (ImageType PROJECTION IMAGE)"}
+_HEADER_TAGS = ["SeriesInstanceUID", "PatientID", "SeriesDescription", "SOPClassUID",
+                "ImageType", "ImageOrientationPatient", "ImagePositionPatient", "Rows",
+                "Columns", "NumberOfFrames", "Modality"]
 
 
 @dataclasses.dataclass(frozen=True)
 class DicomSeries:
-    """The files of one DICOM series, read as one volume.
+    """The files of one DICOM series (or of a part of one), read as one volume or one slice.
 
     Attributes:
         folder: the folder its files were found in (the first file's).
         uid: its SeriesInstanceUID.
         files: its files, in name order (the slice order comes from their positions).
         patient: its PatientID, if any: the subject of its slices.
+        description: its SeriesDescription, if any.
+        kind: ``"volume"``, or ``"image"`` for one 2-D image (one file) read as one slice.
+        part: which part of a series split at its gaps, e.g. ``"part 1 of 2"``.
     """
 
     folder: Path
     uid: str
     files: tuple
     patient: str | None = None
+    description: str | None = None
+    kind: str = "volume"
+    part: str | None = None
 
     @property
     def name(self):
-        return f"series {self.uid}"
+        return f"series {self.uid}" + (f" {self.part}" if self.part else "")
 
     def __str__(self):
-        return f"{self.folder} (DICOM series {self.uid}, {len(self.files)} files)"
+        what = "DICOM image" if self.kind == "image" else "DICOM series"
+        count = self.files[0].name if self.kind == "image" else f"{len(self.files)} files"
+        part = f", {self.part}" if self.part else ""
+        return f"{self.folder} ({what} {self.uid}{part}, {count})"
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedSeries:
+    """A DICOM series that is not read, and why.
+
+    Attributes:
+        folder: the folder of its first file.
+        uid: its SeriesInstanceUID.
+        description: its SeriesDescription (empty if none).
+        count: its number of files.
+        reason: why it is not read.
+    """
+
+    folder: Path
+    uid: str
+    description: str
+    count: int
+    reason: str
+
+    def __str__(self):
+        return (f"{self.description or '(no description)'!r} {self.uid} ({self.count} "
+                f"file{'s' if self.count != 1 else ''}, in {self.folder}): {self.reason}")
 
 
 def is_dicom(path):
     """Whether ``path`` is a DICOM file: a ``.dcm`` name, or the ``DICM`` marker after the
-    128-byte preamble (DICOM files often have no extension)."""
+    128-byte preamble (DICOM files often have no extension). A ``DICOMDIR`` index is not
+    (it lists files, it holds no image)."""
     path = Path(path)
+    if path.name.upper() == DICOMDIR:
+        return False
     if path.suffix.lower() == DICOM_SUFFIX:
         return True
     if path.suffix:
@@ -64,22 +122,186 @@ def is_dicom(path):
 def group_series(files):
     """Groups DICOM files by SeriesInstanceUID into ``DicomSeries``, in folder and UID order.
 
-    A file whose header cannot be read forms a series of its own, so that reading it names it.
+    Every series is taken for a volume (see ``scan_series`` for study folders). A file whose
+    header cannot be read forms a series of its own, so that reading it names it.
     """
+    return [DicomSeries(g.folder, g.uid, tuple(g.files), g.patient, g.description or None)
+            for g in _groups(files) if not g.directory]
+
+
+@dataclasses.dataclass
+class _Group:
+    folder: Path
+    uid: str
+    patient: str | None
+    description: str
+    directory: bool = False
+    files: list = dataclasses.field(default_factory=list)
+    headers: list = dataclasses.field(default_factory=list)
+
+
+def _groups(files):
     import pydicom
 
     groups = {}
     for file in sorted(map(Path, files)):
         try:
-            header = pydicom.dcmread(file, stop_before_pixels=True,
-                                     specific_tags=["SeriesInstanceUID", "PatientID"])
+            # Pixel data is deferred (not loaded), so that its presence is known cheaply.
+            header = pydicom.dcmread(file, specific_tags=[*_HEADER_TAGS, "PixelData"],
+                                     defer_size=1024)
+            # The file meta (group 2) is read whatever the tags asked: it names a DICOMDIR.
+            sop = str(header.get("SOPClassUID", "") or getattr(
+                getattr(header, "file_meta", None), "MediaStorageSOPClassUID", ""))
             uid = str(header.get("SeriesInstanceUID", "")) or f"(none: {file.name})"
             patient = str(header.get("PatientID", "")) or None
+            description = str(header.get("SeriesDescription", ""))
         except Exception:  # noqa: BLE001  (any unreadable file: read_series says why)
-            uid, patient = f"(unreadable: {file.name})", None
-        groups.setdefault(uid, (file.parent, patient, []))[2].append(file)
-    return sorted((DicomSeries(folder, uid, tuple(members), patient)
-                   for uid, (folder, patient, members) in groups.items()), key=str)
+            header, sop = None, ""
+            uid, patient, description = f"(unreadable: {file.name})", None, ""
+        group = groups.setdefault(uid, _Group(file.parent, uid, patient, description,
+                                              directory=sop == MEDIA_DIRECTORY_CLASS))
+        group.files.append(file)
+        group.headers.append(header)
+    return sorted(groups.values(), key=lambda g: (str(g.folder), g.uid))
+
+
+def scan_series(files, series=None, split_gaps=False):
+    """Sorts the DICOM files of a folder (or a whole study) into what can be read and what
+    cannot, from their headers.
+
+    A series whose images share one orientation and are at least ``MIN_VOLUME_SLICES`` is a
+    volume; a series of fewer images gives each image as one 2-D slice. Series that cannot
+    form a volume are skipped: files without an image (a structured report), secondary
+    captures (screenshots), localizers and projection images (by their ImageType), images
+    at several orientations (3-plane localizers, radial projections), images without patient
+    geometry. Problems of a series that should be a volume (a file without a position, an
+    image of another size, a duplicated or missing slice) are left for ``read_series`` to
+    report, naming the file and the series.
+
+    Args:
+        files: DICOM file paths.
+        series: a regular expression searched in each series' SeriesDescription and
+            SeriesInstanceUID; only matching series are read, and a matching series that
+            cannot be read is an error rather than skipped.
+        split_gaps: read a volume whose slice positions have gaps (a missing slice) as
+            separate volumes on either side of each gap, instead of an error when read.
+
+    Returns:
+        ``(found, skipped)``: a list of ``DicomSeries`` and one of ``SkippedSeries``.
+
+    Raises:
+        DataError: a series that ``series`` asks for cannot be read.
+    """
+    pattern = re.compile(series) if series is not None else None
+    found, skipped = [], []
+    for group in _groups(files):
+        if group.directory:
+            continue
+        if pattern and not (pattern.search(group.description) or pattern.search(group.uid)):
+            continue
+        reason = _not_a_volume(group)
+        if reason is None:
+            found += _readable(group, split_gaps)
+            continue
+        entry = SkippedSeries(group.folder, group.uid, group.description, len(group.files),
+                              reason)
+        if pattern:
+            raise DataError(entry.folder, f"the asked series {entry}, cannot be read")
+        skipped.append(entry)
+    return found, skipped
+
+
+def _not_a_volume(group):
+    """Why a group of files cannot give a volume or slices, or ``None`` if it may."""
+    headers = [h for h in group.headers if h is not None]
+    if len(headers) < len(group.headers):
+        return None  # Reading the unreadable file says why.
+    sops = {str(h.get("SOPClassUID", "")) for h in headers}
+    if not any("PixelData" in h for h in headers):
+        names = {getattr(h.get("SOPClassUID"), "name", None) or h.get("Modality", "unknown")
+                 for h in headers}
+        return f"no image in its files ({', '.join(sorted(map(str, names)))})"
+    if all(sop.startswith(SECONDARY_CAPTURE_CLASSES) for sop in sops):
+        return "a secondary capture (a screenshot or scanned document), without geometry"
+    for value, why in NOT_VOLUME_TYPES.items():
+        if any(value in [str(v).upper() for v in h.get("ImageType", [])] for h in headers):
+            return why
+    if any(int(h.get("NumberOfFrames", 1) or 1) > 1 for h in headers):
+        return "multi-frame images (Enhanced DICOM), which this reader does not read"
+    orientations = [h.get("ImageOrientationPatient") for h in headers]
+    given = [np.array([float(v) for v in o]) for o in orientations if o is not None
+             and len(o) == 6]
+    if not given:
+        return "no ImageOrientationPatient in any file: no patient geometry"
+    distinct = []
+    for o in given:
+        if not any(np.allclose(o, d, atol=ORIENTATION_TOLERANCE) for d in distinct):
+            distinct.append(o)
+    if len(distinct) > 1:
+        return (f"images at {len(distinct)} orientations (a localizer or projections), "
+                "not one volume")
+    return None
+
+
+def _readable(group, split_gaps):
+    """The ``DicomSeries`` of a group that may be read: one volume, parts of one at its
+    gaps, or single images."""
+    def series(files, kind="volume", part=None):
+        return DicomSeries(group.folder, group.uid, tuple(files), group.patient,
+                           group.description or None, kind, part)
+
+    if len(group.files) < MIN_VOLUME_SLICES:
+        return [series([f], "image") for f in group.files]
+    if not split_gaps:
+        return [series(group.files)]
+    parts = _parts_at_gaps(group)
+    if len(parts) == 1:
+        return [series(group.files)]
+    found = []
+    for i, files in enumerate(parts):
+        part = f"part {i + 1} of {len(parts)}"
+        if len(files) < MIN_VOLUME_SLICES:
+            found += [series([f], "image", part) for f in files]
+        else:
+            found.append(series(files, part=part))
+    return found
+
+
+def _parts_at_gaps(group):
+    """The group's files in runs of evenly spaced positions (one run without a gap)."""
+    headers = group.headers
+    try:
+        orientation = np.array([float(v) for v in headers[0].ImageOrientationPatient])
+        normal = np.cross(orientation[:3], orientation[3:])
+        distance = np.array([np.array([float(v) for v in h.ImagePositionPatient]) @ normal
+                             for h in headers])
+    except (AttributeError, TypeError, ValueError):
+        return [group.files]  # A missing position: reading the series names the file.
+    order = np.argsort(distance, kind="stable")
+    steps = np.diff(distance[order])
+    if not len(steps) or np.median(steps) <= 0:
+        return [group.files]
+    cuts = np.nonzero(steps > (1 + GAP_TOLERANCE) * np.median(steps))[0] + 1
+    return [[group.files[i] for i in run] for run in np.split(order, cuts)]
+
+
+def series_kind(series):
+    """``"image"`` for a ``DicomSeries`` of one 2-D image, else ``"volume"``."""
+    return getattr(series, "kind", "volume")
+
+
+def read_dicom_image(series):
+    """One 2-D DICOM image as float32 ``[row, column]`` (rescale applied), with its pixel
+    size ``(between rows, between columns)`` in mm (1 mm when the file does not say).
+
+    The image is as DICOM viewers draw it: its first row at the top, its first column left.
+    """
+    [file] = series.files
+    file, ds = _read_slice(file)
+    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+    spacing = (float(spacing[0]), float(spacing[1])) if spacing and len(spacing) == 2 \
+        else (1.0, 1.0)
+    return _pixels(file, ds), spacing
 
 
 def read_series(series):
@@ -104,7 +326,7 @@ def read_series(series):
             raise DataError(file, f"its image is {ds.Rows} x {ds.Columns}, the series' "
                             f"{shape[0]} x {shape[1]} ({series}): one series, one image size")
         if not np.allclose(_floats(ds, "ImageOrientationPatient", 6, file), orientation,
-                           atol=1e-4):
+                           atol=ORIENTATION_TOLERANCE):
             raise DataError(file, f"its ImageOrientationPatient differs from the rest of "
                             f"{series}")
         positions.append(_floats(ds, "ImagePositionPatient", 3, file))
@@ -116,6 +338,7 @@ def read_series(series):
         a, b = slices[order[i]][0], slices[order[i + 1]][0]
         raise DataError(b, f"it lies at the same position along the slice normal as {a.name} "
                         f"({distance[order[i]]:.3f} mm): a duplicated slice in {series}")
+    _check_even(series, gaps, [slices[k][0] for k in order], distance[order])
     # Voxel (i, j, k): column i, row j, slice k. DICOM's PixelSpacing is (between rows,
     # between columns); a slice's pixel array is indexed [row, column].
     volume = np.stack([_pixels(*slices[k]) for k in order], axis=-1).transpose(1, 0, 2)
@@ -128,6 +351,26 @@ def read_series(series):
     lps[:3, 3] = positions[order[0]]
     ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
     return nib.Nifti1Image(volume.astype(np.float32), ras)
+
+
+def _check_even(series, steps, files, distance):
+    """Raises naming the series and the place where its sorted slice positions (``distance``
+    along the normal, of ``files``) are not evenly spaced: a missing slice or an overlap."""
+    if len(steps) < 2:
+        return
+    median = float(np.median(steps))
+    uneven = np.nonzero(np.abs(steps - median) > GAP_TOLERANCE * median)[0]
+    if not len(uneven):
+        return
+    i = int(uneven[0])
+    what = (f"{max(1, round(steps[i] / median) - 1)} missing slice(s); read the parts on "
+            "either side as separate volumes with split_gaps (--split-gaps)"
+            if steps[i] > median else "overlapping slices")
+    raise DataError(series, f"its slices are unevenly spaced: {files[i].name} and "
+                    f"{files[i + 1].name} (slices {i + 1} and {i + 2} of {len(files)} along "
+                    f"the normal, at {distance[i]:.2f} and {distance[i + 1]:.2f} mm) lie "
+                    f"{steps[i]:.2f} mm apart where the series' step is {median:.2f} mm: "
+                    f"{what}")
 
 
 def _read_slice(file):

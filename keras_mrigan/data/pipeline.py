@@ -38,6 +38,10 @@ class SliceOptions:
         spacing: side in mm of the square pixels every volume slice is resampled to before
             it is made square and resized (default: each volume's finer voxel size in the
             slicing plane); see ``geometry.resample_slices``.
+        series: regular expression: read only the DICOM series whose SeriesDescription or
+            SeriesInstanceUID it matches (one that cannot be read is then an error).
+        split_gaps: read a DICOM series with a missing slice as the volumes on either side
+            of the gap, instead of an error.
     """
 
     axis: str = "axial"
@@ -50,6 +54,15 @@ class SliceOptions:
     skip_bad_files: bool = False
     subject_pattern: str | None = None
     spacing: float | None = None
+    series: str | None = None
+    split_gaps: bool = False
+
+
+def source_files(source, options):
+    """The files (``Path`` or ``dicom.DicomSeries``) a resolved source's paths hold, as
+    ``options`` select them (see ``readers.find_files``)."""
+    return readers.find_files(source, options.include_masks, options.pattern, options.series,
+                              options.split_gaps)
 
 
 def _options(options, overrides):
@@ -103,7 +116,7 @@ def _file_stacks(source, resolution, options, files=None):
         yield None, preprocess.prepare_slices(stack, resolution, 0.0, options.square)
         return
     if files is None:
-        files = readers.find_files(source, options.include_masks, options.pattern)
+        files = source_files(source, options)
     bad = []
     total = 0
     for path in files:
@@ -150,7 +163,7 @@ def label_files(source, labels, options=None):
     if not isinstance(source, (Path, list, tuple)):
         raise ValueError("Labels come from files (class folders, a table, the demo cohort); "
                          "an array source has none.")
-    files = readers.find_files(source, options.include_masks, options.pattern)
+    files = source_files(source, options)
     return labels_module.assign(files, source, labels)
 
 

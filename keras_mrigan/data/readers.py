@@ -10,6 +10,7 @@ right.
 
 import fnmatch
 import re
+import warnings
 import zlib
 from pathlib import Path
 
@@ -18,7 +19,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from keras_mrigan.data import geometry, preprocess
-from keras_mrigan.data.dicom import DicomSeries, group_series, is_dicom, read_series
+from keras_mrigan.data.dicom import (
+    DicomSeries,
+    is_dicom,
+    read_dicom_image,
+    read_series,
+    scan_series,
+)
 from keras_mrigan.data.errors import DataError  # noqa: F401 (also importable from here)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -48,9 +55,9 @@ def subject_of(path, pattern=None):
         DataError: ``pattern`` does not occur in the path.
     """
     text = str(path)
-    if pattern is None and isinstance(path, DicomSeries) and path.patient \
-            and not OASIS_SUBJECT.search(text):
-        return path.patient
+    if pattern is None and isinstance(path, DicomSeries) and not OASIS_SUBJECT.search(text):
+        # A series without a PatientID is its own subject, whatever its parts.
+        return path.patient or f"{path.folder} (DICOM series {path.uid})"
     if pattern is not None:
         found = re.search(pattern, text)
         if found is None:
@@ -74,8 +81,10 @@ def _suffix(path):
 
 def is_volume(path):
     """Whether ``path`` names a NIfTI or Analyze volume (by its extension) or is a DICOM
-    series."""
-    return isinstance(path, DicomSeries) or _suffix(Path(path)) in VOLUME_SUFFIXES
+    series of more than one 2-D image."""
+    if isinstance(path, DicomSeries):
+        return path.kind == "volume"
+    return _suffix(Path(path)) in VOLUME_SUFFIXES
 
 
 def _is_mask(path, root):
@@ -87,8 +96,11 @@ def _is_mask(path, root):
     return any("seg" in part.lower() for part in parts)
 
 
-def find_files(path, include_masks=False, pattern=None):
+def find_files(path, include_masks=False, pattern=None, series=None, split_gaps=False):
     """Lists the slice images and volumes under one or more paths, searched recursively.
+
+    DICOM series that are not volumes (localizers, projections, screenshots, reports, ...)
+    are left out with one warning that lists each of them and why (see ``scan_files``).
 
     Args:
         path: a file, a folder, or a list of them.
@@ -96,16 +108,33 @@ def find_files(path, include_masks=False, pattern=None):
             segmentation masks of the OASIS PNG release); excluded by default.
         pattern: optional shell pattern the file *name* must match, e.g.
             ``"*masked_gfc.hdr"`` to pick one volume per OASIS-1 subject.
+        series: optional regular expression: only the DICOM series whose SeriesDescription
+            or SeriesInstanceUID it matches are read (an error if such a series cannot be).
+        split_gaps: read a DICOM series with a missing slice as the volumes on either side
+            of the gap (otherwise reading it is an error that says where the gap is).
 
     Returns:
         Sorted list of ``Path``, and of ``DicomSeries`` for DICOM files (``.dcm``, or without
-        an extension and marked as DICOM), one per SeriesInstanceUID. Analyze pairs are listed
-        by their ``.hdr``.
+        an extension and marked as DICOM): one per SeriesInstanceUID (or part of one), or one
+        per image of a series of 2-D images. Analyze pairs are listed by their ``.hdr``.
 
     Raises:
         FileNotFoundError: a path does not exist.
         ValueError: nothing readable was found.
+        DataError: a series asked for by ``series`` cannot be read.
     """
+    found, skipped = scan_files(path, include_masks, pattern, series, split_gaps)
+    if skipped:
+        listing = "\n  ".join(map(str, skipped))
+        warnings.warn(f"Skipped {len(skipped)} DICOM series that are not volumes or "
+                      f"images:\n  {listing}", stacklevel=2)
+    return found
+
+
+def scan_files(path, include_masks=False, pattern=None, series=None, split_gaps=False):
+    """``find_files``' listing, with the DICOM series it leaves out: ``(found, skipped)``,
+    ``skipped`` a list of ``dicom.SkippedSeries`` (folder, UID, description, file count and
+    reason)."""
     roots = [path] if isinstance(path, (str, Path)) else list(path)
     if not roots:
         raise ValueError("`path` is empty: give at least one file or folder.")
@@ -139,16 +168,20 @@ def find_files(path, include_masks=False, pattern=None):
     if pattern is not None:
         found = [f for f in found if fnmatch.fnmatch(f.name, pattern)]
         dicom = [f for f in dicom if fnmatch.fnmatch(f.name, pattern)]
-    found = sorted(set(found)) + (group_series(set(dicom)) if dicom else [])
+    readable, skipped = scan_series(set(dicom), series, split_gaps) if dicom else ([], [])
+    found = sorted(set(found)) + readable
     if not found:
         where = ", ".join(str(r) for r in roots)
         extra = f" matching {pattern!r}" if pattern else ""
+        if series is not None:
+            extra += f" in DICOM series matching {series!r}"
+        why = "".join(f"\n  skipped {entry}" for entry in skipped)
         raise ValueError(
             f"No images or volumes{extra} found under {where}. Expected files ending in "
             f"{', '.join(IMAGE_SUFFIXES + VOLUME_SUFFIXES)} (Analyze: .hdr with its .img), "
-            "or DICOM files."
+            f"or DICOM files.{why}"
         )
-    return found
+    return found, skipped
 
 
 def _has_sibling(path, suffix):
@@ -296,6 +329,12 @@ def read_stack(
         float32 array ``(n, H, W)``.
     """
     spacing = geometry.check_spacing(spacing)
+    if isinstance(path, DicomSeries) and path.kind == "image":
+        # Scanner units, like a volume's: normalized by the same percentiles.
+        image, pixel_spacing = read_dicom_image(path)
+        image = preprocess.normalize_volume(image, clip_percentiles=clip_percentiles,
+                                            name=str(path))
+        return geometry.resample_slices(image[None], pixel_spacing, spacing)
     if not is_volume(path) and _suffix(Path(path)) != ANALYZE_DATA_SUFFIX:
         return read_image(path)[None]
     data, voxel_spacing = read_volume(path, return_spacing=True)

@@ -9,12 +9,13 @@ from pydicom.uid import (
     BasicTextSRStorage,
     ExplicitVRLittleEndian,
     JPEGBaseline8Bit,
+    MediaStorageDirectoryStorage,
     MRImageStorage,
     generate_uid,
 )
 
 from keras_mrigan.data import pipeline, readers
-from keras_mrigan.data.dicom import DicomSeries
+from keras_mrigan.data.dicom import DicomSeries, group_series
 
 SPACING = (1.5, 1.2, 2.0)  # RAS millimetres between voxels along x, y and z.
 ORIGIN = np.array([-20.0, -30.0, 10.0])  # RAS position of voxel (0, 0, 0).
@@ -48,11 +49,12 @@ def _dataset(series_uid, patient, sop_class=MRImageStorage, syntax=ExplicitVRLit
     return ds
 
 
-def write_axial_series(folder, volume, patient="P01", rng=None, names=None):
+def write_axial_series(folder, volume, patient="P01", rng=None, names=None, description=None,
+                       drop=()):
     """Writes a RAS volume as an axial DICOM series stored the DICOM way: LPS patient
     coordinates (columns towards the patient's left, rows towards posterior), one file per
     slice under a random name (some without an extension), InstanceNumbers shuffled, values
-    stored through RescaleSlope and RescaleIntercept."""
+    stored through RescaleSlope and RescaleIntercept. Slices ``drop`` are left out."""
     rng = rng or np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
     x, y, z = volume.shape
@@ -60,7 +62,11 @@ def write_axial_series(folder, volume, patient="P01", rng=None, names=None):
     numbers = rng.permutation(z) + 1
     files = []
     for k in range(z):
+        if k in drop:
+            continue
         ds = _dataset(uid, patient)
+        if description:
+            ds.SeriesDescription = description
         # Pixel [r, c] of slice k is RAS voxel (X - 1 - c, Y - 1 - r, k).
         pixels = volume[::-1, ::-1, k].T
         ds.Rows, ds.Columns = pixels.shape
@@ -184,7 +190,12 @@ def test_structured_report_is_not_an_image(tmp_path):
     ds.Modality = "SR"
     (tmp_path / "d").mkdir()
     ds.save_as(tmp_path / "d" / "report.dcm", enforce_file_format=True)
-    [series] = readers.find_files(tmp_path / "d")
+    # Nothing else to read: the error says what was skipped and why.
+    with pytest.raises(ValueError, match=r"(?s)No images or volumes found under .*\n  "
+                       r"skipped '\(no description\)' .* \(1 file, in .*\): no image in its "
+                       r"files \(Basic Text SR Storage\)"):
+        readers.find_files(tmp_path / "d")
+    [series] = group_series([tmp_path / "d" / "report.dcm"])  # Read anyway: named.
     with pytest.raises(readers.DataError, match="report.dcm: a DICOM file without an image"):
         readers.read_volume(series)
 
@@ -194,3 +205,141 @@ def test_files_without_extension_that_are_not_dicom_are_ignored(tmp_path):
     (tmp_path / "d" / "README").write_text("not an image")
     [series] = readers.find_files(tmp_path / "d")
     assert len(series.files) == 20
+
+
+# A study folder as a PACS export gives it.
+
+def write_image(path, pixels, uid, *, description, orientation=(1, 0, 0, 0, 1, 0),
+                position=(0.0, 0.0, 0.0), image_type=("ORIGINAL", "PRIMARY", "M"),
+                spacing=(1.0, 1.0), patient="P01"):
+    """Writes one 2-D MR image of a series (stored values = ``pixels``, no rescale)."""
+    ds = _dataset(uid, patient)
+    ds.SeriesDescription = description
+    ds.ImageType = list(image_type)
+    ds.Rows, ds.Columns = pixels.shape
+    ds.PixelSpacing = list(spacing)
+    ds.ImageOrientationPatient = list(orientation)
+    ds.ImagePositionPatient = list(position)
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+PLANES = {"axial": (1, 0, 0, 0, 1, 0), "coronal": (1, 0, 0, 0, 0, -1),
+          "sagittal": (0, 1, 0, 0, 0, -1)}
+
+
+@pytest.fixture
+def study(tmp_path):
+    """A study: a 3-plane localizer (9 images), a one-image series (16 x 24, a gradient with a
+    bright corner), 5 MRA projections at their own angles, a T1 volume (20 slices), a
+    report, and a DICOMDIR index."""
+    root = tmp_path / "study"
+    rng = np.random.default_rng(3)
+    uid = generate_uid()
+    for i, orientation in enumerate(PLANES.values()):
+        for j in range(3):
+            write_image(root / "loc" / f"IM{3 * i + j}", rng.integers(0, 900, (16, 16)), uid,
+                        description="Localizer 3-plane", orientation=orientation,
+                        position=(0, 0, 10.0 * j))
+    single = (np.arange(16)[:, None] * 10 + np.arange(24)[None, :]).astype(np.uint16)
+    single[0, 23] = 900
+    write_image(root / "single" / "IM0", single, generate_uid(), description="Cor Diffusion",
+                spacing=(1.0, 1.0))
+    uid = generate_uid()
+    for j in range(5):
+        angle = np.pi * j / 5
+        write_image(root / "mra" / f"IM{j}", rng.integers(0, 900, (16, 16)), uid,
+                    description="TOF MIP", image_type=("DERIVED", "PRIMARY", "PROJECTION IMAGE"),
+                    orientation=(np.cos(angle), np.sin(angle), 0, 0, 0, -1))
+    write_axial_series(root / "t1", ras_volume(), description="T1 MPRAGE")
+    report = _dataset(generate_uid(), "P01", sop_class=BasicTextSRStorage)
+    report.Modality, report.SeriesDescription = "SR", "Report"
+    report.save_as(root / "report.dcm", enforce_file_format=True)
+    directory = _dataset(generate_uid(), "P01", sop_class=MediaStorageDirectoryStorage)
+    directory.save_as(root / "DICOMDIR", enforce_file_format=True)
+    return root, single
+
+
+def test_study_folder_reads_volumes_and_single_images_and_skips_the_rest(study):
+    root, single = study
+    with pytest.warns(UserWarning) as caught:
+        found = readers.find_files(root)
+    assert len(caught) == 1  # One warning, listing every skipped series.
+    message = str(caught[0].message)
+    assert message.startswith("Skipped 3 DICOM series that are not volumes or images:")
+    assert "'Localizer 3-plane'" in message and "(9 files, in " in message \
+        and "images at 3 orientations" in message
+    assert "'TOF MIP'" in message and "(5 files, in " in message \
+        and "projection images (ImageType PROJECTION IMAGE)" in message
+    assert "'Report'" in message and "no image in its files (Basic Text SR Storage)" in message
+    assert "DICOMDIR" not in message
+    assert [(s.description, s.kind, len(s.files)) for s in found] == \
+        [("Cor Diffusion", "image", 1), ("T1 MPRAGE", "volume", 20)]
+    with pytest.warns(UserWarning, match="Skipped 3 DICOM series"):
+        stacks = dict(pipeline.iter_slice_stacks(root, 16, min_foreground=0.0))
+    assert [len(s) for s in stacks.values()] == [1, 20]
+    # The single image is one slice, the image itself: its 16 rows are not slices. Padded
+    # to 24 x 24 (4 rows of background above and below), then shrunk to 16 x 16.
+    [image] = readers.read_stack(found[0])
+    assert image.shape == (16, 24)
+    low, high = np.percentile(single, [0.5, 99.5])
+    np.testing.assert_allclose(image, np.clip((single - low) / (high - low) * 2 - 1, -1, 1),
+                               atol=1e-5)
+    assert np.unravel_index(np.argmax(stacks[str(found[0])][0]), (16, 16))[1] == 15
+
+
+def test_series_pattern_selects_and_an_asked_series_that_cannot_be_read_is_an_error(study):
+    root, _ = study
+    [t1] = readers.find_files(root, series="MPRAGE")
+    assert t1.description == "T1 MPRAGE"
+    [by_uid] = readers.find_files(root, series=t1.uid.replace(".", r"\."))
+    assert by_uid == t1
+    with pytest.raises(readers.DataError, match=r"the asked series 'Localizer 3-plane' .*"
+                       r"\(9 files, in .*\): images at 3 orientations .*cannot be read"):
+        readers.find_files(root, series="Localizer")
+    with pytest.raises(ValueError, match="No images or volumes in DICOM series matching "
+                       "'FLAIR' found under"):
+        readers.find_files(root, series="FLAIR")
+
+
+def test_a_missing_slice_is_an_error_that_says_where(tmp_path):
+    volume = ras_volume()
+    write_axial_series(tmp_path / "d", volume, drop=(9,))
+    [series] = readers.find_files(tmp_path / "d")
+    assert len(series.files) == 19
+    with pytest.raises(readers.DataError) as error:
+        readers.read_volume(series)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'd'} (DICOM series {series.uid}, 19 files): its "
+                              "slices are unevenly spaced: ")
+    # Slices 9 and 10 along the normal (z = 26 and 30 mm) are 4 mm apart, the step is 2 mm.
+    assert "(slices 9 and 10 of 19 along the normal, at 26.00 and 30.00 mm) lie 4.00 mm " \
+        "apart where the series' step is 2.00 mm: 1 missing slice(s)" in message
+    with pytest.raises(readers.DataError, match="unevenly spaced"):
+        pipeline.load_slices(tmp_path / "d", 16)
+
+
+def test_split_gaps_reads_the_volumes_on_either_side(tmp_path):
+    volume = ras_volume()
+    write_axial_series(tmp_path / "d", volume, drop=(9,))
+    below, above = readers.find_files(tmp_path / "d", split_gaps=True)
+    assert (below.part, above.part) == ("part 1 of 2", "part 2 of 2")
+    np.testing.assert_allclose(readers.read_volume(below), volume[..., :9], atol=SLOPE / 2)
+    upper = readers.read_volume(above)
+    np.testing.assert_allclose(upper, volume[..., 10:], atol=SLOPE / 2)
+    assert np.unravel_index(np.argmax(upper), upper.shape) == (5, 20, 2)  # z = 12 - 10.
+    assert readers.subject_of(below) == readers.subject_of(above) == "P01"
+    stacks = list(pipeline.iter_slice_stacks(tmp_path / "d", 16, min_foreground=0.0,
+                                             split_gaps=True))
+    assert [len(s) for _, s in stacks] == [9, 10]
+
+
+def test_dicomdir_is_not_read_as_an_image(study):
+    root, _ = study
+    with pytest.warns(UserWarning):
+        found = readers.find_files(root)
+    assert all("DICOMDIR" not in str(f) for s in found for f in s.files)
