@@ -143,7 +143,8 @@ def run_ours(args, out, stats):
         done += chunk
         images = json.loads((run / "state.json").read_text()).get("images")
         swd, floor, metrics = evaluate(run, args.n, out / f"ours_report_{done:05.1f}", stats)
-        points.append(point(done, images, swd, floor, metrics))
+        # The budget's minutes; the commands' wall time (start-up included) beside them.
+        points.append({**point(done, images, swd, floor, metrics), "wall_seconds": wall})
         say(f"  ours {done:.1f} min ({images} images): SWD {swd:.2f} = {swd / floor:.2f}x floor")
         if json.loads((run / "state.json").read_text()).get("epoch", 0) >= args.epochs:
             break  # Its epochs ended it before its budget.

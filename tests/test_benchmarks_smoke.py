@@ -1,0 +1,85 @@
+"""The benchmark scripts' own arithmetic, and a tiny throughput measurement end to end."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_short_run_breakdown_adds_up_to_the_run():
+    throughput = load_script("throughput")
+    clock = throughput.PhaseClock()
+    # Two fits (two resolutions) of one epoch; each fit's first step traces.
+    clock.events.extend([
+        ("fit_begin", 1.0), ("epoch_begin", 1.0),
+        ("batch_begin", 1.0), ("batch_end", 4.0),
+        ("batch_begin", 4.1), ("batch_end", 4.6),
+        ("batch_begin", 4.7), ("batch_end", 5.2),
+        ("epoch_end", 5.2), ("fit_end", 6.0),
+        ("fit_begin", 7.0), ("epoch_begin", 7.0),
+        ("batch_begin", 7.0), ("batch_end", 9.0),
+        ("batch_begin", 9.0), ("batch_end", 9.5),
+        ("epoch_end", 9.5), ("fit_end", 10.0),
+    ])
+    found = clock.breakdown(started=0.0, finished=11.0)
+    expected = {
+        "set-up": 1.0,
+        "rebuild between phases": 1.0,
+        "tracing (first steps)": (3.0 - 0.5) + (2.0 - 0.5),
+        "training steps": 3 * 0.5 + 2 * 0.5,
+        "between steps (data, callbacks)": 0.2,
+        "grids and checkpoints": 0.8 + 0.5,
+        "final model": 1.0,
+        "other": 0.0,
+    }
+    assert found["parts"] == pytest.approx(expected, abs=1e-9)
+    assert (found["total"], found["steps"], found["fits"], found["epochs"]) == (11.0, 5, 2, 2)
+    assert found["warm_step"] == pytest.approx(0.5)
+
+
+def test_peer_table_reads_each_point():
+    peers = load_script("peers")
+    record = {"machine": "test CPU", "date": "2026-01-01", "n": 64, "runs": {"ours": {
+        "name": "keras-mrigan demo-dcgan",
+        "points": [peers.point(2.0, 3200, 12.0, 4.0, {"sigma_per_image": 0.1, "rho": 0.78,
+                                                      "delta": 14})]}}}
+    lines = peers.table(record).splitlines()
+    assert lines[0] == "Machine: test CPU; 2026-01-01; n = 64 samples."
+    assert lines[-1] == "| keras-mrigan demo-dcgan | 2.0 | 3200 | 12.00 | 3.00 | 0.1 | 0.78 | 14 |"
+
+
+@pytest.mark.slow
+def test_throughput_counts_flops_in_proportion_to_the_batch(tmp_path):
+    """One fresh worker process: the demo DCGAN's step at batches 8 and 16. Every counted
+    convolution and matrix product scales with the batch, so the count doubles exactly."""
+    spec = {"isa": "native", "threads": [0, 0], "archs": ["dcgan"], "steps": 1,
+            "batches": [8, 16], "kernels": [5], "jit": ["off"], "short_run": False}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run([sys.executable, str(BENCHMARKS / "throughput.py"), "--worker",
+                    str(tmp_path / "spec.json"), str(tmp_path / "result.json")],
+                   check=True, env=env, capture_output=True, timeout=300)
+    result = json.loads((tmp_path / "result.json").read_text())
+    small, large = result["rows"]
+    assert (small["batch"], large["batch"]) == (8, 16)
+    assert large["gflop_per_step"] == pytest.approx(2 * small["gflop_per_step"], rel=1e-9)
+    assert small["gflop_per_step_all_ops"] > small["gflop_per_step"] > 0
+    conv5 = max(shape["rate"] for shape in result["rates"]["conv5"])
+    for row in (small, large):
+        assert (row["preset"], row["kernel"], row["jit"]) == ("demo-dcgan", 5, "off")
+        assert row["images_per_s"] == pytest.approx(row["batch"] / row["step_s"])
+        assert row["of_conv"] == pytest.approx(row["gflop_per_s"] * 1e9 / conv5)
+        assert row["trace_s"] > 0
