@@ -113,7 +113,7 @@ def _build_gan(config, resolution, classes=None):
     if model.upsample != "transpose" and "upsample" not in generator_settings:
         raise ValueError(f"`upsample` chooses the DCGAN generator's upsampling; {model.arch} "
                          "has its own (srresnet: ICNR pixel shuffle, progan: nearest "
-                         "neighbour, stylegan2: bilinear). Received: upsample={model.upsample!r}")
+                         f"neighbour, stylegan2: bilinear). Received: upsample={model.upsample!r}")
     if config.data.labels and classes is None:
         raise ValueError("A labelled run's GAN is conditional: give its `classes`.")
     names, counts = classes if classes is not None else ((), None)

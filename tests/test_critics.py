@@ -29,3 +29,8 @@ def test_the_paper_dcgan_keeps_table_2_and_the_user_decides(tiny_config):
     asked = config.replace(loss="wgan-gp", d_batch_norm=True)
     assert _norms(build_gan(asked).discriminator) == ["down2_bn"]
     assert _norms(build_gan(config.replace(d_batch_norm=False)).discriminator) == []
+
+
+def test_upsample_is_refused_by_name_for_an_architecture_with_its_own(tiny_config):
+    with pytest.raises(ValueError, match=r"stylegan2: bilinear\)\. Received: upsample='resize'"):
+        build_gan(tiny_config.replace(arch="stylegan2", upsample="resize"))
