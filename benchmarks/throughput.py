@@ -35,11 +35,13 @@ Writes ``OUT/throughput.json``, ``OUT/throughput.md`` (tables) and ``OUT/through
 (images per second and share of the conv rate per configuration).
 
     python benchmarks/throughput.py --out throughput/ [--archs dcgan srresnet progan stylegan2]
-        [--steps 10] [--batch 32] [--kernel 5 3] [--jit off on] [--threads 0:0 1:1 2:1]
-        [--isa native avx2] [--no-short-run]
+        [--steps 10] [--batch 32] [--kernel 5 3] [--jit off on] [--data memory pipeline]
+        [--threads 0:0 1:1 2:1] [--isa native avx2] [--no-short-run]
 
 ``--threads INTRA:INTER`` (0: TensorFlow's default) and ``--isa`` each add fresh processes;
-``--batch``, ``--kernel`` and ``--jit`` are compared inside each process.
+``--batch``, ``--kernel``, ``--jit`` and ``--data`` are compared inside each process
+(``--data pipeline``: the steps fed by the run's own input pipeline of the demo cohort
+instead of one batch held in memory, to see what the pipeline costs a step).
 """
 
 import argparse
@@ -155,12 +157,17 @@ def build(config):
     return gan
 
 
-def step_times(gan, batch, resolution, steps):
+def step_times(gan, batch, resolution, steps, data="memory", config=None):
     """``(first, warm)``: seconds of the first step (tracing included) and of each later one,
-    through ``model.fit``."""
+    through ``model.fit``, on one batch of random images held in memory (``data="memory"``)
+    or on the run's own input pipeline of the demo cohort (``"pipeline"``: ``config``'s
+    ``training.make_dataset`` and ``batch_epochs``, as a run feeds its steps)."""
     import keras
     import numpy as np
     import tensorflow as tf
+
+    from keras_mrigan import training
+    from keras_mrigan.data.pipeline import batch_epochs
 
     class Timer(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
@@ -171,8 +178,12 @@ def step_times(gan, batch, resolution, steps):
 
     timer = Timer()
     timer.times = []
-    images = np.random.default_rng(0).uniform(-1, 1, (batch, resolution, resolution, 1))
-    data = tf.data.Dataset.from_tensors(images.astype(np.float32)).repeat()
+    if data == "pipeline":
+        data = batch_epochs(training.make_dataset(config), batch,
+                            shuffle_buffer=config.data.shuffle_buffer).repeat()
+    else:
+        images = np.random.default_rng(0).uniform(-1, 1, (batch, resolution, resolution, 1))
+        data = tf.data.Dataset.from_tensors(images.astype(np.float32)).repeat()
     gan.fit(data, steps_per_epoch=steps + 1, epochs=1, verbose=0, callbacks=[timer],
             shuffle=False)
     return timer.times[0], timer.times[1:]
@@ -308,7 +319,9 @@ def worker(spec):
     import keras
 
     measured = rates()
-    head = {"isa": spec["isa"], "threads": f"{intra}:{inter}",
+    applied = (tf.config.threading.get_intra_op_parallelism_threads(),
+               tf.config.threading.get_inter_op_parallelism_threads())
+    head = {"isa": spec["isa"], "threads": f"{intra}:{inter}", "threads_applied": applied,
             "tensorflow": tf.__version__, "keras": keras.__version__}
     print(f"[{spec['isa']}, threads {intra}:{inter}] matmul {measured['matmul'] / 1e9:.1f} "
           f"GFLOP/s, conv3 {max(s['rate'] for s in measured['conv3']) / 1e9:.1f}, conv5 "
@@ -319,24 +332,25 @@ def worker(spec):
         kernels = spec["kernels"] if arch in KERNEL_ARCHS else [None]
         for kernel in kernels:
             for jit in spec["jit"]:
-                for batch in spec["batches"]:
+                for batch, data in [(b, d) for b in spec["batches"] for d in spec["data"]]:
                     config = base.replace(batch_size=batch, jit_compile=jit == "on",
                                           resolution=64)
                     keras.utils.clear_session()
                     with kernel_size(arch, kernel) as k:
                         gan = build(config)
-                    first, warm = step_times(gan, batch, 64, spec["steps"])
+                    first, warm = step_times(gan, batch, 64, spec["steps"], data, config)
                     all_flops, flops = count_flops(gan, batch, 64)
                     step = sorted(warm)[len(warm) // 2]
                     conv = max(s["rate"] for s in measured[f"conv{5 if k == 5 else 3}"])
                     row = {"arch": arch, "preset": preset, "kernel": k, "jit": jit,
-                           "batch": batch, "images_per_s": batch / step, "step_s": step,
+                           "batch": batch, "data": data, "images_per_s": batch / step,
+                           "step_s": step,
                            "trace_s": first - step, "gflop_per_step": flops / 1e9,
                            "gflop_per_step_all_ops": all_flops / 1e9,
                            "gflop_per_s": flops / step / 1e9, "of_conv": flops / step / conv,
                            "of_matmul": flops / step / measured["matmul"]}
                     rows.append(row)
-                    print(f"  {arch} k{k} jit {jit} batch {batch}: "
+                    print(f"  {arch} k{k} jit {jit} batch {batch} {data}: "
                           f"{row['images_per_s']:.1f} img/s, trace {row['trace_s']:.1f} s, "
                           f"{row['gflop_per_s']:.1f} GFLOP/s = {row['of_conv']:.0%} of conv",
                           flush=True)
@@ -381,14 +395,15 @@ def tables(record):
     shapes = ", ".join(f"{s}x{s}x{ci}->{co} (batch {b})"
                        for b, s, ci, co in CONV_SHAPES)
     lines += ["", f"Conv shapes: {shapes}.", ""]
-    lines += ["| arch (settings) | ISA | threads | kernel | XLA | batch | img/s | trace s | "
+    lines += ["| arch (settings) | ISA | threads | kernel | XLA | batch | data | img/s | trace s | "
               "GFLOP/step | GFLOP/s | of conv | of matmul |",
-              "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| --- | --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: "
+              "| ---: |"]
     for result in record["results"]:
         for row in result["rows"]:
             lines.append(
                 f"| {row['preset']} | {result['isa']} | {result['threads']} | {row['kernel']} | "
-                f"{row['jit']} | {row['batch']} | {row['images_per_s']:.1f} | "
+                f"{row['jit']} | {row['batch']} | {row['data']} | {row['images_per_s']:.1f} | "
                 f"{row['trace_s']:.1f} | {row['gflop_per_step']:.2f} | "
                 f"{row['gflop_per_s']:.1f} | {row['of_conv']:.0%} | {row['of_matmul']:.0%} |")
     for result in record["results"]:
@@ -413,7 +428,8 @@ def plot(record, path):
     for result in record["results"]:
         for row in result["rows"]:
             labels.append(f"{row['arch']} k{row['kernel']} b{row['batch']}"
-                          f"{' xla' if row['jit'] == 'on' else ''} "
+                          f"{' xla' if row['jit'] == 'on' else ''}"
+                          f"{' pipeline' if row['data'] == 'pipeline' else ''} "
                           f"[{result['isa']} {result['threads']}]")
             speeds.append(row["images_per_s"])
             shares.append(100 * row["of_conv"])
@@ -452,6 +468,9 @@ def main():
     parser.add_argument("--kernel", type=int, nargs="+", default=[5], choices=[3, 5],
                         help="kernel sizes of dcgan and progan")
     parser.add_argument("--jit", nargs="+", default=["off"], choices=["off", "on"])
+    parser.add_argument("--data", nargs="+", default=["memory"], choices=["memory", "pipeline"],
+                        help="feed the steps one batch held in memory, or the run's own input "
+                        "pipeline of the demo cohort")
     parser.add_argument("--threads", nargs="+", type=parse_threads, default=[[0, 0]],
                         metavar="INTRA:INTER", help="thread pools, 0: TensorFlow's default")
     parser.add_argument("--isa", nargs="+", default=["native", "avx2"],
@@ -472,6 +491,7 @@ def main():
         for i, threads in enumerate(args.threads):
             spec = {"isa": isa, "threads": threads, "archs": args.archs, "steps": args.steps,
                     "batches": args.batch, "kernels": args.kernel, "jit": args.jit,
+                    "data": args.data,
                     "short_run": args.short_run and i == 0}
             record["results"].append(run_worker(spec))
             with atomic_path(out / "throughput.json") as tmp:
