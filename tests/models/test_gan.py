@@ -85,7 +85,7 @@ def test_every_loss_trains_without_nan(loss):
     logs = history.history
     assert set(logs) == {"d_loss", "g_loss", "penalty", "d_real", "d_fake"}
     assert all(np.isfinite(v).all() for v in logs.values())
-    if loss in ("wgan-gp", "dragan", "gan-r1"):
+    if loss in ("wgan-gp", "dragan", "gan-r1", "rpgan"):
         assert logs["penalty"][-1] > 0
     if loss == "wgan":
         for weight in gan.discriminator.trainable_weights:
