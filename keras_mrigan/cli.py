@@ -157,6 +157,14 @@ def _data_preview(args):
     print(f"Wrote a grid of {min(args.n, summary.total)} slices to {args.out}")
 
 
+def _data_info(args):
+    from keras_mrigan.data import info
+    from keras_mrigan.data.pipeline import SliceOptions
+
+    rows = info.describe(args.source, SliceOptions(**given_settings(args, SLICE_SETTINGS)))
+    print(info.to_json(rows) if args.json else info.format_table(rows))
+
+
 def _train(args):
     from keras_mrigan import config as run_config
     from keras_mrigan import training
@@ -305,6 +313,15 @@ def build_parser():
     preview.add_argument("--n", type=int, default=64, help="slices in the grid (default: 64)")
     preview.add_argument("--seed", type=int, default=0, help="which slices are shown")
     preview.set_defaults(func=_data_preview)
+    data_info = data_commands.add_parser(
+        "info", parents=[common], help="list what a source holds: per file or DICOM series "
+        "its kind, shape, voxel size, orientation, slices and subject, or why it is skipped")
+    data_info.add_argument("source", metavar="SOURCE",
+                           help="folder or file of slices, volumes or DICOM series, or 'demo'")
+    add_setting_flags(data_info, SLICE_SETTINGS)
+    data_info.add_argument("--json", action="store_true",
+                           help="print a JSON list instead of a table")
+    data_info.set_defaults(func=_data_info)
 
     presets = "\n".join(f"  {name}: {text}" for name, (text, _) in run_config.PRESETS.items())
     train = commands.add_parser(

@@ -231,8 +231,18 @@ def read_volume(path, return_spacing=False):
     Raises:
         DataError: the file is missing its pair, corrupt or truncated, or not 3-D.
     """
+    return _canonical(volume_image(path), path, return_spacing)
+
+
+def volume_image(path):
+    """A volume file or ``DicomSeries`` as the ``nibabel`` image it is stored as (not
+    reoriented; its affine maps voxels to RAS mm).
+
+    Raises:
+        DataError: as ``read_volume``, for a missing pair or an unreadable file.
+    """
     if isinstance(path, DicomSeries):
-        return _canonical(read_series(path), path, return_spacing)
+        return read_series(path)
     path = Path(path)
     suffix = _suffix(path)
     if suffix == ".hdr" and not _has_sibling(path, ANALYZE_DATA_SUFFIX):
@@ -249,7 +259,7 @@ def read_volume(path, return_spacing=False):
         image = nib.load(path)
     except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as exc:
         raise DataError(path, f"not a readable NIfTI/Analyze file ({exc})") from exc
-    return _canonical(image, path, return_spacing)
+    return image
 
 
 def _canonical(image, path, return_spacing=False):
