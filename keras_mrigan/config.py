@@ -268,7 +268,7 @@ class ModelConfig(_Section):
     d_batch_norm: bool | None = setting(
         None, choices=(True, False, None),
         help="batch normalization in the dcgan discriminator (Table 2); default: off under "
-        "the per-sample gradient penalties of wgan-gp and gan-r1, on otherwise")
+        "the per-sample gradient penalties of wgan-gp, gan-r1 and rpgan, on otherwise")
 
 
 @dataclasses.dataclass
@@ -519,6 +519,15 @@ PRESETS["demo-srresnet"] = (
             latent_distribution="normal", width=0.25, minibatch_stddev=False, loss="gan-r1",
             penalty_weight=1.0, penalty_interval=4, g_learning_rate=2e-4, d_learning_rate=2e-4,
             beta_1=0.5, epochs=12, sample_count=36),
+)
+PRESETS["demo-stylegan2"] = (
+    "a small StyleGAN2 on the demo cohort at 64x64 (skip generator, residual critic), lazy R1 "
+    "with StyleGAN2-ADA's gamma, Adam 2e-3/0/0.99, generator EMA, 12 epochs",
+    _preset(source="demo", resolution=64, batch_size=32, arch="stylegan2", latent_dim=64,
+            latent_distribution="normal", width=0.125, loss="gan-r1",
+            penalty_weight=0.0002 * 64**2 / 32, penalty_interval=4,  # losses.r1_gamma(64, 32)
+            g_learning_rate=2e-3, d_learning_rate=2e-3, beta_1=0.0, beta_2=0.99,
+            ema_half_life_images=2000, epochs=12, sample_count=36),
 )
 
 

@@ -69,7 +69,7 @@ def test_every_setting_declares_help_and_validates_with_one_message():
         ("resolution", 48, "`resolution` must be a power of two between 16 and 1024 "
          "(16, 32, 64, ...). Received: resolution=48"),
         ("loss", "hinge", "`loss` must be one of ('gan', 'lsgan', 'wgan', 'wgan-gp', "
-         "'dragan', 'gan-r1'). Received: loss='hinge'"),
+         "'dragan', 'gan-r1', 'rpgan'). Received: loss='hinge'"),
         ("g_steps", 1.5, "`g_steps` must be an integer. Received: g_steps=1.5"),
         ("clip_percentiles", (99.0, 1.0), "`clip_percentiles` must be two percentiles "
          "0 <= low < high <= 100. Received: clip_percentiles=(99.0, 1.0)"),

@@ -2,6 +2,7 @@
 
 import pytest
 
+from keras_mrigan import losses
 from keras_mrigan.builders import build_gan, critic_batch_norm
 from keras_mrigan.config import get_preset
 
@@ -11,7 +12,7 @@ def _norms(network):
             if type(layer).__name__ == "BatchNormalization"]
 
 
-@pytest.mark.parametrize("loss", ["wgan-gp", "gan-r1"])
+@pytest.mark.parametrize("loss", ["wgan-gp", "gan-r1", "rpgan"])
 @pytest.mark.parametrize("arch", ["dcgan", "srresnet", "progan", "stylegan2"])
 def test_no_critic_batch_norm_under_a_per_sample_penalty(tiny_config, arch, loss):
     config = tiny_config.replace(arch=arch, loss=loss, width=1 / 32)
@@ -34,3 +35,12 @@ def test_the_paper_dcgan_keeps_table_2_and_the_user_decides(tiny_config):
 def test_upsample_is_refused_by_name_for_an_architecture_with_its_own(tiny_config):
     with pytest.raises(ValueError, match=r"stylegan2: bilinear\)\. Received: upsample='resize'"):
         build_gan(tiny_config.replace(arch="stylegan2", upsample="resize"))
+
+
+def test_the_stylegan2_demo_preset_takes_r1_gamma_from_the_heuristic():
+    config = get_preset("demo-stylegan2")
+    gamma = losses.r1_gamma(config.data.resolution, config.data.batch_size)
+    assert config.loss.penalty_weight == pytest.approx(gamma) == pytest.approx(0.0256)
+    assert (config.model.arch, config.loss.loss, config.schedule.preset) == (
+        "stylegan2", "gan-r1", "demo-stylegan2")
+    assert not critic_batch_norm(config)
