@@ -343,3 +343,17 @@ def test_dicomdir_is_not_read_as_an_image(study):
     with pytest.warns(UserWarning):
         found = readers.find_files(root)
     assert all("DICOMDIR" not in str(f) for s in found for f in s.files)
+
+
+@pytest.mark.parametrize("syntax", ["RLELossless"])
+def test_compressed_series_read_like_the_uncompressed_one(tmp_path, syntax):
+    # pydicom encodes and decodes RLE itself; the JPEG family needs the dicom extra's decoders.
+    volume = ras_volume()
+    files = write_axial_series(tmp_path / "d", volume)
+    for file in files:
+        ds = pydicom.dcmread(file)
+        ds.compress(getattr(pydicom.uid, syntax))
+        ds.save_as(file, enforce_file_format=True)
+    assert pydicom.dcmread(files[0]).file_meta.TransferSyntaxUID == getattr(pydicom.uid, syntax)
+    [series] = readers.find_files(tmp_path / "d")
+    np.testing.assert_allclose(readers.read_volume(series), volume, atol=SLOPE / 2)
