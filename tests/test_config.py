@@ -116,3 +116,31 @@ def test_choice_lists_match_the_registries():
     assert run_config.LATENT_DISTRIBUTIONS == tuple(LATENT_DISTRIBUTIONS)
     assert run_config.UPSAMPLING == tuple(UPSAMPLING)
     assert run_config.AUGMENTATIONS == tuple(augment.TRANSFORMS)
+
+
+def test_the_gan_checks_its_run_settings_with_the_schema():
+    from keras_mrigan import config as run_config
+    from keras_mrigan.models.gan import GAN
+    from keras_mrigan.models import dcgan
+
+    generator = dcgan.build_generator(16, latent_dim=8, width=1 / 16)
+    discriminator = dcgan.build_discriminator(16, width=1 / 16)
+    cases = [("g_steps", 0), ("d_steps", 1.5), ("ema_rampup", -1.0), ("augment_p", 2.0),
+             ("ada_target", 1.0), ("ada_images", -5), ("latent_distribution", "cauchy")]
+    for name, value in cases:
+        with pytest.raises(ValueError) as schema:
+            run_config.validate(name, value)
+        with pytest.raises(ValueError) as gan:
+            GAN(generator, discriminator, **{name: value})
+        assert str(gan.value) == str(schema.value)
+    for name, value in (("real_label", 0.0), ("drift", -1e-3)):
+        with pytest.raises(ValueError) as schema:
+            run_config.validate(name, value)
+        with pytest.raises(ValueError) as compiled:
+            GAN(generator, discriminator).compile(**{name: value})
+        assert str(compiled.value) == str(schema.value)
+    # The values a GAN keeps, and writes to its config, are the schema's normalized ones.
+    gan = GAN(generator, discriminator, ema_half_life_images=100, g_steps=2)
+    config = gan.get_config()
+    assert config["ema_half_life_images"] == 100.0 and config["g_steps"] == 2
+    assert {name: config[name] for name in gan._settings} == gan._settings

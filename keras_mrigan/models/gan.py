@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
 from keras_mrigan import replicas
+from keras_mrigan.config import validate as validate_setting
 from keras_mrigan.layers import WeightedSum  # noqa: F401  (importable from here)
 from keras_mrigan.layers.conditioning import check_num_classes, class_index
 from keras_mrigan.models import ada, ema, fading, penalties
@@ -141,7 +142,12 @@ class GAN(SavesSeedState, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_latent_distribution(latent_distribution)
+        # The settings a run's config also holds are checked by its schema: one message for
+        # a bad value, whether it came from Python, a config file or the command line.
+        given = dict(latent_distribution=latent_distribution, d_steps=d_steps, g_steps=g_steps,
+                     ema_half_life_images=ema_half_life_images, ema_rampup=ema_rampup,
+                     augment_p=augment_p, ada_target=ada_target, ada_images=ada_images)
+        self._settings = {name: validate_setting(name, value) for name, value in given.items()}
         self.num_classes = check_num_classes(num_classes)
         for network, name in ((generator, "generator"), (discriminator, "discriminator")):
             try:
@@ -165,37 +171,19 @@ class GAN(SavesSeedState, keras.Model):
             raise ValueError(f"`class_frequencies` must be {num_classes} non-negative numbers, "
                              f"not all 0. Received: class_frequencies={class_frequencies!r}")
         self.class_frequencies = tuple(float(f) for f in frequencies / max(frequencies.sum(), 1))
-        if not ema_half_life_images >= 0:
-            raise ValueError("`ema_half_life_images` must be >= 0 (0: no average). "
-                             f"Received: ema_half_life_images={ema_half_life_images!r}")
-        if not ema_rampup >= 0:
-            raise ValueError(f"`ema_rampup` must be >= 0 (0: none). Received: "
-                             f"ema_rampup={ema_rampup!r}")
         self.augment_policy = augment_module.parse_policy(augment)
-        if not 0 <= augment_p <= 1:
-            raise ValueError(f"`augment_p` (--augment-p) must be in [0, 1]. Received: "
-                             f"augment_p={augment_p!r}")
-        if not 0 < ada_target < 1:
-            raise ValueError(f"`ada_target` (--ada-target) must be in (0, 1). Received: "
-                             f"ada_target={ada_target!r}")
-        if not ada_images >= 0:
-            raise ValueError(f"`ada_images` (--ada-images) must be >= 0 (0: a fixed "
-                             f"probability). Received: ada_images={ada_images!r}")
-        for name, value in (("d_steps", d_steps), ("g_steps", g_steps)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_distribution = latent_distribution
-        self.d_steps = int(d_steps)
-        self.g_steps = int(g_steps)
+        self.latent_distribution = self._settings["latent_distribution"]
+        self.d_steps = self._settings["d_steps"]
+        self.g_steps = self._settings["g_steps"]
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.ema_half_life_images = float(ema_half_life_images)
-        self.ema_rampup = float(ema_rampup)
-        self._augment_p0 = float(augment_p)
-        self.ada_target = float(ada_target)
-        self.ada_images = float(ada_images)
+        self.ema_half_life_images = self._settings["ema_half_life_images"]
+        self.ema_rampup = self._settings["ema_rampup"]
+        self._augment_p0 = self._settings["augment_p"]
+        self.ada_target = self._settings["ada_target"]
+        self.ada_images = self._settings["ada_images"]
         # The order in which the variables below are created is that of saved models: keep it.
         if self.augment_policy:
             self.augment_p = ada.probability_variable(augment_p)
@@ -277,8 +265,8 @@ class GAN(SavesSeedState, keras.Model):
                     "penalty_interval": penalty_interval}
         self.loss_fn = losses_module.get(
             loss, **{name: value for name, value in settings.items() if value is not None})
-        if not 0.0 < real_label <= 1.0:
-            raise ValueError(f"`real_label` must be in (0, 1]. Received: real_label={real_label}")
+        real_label = validate_setting("real_label", real_label)
+        drift = validate_setting("drift", drift)
         if real_label != 1.0 and not self.loss_fn.uses_targets:
             raise ValueError(
                 f"Label smoothing (real_label={real_label}) needs an objective with targets "
@@ -290,8 +278,6 @@ class GAN(SavesSeedState, keras.Model):
                 f"{self.loss_fn.name!r}: its penalty drives the discriminator's gradient on "
                 "real images to 0, the unsmoothed objective's equilibrium. Use real_label=1.0."
             )
-        if drift < 0:
-            raise ValueError(f"`drift` must be >= 0. Received: drift={drift}")
         self.real_label = float(real_label)
         self.drift = float(drift)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
@@ -601,16 +587,9 @@ class GAN(SavesSeedState, keras.Model):
         config.update(
             generator=keras.layers.serialize(self.generator),
             discriminator=keras.layers.serialize(self.discriminator),
-            latent_distribution=self.latent_distribution,
-            d_steps=self.d_steps,
-            g_steps=self.g_steps,
+            **self._settings,
             seed=self.seed,
-            ema_half_life_images=self.ema_half_life_images,
-            ema_rampup=self.ema_rampup,
             augment=",".join(self.augment_policy),
-            augment_p=self._augment_p0,
-            ada_target=self.ada_target,
-            ada_images=self.ada_images,
             num_classes=self.num_classes,
             class_names=list(self.class_names),
             class_frequencies=list(self.class_frequencies),
