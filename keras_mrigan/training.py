@@ -62,6 +62,7 @@ from keras_mrigan.data.pipeline import (
     label_files,
     resolve_source,
     slice_dataset,
+    source_files,
     with_classes,
 )
 from keras_mrigan.models import get_architecture, is_progressive
@@ -132,8 +133,7 @@ def training_subjects(config):
     if labelled is not None:
         files = labelled.files
     else:
-        files = readers.find_files(resolve_source(config.data.source), options.include_masks,
-                                   options.pattern)
+        files = source_files(resolve_source(config.data.source), options)
     return sorted({readers.subject_of(f, options.subject_pattern) for f in files})
 
 

@@ -357,3 +357,15 @@ def test_compressed_series_read_like_the_uncompressed_one(tmp_path, syntax):
     assert pydicom.dcmread(files[0]).file_meta.TransferSyntaxUID == getattr(pydicom.uid, syntax)
     [series] = readers.find_files(tmp_path / "d")
     np.testing.assert_allclose(readers.read_volume(series), volume, atol=SLOPE / 2)
+
+
+def test_a_runs_subjects_come_from_the_series_it_reads(tmp_path):
+    from keras_mrigan import training
+    from keras_mrigan.config import RunConfig
+
+    write_axial_series(tmp_path / "d", ras_volume(0), patient="P01", description="T1 MPRAGE")
+    write_axial_series(tmp_path / "d", ras_volume(1), patient="P02", description="T2 FLAIR",
+                       rng=np.random.default_rng(1))
+    config = RunConfig().replace(source=str(tmp_path / "d"), resolution=16)
+    assert training.training_subjects(config) == ["P01", "P02"]
+    assert training.training_subjects(config.replace(series="FLAIR")) == ["P02"]
