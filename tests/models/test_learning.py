@@ -29,8 +29,12 @@ def distance(a, b):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("loss, d_steps, beta_1", [("dragan", 1, 0.5), ("wgan-gp", 2, 0.0)])
-def test_generator_moves_towards_the_data(loss, d_steps, beta_1):
+# Epochs: the critic of WGAN-GP, two steps a batch, has the generator near the data after one
+# epoch (its distance is below 0.1 of the untrained one from epoch 1 on); DRAGAN's distance
+# still swings between 0.1 and 0.65 of it up to epoch 4, and is below 0.15 from epoch 5.
+@pytest.mark.parametrize("loss, d_steps, beta_1, epochs",
+                         [("dragan", 1, 0.5, 6), ("wgan-gp", 2, 0.0, 2)])
+def test_generator_moves_towards_the_data(loss, d_steps, beta_1, epochs):
     keras.utils.set_random_seed(1)
     data = bright_discs(1024)
     generator = dcgan.build_generator(16, latent_dim=32, width=0.25)
@@ -39,7 +43,7 @@ def test_generator_moves_towards_the_data(loss, d_steps, beta_1):
     gan.compile(g_optimizer=keras.optimizers.Adam(1e-3, beta_1=beta_1, beta_2=0.9),
                 d_optimizer=keras.optimizers.Adam(1e-3, beta_1=beta_1, beta_2=0.9), loss=loss)
     before = distance(gan.generate(256, seed=0), data)
-    gan.fit(data, batch_size=32, epochs=6, verbose=0, shuffle=True)
+    gan.fit(data, batch_size=32, epochs=epochs, verbose=0, shuffle=True)
     after = distance(gan.generate(256, seed=0), data)
     # Untrained, the generator outputs mid-gray noise; the data is black with white discs.
     assert before > 1.0
