@@ -221,7 +221,9 @@ def _demo(args):
     minutes = settings.pop("minutes", training.DEMO_MINUTES)
     print(f"keras-mrigan demo: at most {minutes:g} minutes in all, the demo cohort's first "
           "build included.")
-    result = training.demo(args.out, minutes=minutes, started=args.started, **settings)
+    settings.pop("preset", None)  # The preset's name is recorded by training.demo.
+    result = training.demo(args.out, minutes=minutes, preset=args.preset, started=args.started,
+                           **settings)
     print(result.text())
 
 
@@ -457,6 +459,9 @@ def build_parser():
         "demo cohort's first build included; flags override its settings.",
     )
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    demo.add_argument("--preset", default=run_config.DEMO_PRESET, choices=sorted(
+        name for name in run_config.PRESETS if name.startswith("demo-")),
+        help=f"the settings to train (default: {run_config.DEMO_PRESET})")
     add_setting_flags(demo)
     demo.set_defaults(func=_demo)
     return parser
