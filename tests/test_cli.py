@@ -161,10 +161,10 @@ def test_evaluate_a_run_and_an_image_folder(tiny_run, tmp_path, capsys):
 def test_demo_command(tmp_path):
     # The demo preset at its resolution with thinner networks: the command, not the model.
     code = main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "1", "--width",
-                 "0.0625", "--preset", "demo-rpgan"])
+                 "0.0625", "--preset", "demo-dcgan-budget"])
     assert code == 0
     saved = json.loads((tmp_path / "demo" / "config.json").read_text())
-    assert saved["schedule"]["preset"] == "demo-rpgan" and saved["loss"]["loss"] == "rpgan"
+    assert saved["schedule"]["preset"] == "demo-dcgan-budget"
     assert saved["optimizer"]["lr_decay"] == "cosine" and saved["schedule"]["epochs"] == 1
     grid = np.asarray(Image.open(tmp_path / "demo" / "samples" / "latest.png"))
     assert grid.shape == (6 * 66 + 2, 6 * 66 + 2)

@@ -1,0 +1,134 @@
+"""The demo command as a user runs it, per preset and seed, and what its samples are worth.
+
+For every preset and seed, ``keras-mrigan demo --preset P --seed S`` runs as a fresh process
+(its whole wall time is recorded, TensorFlow's start-up and the cohort's loading included),
+then ``keras-mrigan evaluate --reference demo --n N`` scores the run's samples: multi-scale SWD
+against the real-vs-real floor, sigma / n, rho and delta beside the real images' own. One run
+at a time: run it alone on the machine.
+
+Writes ``OUT/demo_presets.json``, ``OUT/demo_presets.md`` (one row per run, the mean per
+preset) and ``OUT/demo_presets.png`` (each preset's seed-0 samples beside real slices).
+
+    python benchmarks/demo_presets.py --out demo_presets/ [--presets demo-dcgan ...]
+        [--seeds 0 1 2] [--n 1000] [--minutes 10]
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from keras_mrigan.utils import atomic_path
+
+CLI = [sys.executable, "-c", "import keras_mrigan_cli, sys; sys.exit(keras_mrigan_cli.main())"]
+
+
+def run(argv, log):
+    """Runs a command-line call in a fresh process; its wall time in seconds."""
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        subprocess.run(CLI + argv, stdout=out, stderr=subprocess.STDOUT, check=True,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return time.perf_counter() - started
+
+
+def measure(out, preset, seed, n, minutes):
+    """One demo run and its evaluation: a row of the table."""
+    folder = out / f"{preset}_seed{seed}"
+    wall = run(["demo", "--preset", preset, "--seed", str(seed), "--out", str(folder),
+                "--minutes", str(minutes)], out / f"{preset}_seed{seed}.log")
+    report = out / f"{preset}_seed{seed}_eval"
+    run(["evaluate", "--generated", str(folder), "--reference", "demo", "--n", str(n),
+         "--reference-stats", str(out / "reference_stats.npz"), "--out", str(report)],
+        out / f"{preset}_seed{seed}_eval.log")
+    metrics = json.loads((report / "metrics.json").read_text())
+    state = json.loads((folder / "state.json").read_text())
+    real = metrics["reference"]
+    return {"preset": preset, "seed": seed, "minutes": wall / 60, "images": state["images"],
+            "epoch": state["epoch"], "swd": metrics["swd"]["mean"],
+            "floor": real["swd"]["mean"], "swd_levels": metrics["swd"]["levels"],
+            "floor_levels": real["swd"]["levels"],
+            "sigma_per_image": metrics["sigma_per_image"],
+            "real_sigma_per_image": real["sigma_per_image"], "rho": metrics["rho"],
+            "real_rho": real["rho"], "delta": metrics["delta"], "real_delta": real["delta"]}
+
+
+def table(rows):
+    lines = ["| preset | seed | wall time (min) | images | SWD / floor | per level (64 / 32 / 16) "
+             "| sigma / n (real) | rho (real) | delta (real) |",
+             "| --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- |"]
+    for r in rows:
+        levels = " / ".join(f"{g / f:.1f}" for g, f in
+                            zip(r["swd_levels"], r["floor_levels"], strict=True))
+        lines.append(
+            f"| {r['preset']} | {r['seed']} | {r['minutes']:.1f} | {r['images']:,} | "
+            f"{r['swd'] / r['floor']:.2f} | {levels} | {r['sigma_per_image']:.3f} "
+            f"({r['real_sigma_per_image']:.3f}) | {r['rho']:.3f} ({r['real_rho']:.3f}) | "
+            f"{r['delta']} ({r['real_delta']}) |")
+    lines += ["", "| preset | seeds | mean wall time (min) | SWD / floor (mean ± std) |",
+              "| --- | ---: | ---: | --- |"]
+    for preset in dict.fromkeys(r["preset"] for r in rows):
+        mine = [r for r in rows if r["preset"] == preset]
+        ratios = np.array([r["swd"] / r["floor"] for r in mine])
+        lines.append(f"| {preset} | {len(mine)} | {np.mean([r['minutes'] for r in mine]):.1f} "
+                     f"| {ratios.mean():.2f} ± {ratios.std():.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def picture(out, presets):
+    """Real slices beside each preset's seed-0 samples (the runs' own grids)."""
+    from keras_mrigan.data.pipeline import load_slices
+    from keras_mrigan.plotting import new_figure, save_figure
+
+    real = load_slices("demo", 64)
+    picks = np.random.default_rng(0).choice(len(real), 36, replace=False)
+    grid = real[picks].reshape(6, 6, 64, 64).transpose(0, 2, 1, 3).reshape(384, 384)
+    panels = [("real", grid)]
+    for preset in presets:
+        path = out / f"{preset}_seed0" / "samples" / "latest.png"
+        if path.exists():
+            from PIL import Image
+
+            panels.append((preset, np.asarray(Image.open(path).convert("L"))))
+    figure = new_figure(figsize=(4 * len(panels), 4.3), layout="tight")
+    for i, (title, image) in enumerate(panels):
+        axis = figure.add_subplot(1, len(panels), i + 1)
+        axis.imshow(image, cmap="gray")
+        axis.set_title(title)
+        axis.axis("off")
+    save_figure(figure, out / "demo_presets.png", dpi=100)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--presets", nargs="+", default=["demo-dcgan", "demo-dcgan-budget"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; "
+          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'native')}", flush=True)
+    rows = []
+    for seed in args.seeds:  # Seed by seed, so that an early stop still compares presets.
+        for preset in args.presets:
+            rows.append(measure(out, preset, seed, args.n, args.minutes))
+            print(table(rows[-1:]).splitlines()[2], flush=True)
+            with atomic_path(out / "demo_presets.json") as tmp:
+                tmp.write_text(json.dumps(rows, indent=1))
+            with atomic_path(out / "demo_presets.md") as tmp:
+                tmp.write_text(table(rows))
+    picture(out, args.presets)
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
