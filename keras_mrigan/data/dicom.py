@@ -13,6 +13,11 @@ A study folder also holds series that are not volumes. ``scan_series`` tells the
 their headers alone: a series of one or two images gives 2-D slices (like PNG files, never cut
 along their rows); localizers, projections (MIPs), secondary captures, images at several
 orientations and files without an image are skipped, each with the reason.
+
+An Enhanced (multi-frame) file holds a whole series: each of its stacks (frames with one
+StackID, or at one orientation) is read like a series of single files, its frames ordered by
+their positions from the functional groups (see ``data.multiframe``) and rescaled each by its
+own slope and intercept; a stack of one or two frames gives 2-D slices.
 """
 
 import dataclasses
@@ -22,7 +27,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from keras_mrigan.data import multiframe
 from keras_mrigan.data.errors import DataError
+from keras_mrigan.data.multiframe import ORIENTATION_TOLERANCE
 
 DICOM_SUFFIX = ".dcm"
 PREAMBLE = 128  # Bytes before the "DICM" marker of a DICOM file.
@@ -34,8 +41,6 @@ MIN_VOLUME_SLICES = 3
 # Slice steps may differ from the series' median step by this fraction (scanners round
 # positions to 0.01 mm or so); more is a missing slice or an overlap.
 GAP_TOLERANCE = 0.05
-# Orientation cosines that differ by less than this are the same orientation.
-ORIENTATION_TOLERANCE = 1e-3
 # ImageType values of images that are not part of a volume.
 NOT_VOLUME_TYPES = {"LOCALIZER": "a localizer (ImageType LOCALIZER)",
                     "PROJECTION IMAGE": "projection images (ImageType PROJECTION IMAGE)"}
@@ -54,8 +59,12 @@ class DicomSeries:
         files: its files, in name order (the slice order comes from their positions).
         patient: its PatientID, if any: the subject of its slices.
         description: its SeriesDescription, if any.
-        kind: ``"volume"``, or ``"image"`` for one 2-D image (one file) read as one slice.
-        part: which part of a series split at its gaps, e.g. ``"part 1 of 2"``.
+        kind: ``"volume"``, or ``"image"`` for one 2-D image (one file, or one frame) read
+            as one slice.
+        part: which part of a series split at its gaps, e.g. ``"part 1 of 2"``, or which
+            stack of a multi-frame file, e.g. ``"stack 2"``.
+        frames: for a multi-frame file (its only file), the indices (from 0, in stored
+            order) of the frames read; ``None`` for single-image files.
     """
 
     folder: Path
@@ -65,6 +74,7 @@ class DicomSeries:
     description: str | None = None
     kind: str = "volume"
     part: str | None = None
+    frames: tuple | None = None
 
     @property
     def name(self):
@@ -73,6 +83,10 @@ class DicomSeries:
     def __str__(self):
         what = "DICOM image" if self.kind == "image" else "DICOM series"
         count = self.files[0].name if self.kind == "image" else f"{len(self.files)} files"
+        if self.frames is not None:
+            what = "DICOM frame" if self.kind == "image" else "DICOM multi-frame series"
+            count = (f"{self.files[0].name}, frame {self.frames[0] + 1}" if self.kind == "image"
+                     else f"{self.files[0].name}, {len(self.frames)} frames")
         part = f", {self.part}" if self.part else ""
         return f"{self.folder} ({what} {self.uid}{part}, {count})"
 
@@ -199,16 +213,35 @@ def scan_series(files, series=None, split_gaps=False):
             continue
         if pattern and not (pattern.search(group.description) or pattern.search(group.uid)):
             continue
-        reason = _not_a_volume(group)
-        if reason is None:
-            found += _readable(group, split_gaps)
-            continue
-        entry = SkippedSeries(group.folder, group.uid, group.description, len(group.files),
-                              reason)
-        if pattern:
-            raise DataError(entry.folder, f"the asked series {entry}, cannot be read")
-        skipped.append(entry)
+        for unit, multi in _units(group):
+            if multi:
+                readable, reason = _multiframe_readable(unit, split_gaps)
+            else:
+                reason = _not_a_volume(unit)
+                readable = _readable(unit, split_gaps) if reason is None else []
+            if reason is None:
+                found += readable
+                continue
+            entry = SkippedSeries(unit.folder, unit.uid, unit.description, len(unit.files),
+                                  reason)
+            if pattern:
+                raise DataError(entry.folder, f"the asked series {entry}, cannot be read")
+            skipped.append(entry)
     return found, skipped
+
+
+def _units(group):
+    """The group's single-image files as one group, and each multi-frame file as a group of
+    its own (it holds a series, or several stacks, by itself): pairs ``(group, multi)``."""
+    multi = [i for i, h in enumerate(group.headers)
+             if h is not None and multiframe.is_multiframe(h)]
+    if not multi:
+        return [(group, False)]
+    rest = [i for i in range(len(group.files)) if i not in multi]
+    units = [(dataclasses.replace(group, files=[group.files[i] for i in rest],
+                                  headers=[group.headers[i] for i in rest]), False)] if rest else []
+    return units + [(dataclasses.replace(group, files=[group.files[i]],
+                                         headers=[group.headers[i]]), True) for i in multi]
 
 
 def _not_a_volume(group):
@@ -216,18 +249,9 @@ def _not_a_volume(group):
     headers = [h for h in group.headers if h is not None]
     if len(headers) < len(group.headers):
         return None  # Reading the unreadable file says why.
-    sops = {str(h.get("SOPClassUID", "")) for h in headers}
-    if not any("PixelData" in h for h in headers):
-        names = {getattr(h.get("SOPClassUID"), "name", None) or h.get("Modality", "unknown")
-                 for h in headers}
-        return f"no image in its files ({', '.join(sorted(map(str, names)))})"
-    if all(sop.startswith(SECONDARY_CAPTURE_CLASSES) for sop in sops):
-        return "a secondary capture (a screenshot or scanned document), without geometry"
-    for value, why in NOT_VOLUME_TYPES.items():
-        if any(value in [str(v).upper() for v in h.get("ImageType", [])] for h in headers):
-            return why
-    if any(int(h.get("NumberOfFrames", 1) or 1) > 1 for h in headers):
-        return "multi-frame images (Enhanced DICOM), which this reader does not read"
+    reason = _not_an_image(headers)
+    if reason is not None:
+        return reason
     orientations = [h.get("ImageOrientationPatient") for h in headers]
     given = [np.array([float(v) for v in o]) for o in orientations if o is not None
              and len(o) == 6]
@@ -241,6 +265,68 @@ def _not_a_volume(group):
         return (f"images at {len(distinct)} orientations (a localizer or projections), "
                 "not one volume")
     return None
+
+
+def _not_an_image(headers):
+    """Why files (single- or multi-frame) are not images of a scan, or ``None``."""
+    sops = {str(h.get("SOPClassUID", "")) for h in headers}
+    if not any("PixelData" in h for h in headers):
+        names = {getattr(h.get("SOPClassUID"), "name", None) or h.get("Modality", "unknown")
+                 for h in headers}
+        return f"no image in its files ({', '.join(sorted(map(str, names)))})"
+    if all(sop.startswith(SECONDARY_CAPTURE_CLASSES) for sop in sops):
+        return "a secondary capture (a screenshot or scanned document), without geometry"
+    for value, why in NOT_VOLUME_TYPES.items():
+        if any(value in [str(v).upper() for v in h.get("ImageType", [])] for h in headers):
+            return why
+    return None
+
+
+def _multiframe_readable(group, split_gaps):
+    """The ``DicomSeries`` of a multi-frame file (one per stack, or per part of a stack at
+    its gaps, or per frame of a stack of one or two), or why it cannot be read:
+    ``(series, reason)``."""
+    import pydicom
+
+    [file], [header] = group.files, group.headers
+    reason = _not_an_image([header])
+    if reason is not None:
+        return [], reason
+    try:
+        ds = pydicom.dcmread(file, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001  (any unreadable file: read_series says why)
+        return [DicomSeries(group.folder, group.uid, (file,), group.patient,
+                            group.description or None)], None
+    if not multiframe.has_functional_groups(ds):
+        return [], ("multi-frame images without functional groups (a cine loop or the "
+                    "like): no geometry per frame")
+    frames = multiframe.frames(ds)
+    if all(frame.orientation is None for frame in frames):
+        return [], "no ImageOrientationPatient in its functional groups: no patient geometry"
+    stacks = multiframe.stacks(frames)
+    found = []
+    for n, stack in enumerate(stacks):
+        label = None
+        if len(stacks) > 1:
+            label = (f"stack {stack[0].stack}" if stack[0].stack is not None
+                     else f"stack {n + 1} of {len(stacks)}")
+        runs = [list(range(len(stack)))]
+        if split_gaps and all(f.position is not None for f in stack):
+            normal = np.cross(stack[0].orientation[:3], stack[0].orientation[3:])
+            runs = _runs(np.array([f.position @ normal for f in stack]))
+        for i, run in enumerate(runs):
+            members = tuple(stack[k].index for k in run)
+            part = ", ".join(filter(None, [label, f"part {i + 1} of {len(runs)}"
+                                           if len(runs) > 1 else None])) or None
+            if len(members) < MIN_VOLUME_SLICES:
+                found += [DicomSeries(group.folder, group.uid, (file,), group.patient,
+                                      group.description or None, "image", part, (index,))
+                          for index in sorted(members)]
+            else:
+                found.append(DicomSeries(group.folder, group.uid, (file,), group.patient,
+                                         group.description or None, "volume", part,
+                                         tuple(sorted(members))))
+    return found, None
 
 
 def _readable(group, split_gaps):
@@ -277,12 +363,18 @@ def _parts_at_gaps(group):
                              for h in headers])
     except (AttributeError, TypeError, ValueError):
         return [group.files]  # A missing position: reading the series names the file.
+    return [[group.files[i] for i in run] for run in _runs(distance)]
+
+
+def _runs(distance):
+    """Indices of positions along the normal (``distance``) in runs of evenly spaced sorted
+    positions, cut where a step exceeds the median step (one run without a gap)."""
     order = np.argsort(distance, kind="stable")
     steps = np.diff(distance[order])
     if not len(steps) or np.median(steps) <= 0:
-        return [group.files]
+        return [np.arange(len(distance))]
     cuts = np.nonzero(steps > (1 + GAP_TOLERANCE) * np.median(steps))[0] + 1
-    return [[group.files[i] for i in run] for run in np.split(order, cuts)]
+    return np.split(order, cuts)
 
 
 def series_kind(series):
@@ -290,14 +382,20 @@ def series_kind(series):
     return getattr(series, "kind", "volume")
 
 
+
 def read_dicom_image(series):
-    """One 2-D DICOM image as float32 ``[row, column]`` (rescale applied), with its pixel
-    size ``(between rows, between columns)`` in mm (1 mm when the file does not say).
+    """One 2-D DICOM image (a file, or one frame of a multi-frame file) as float32
+    ``[row, column]`` (rescale applied), with its pixel size ``(between rows, between
+    columns)`` in mm (1 mm when the file does not say).
 
     The image is as DICOM viewers draw it: its first row at the top, its first column left.
     """
     [file] = series.files
     file, ds = _read_slice(file)
+    if series.frames is not None:
+        frame = multiframe.frames(ds)[series.frames[0]]
+        stored = _frames(file, ds)[frame.index]
+        return _rescaled(stored, frame.slope, frame.intercept), frame.spacing or (1.0, 1.0)
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
     spacing = (float(spacing[0]), float(spacing[1])) if spacing and len(spacing) == 2 \
         else (1.0, 1.0)
@@ -305,19 +403,21 @@ def read_dicom_image(series):
 
 
 def read_series(series):
-    """A DICOM series as a ``nibabel.Nifti1Image`` whose affine maps voxels to RAS millimetres.
+    """A DICOM series (or a stack of a multi-frame file) as a ``nibabel.Nifti1Image`` whose
+    affine maps voxels to RAS millimetres.
 
     Raises:
-        DataError: naming the file or series, for an unreadable file, a non-image DICOM (a
-            structured report, ...), a compressed transfer syntax that cannot be decoded here,
-            missing orientation, position or spacing, images of different sizes or
-            orientations, or two slices at the same position.
+        DataError: naming the file or series (and the frame), for an unreadable file, a
+            non-image DICOM (a structured report, ...), a compressed transfer syntax that
+            cannot be decoded here, missing orientation, position or spacing, images of
+            different sizes, orientations or pixel sizes, two slices at the same position, or
+            unevenly spaced slices.
     """
+    if series.frames is not None:
+        return _read_frames(series)
     slices = [_read_slice(file) for file in series.files]
     first_file, first = slices[0]
     orientation = _floats(first, "ImageOrientationPatient", 6, first_file)
-    row, column = orientation[:3], orientation[3:]
-    normal = np.cross(row, column)
     spacing = _floats(first, "PixelSpacing", 2, first_file)
     shape = (int(first.Rows), int(first.Columns))
     positions = []
@@ -330,20 +430,75 @@ def read_series(series):
             raise DataError(file, f"its ImageOrientationPatient differs from the rest of "
                             f"{series}")
         positions.append(_floats(ds, "ImagePositionPatient", 3, file))
+    named = [(file, file.name, "it") for file, _ in slices]
+    thickness = float(first.get("SliceThickness", 1.0) or 1.0)
+    return _volume(series, orientation, spacing, positions, named, thickness,
+                   lambda k: _pixels(*slices[k]))
+
+
+def _read_frames(series):
+    """A stack of a multi-frame file as a volume, its frames ordered by their positions."""
+    [file] = series.files
+    file, ds = _read_slice(file)
+    frames = multiframe.frames(ds)
+    chosen = [frames[i] for i in series.frames]
+    first = chosen[0]
+    where = "(per-frame or shared functional groups)"
+    for frame in chosen:
+        for value, keyword, count, sequence in [
+                (frame.orientation, "ImageOrientationPatient", 6, "PlaneOrientationSequence"),
+                (frame.position, "ImagePositionPatient", 3, "PlanePositionSequence"),
+                (frame.spacing, "PixelSpacing", 2, "PixelMeasuresSequence")]:
+            if value is None:
+                raise DataError(file, f"frame {frame.number} has no {keyword} ({count} "
+                                f"numbers) in a {sequence} {where}, which a volume needs "
+                                f"({series})")
+        if not np.allclose(frame.orientation, first.orientation, atol=ORIENTATION_TOLERANCE):
+            raise DataError(file, f"frame {frame.number}'s ImageOrientationPatient differs "
+                            f"from frame {first.number}'s ({series})")
+        if not np.allclose(frame.spacing, first.spacing, rtol=1e-4):
+            raise DataError(file, f"frame {frame.number}'s PixelSpacing {frame.spacing} "
+                            f"differs from frame {first.number}'s {first.spacing} ({series}): "
+                            "one stack, one pixel size")
+    stored = _frames(file, ds)
+    named = [(file, f"frame {frame.number}", f"its frame {frame.number}") for frame in chosen]
+    return _volume(series, first.orientation, np.array(first.spacing),
+                   [frame.position for frame in chosen], named, first.thickness or 1.0,
+                   lambda k: _rescaled(stored[chosen[k].index], chosen[k].slope,
+                                       chosen[k].intercept))
+
+
+def _volume(series, orientation, spacing, positions, named, thickness, pixels):
+    """The slices of a series (files or frames) as a RAS volume, ordered along the normal,
+    after the duplicate and gap checks.
+
+    Args:
+        series: the ``DicomSeries`` (named in messages).
+        orientation: the slices' ImageOrientationPatient (LPS direction cosines).
+        spacing: their PixelSpacing ``(between rows, between columns)``.
+        positions: each slice's ImagePositionPatient (LPS).
+        named: each slice's ``(path, name, subject)`` for messages: the path a ``DataError``
+            names, how another slice's message names it, how its own message starts.
+        thickness: the step along the normal of a volume of one slice.
+        pixels: ``pixels(k)``, slice ``k``'s rescaled float32 ``[row, column]`` array.
+    """
+    row, column = orientation[:3], orientation[3:]
+    normal = np.cross(row, column)
     distance = np.array([position @ normal for position in positions])
     order = np.argsort(distance, kind="stable")
     gaps = np.diff(distance[order])
     if len(gaps) and np.min(gaps) < 1e-3 * max(np.max(np.abs(gaps)), 1e-6):
         i = int(np.argmin(gaps))
-        a, b = slices[order[i]][0], slices[order[i + 1]][0]
-        raise DataError(b, f"it lies at the same position along the slice normal as {a.name} "
+        (_, a, _), (path, _, b) = named[order[i]], named[order[i + 1]]
+        raise DataError(path, f"{b} lies at the same position along the slice normal as {a} "
                         f"({distance[order[i]]:.3f} mm): a duplicated slice in {series}")
-    _check_even(series, gaps, [slices[k][0] for k in order], distance[order])
+    _check_even(series, gaps, [named[k][1] for k in order], distance[order])
     # Voxel (i, j, k): column i, row j, slice k. DICOM's PixelSpacing is (between rows,
     # between columns); a slice's pixel array is indexed [row, column].
-    volume = np.stack([_pixels(*slices[k]) for k in order], axis=-1).transpose(1, 0, 2)
+    volume = np.stack([pixels(k) for k in order], axis=-1).transpose(1, 0, 2)
+    # The checks above make the step even, so the end points give it most precisely.
     step = ((positions[order[-1]] - positions[order[0]]) / (len(order) - 1)
-            if len(order) > 1 else normal * float(first.get("SliceThickness", 1.0) or 1.0))
+            if len(order) > 1 else normal * thickness)
     lps = np.eye(4)
     lps[:3, 0] = row * spacing[1]
     lps[:3, 1] = column * spacing[0]
@@ -353,9 +508,10 @@ def read_series(series):
     return nib.Nifti1Image(volume.astype(np.float32), ras)
 
 
-def _check_even(series, steps, files, distance):
+def _check_even(series, steps, names, distance):
     """Raises naming the series and the place where its sorted slice positions (``distance``
-    along the normal, of ``files``) are not evenly spaced: a missing slice or an overlap."""
+    along the normal, of the slices ``names``) are not evenly spaced: a missing slice or an
+    overlap."""
     if len(steps) < 2:
         return
     median = float(np.median(steps))
@@ -366,8 +522,8 @@ def _check_even(series, steps, files, distance):
     what = (f"{max(1, round(steps[i] / median) - 1)} missing slice(s); read the parts on "
             "either side as separate volumes with split_gaps (--split-gaps)"
             if steps[i] > median else "overlapping slices")
-    raise DataError(series, f"its slices are unevenly spaced: {files[i].name} and "
-                    f"{files[i + 1].name} (slices {i + 1} and {i + 2} of {len(files)} along "
+    raise DataError(series, f"its slices are unevenly spaced: {names[i]} and "
+                    f"{names[i + 1]} (slices {i + 1} and {i + 2} of {len(names)} along "
                     f"the normal, at {distance[i]:.2f} and {distance[i + 1]:.2f} mm) lie "
                     f"{steps[i]:.2f} mm apart where the series' step is {median:.2f} mm: "
                     f"{what}")
@@ -393,19 +549,38 @@ def _floats(ds, keyword, count, file):
     return np.array([float(v) for v in value])
 
 
-def _pixels(file, ds):
-    """The slice's stored values with the rescale applied, as float32 ``[row, column]``."""
+def _decoded(file, ds):
+    """The file's stored pixel values as pydicom decodes them."""
     try:
-        array = ds.pixel_array
+        return ds.pixel_array
     except Exception as exc:  # noqa: BLE001  (missing decoders raise several kinds)
         syntax = ds.file_meta.get("TransferSyntaxUID")
         name = getattr(syntax, "name", syntax)
         raise DataError(file, f"its pixel data ({name}) cannot be decoded here ({exc}); "
                         "decompress the series first (e.g. `gdcmconv --raw`) or install a "
                         "pydicom decoder (pylibjpeg, gdcm)") from exc
+
+
+def _frames(file, ds):
+    """A multi-frame file's stored values, ``[frame, row, column]`` in stored order."""
+    array = _decoded(file, ds)
+    count = int(ds.get("NumberOfFrames", 1) or 1)
+    if array.ndim != 3 or array.shape[0] != count:
+        raise DataError(file, f"expected {count} grayscale frames, got pixel data of shape "
+                        f"{array.shape}")
+    return array
+
+
+def _pixels(file, ds):
+    """The slice's stored values with the rescale applied, as float32 ``[row, column]``."""
+    array = _decoded(file, ds)
     if array.ndim != 2:
         raise DataError(file, f"expected one grayscale image per file, got pixel data of "
                         f"shape {array.shape}")
     slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
     intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+    return _rescaled(array, slope, intercept)
+
+
+def _rescaled(array, slope, intercept):
     return array.astype(np.float32) * np.float32(slope) + np.float32(intercept)
