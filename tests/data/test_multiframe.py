@@ -295,3 +295,29 @@ def test_data_info_shows_each_stack_as_a_volume_with_its_voxel_size(tmp_path):
         == [("dicom volume", (24, 28, 20), SPACING, "LPS", 20, "P01")] * 2
     assert "stack 1" in rows[0].source and "stack 2" in rows[1].source
     assert "two.dcm, 20 frames" in rows[0].source and rows[0].note == "'T1 3D'"
+
+
+def test_stacks_from_dimension_index_values_alone(tmp_path):
+    # Some files name the stack only in DimensionIndexValues (its dimension: StackID).
+    frames = (axial_frames(ras_volume(0), stack="1")
+              + axial_frames(ras_volume(1), stack="2", origin=ORIGIN + [0.0, 0.0, 100.0]))
+    file = write_enhanced(tmp_path / "d" / "IM1", frames, order=shuffled(40))
+    ds = pydicom.dcmread(file)
+    for item in ds.PerFrameFunctionalGroupsSequence:
+        del item.FrameContentSequence[0].StackID
+    ds.save_as(file, enforce_file_format=True)
+    found = readers.find_files(tmp_path / "d")
+    assert [(s.part, len(s.frames)) for s in found] == [("stack 1", 20), ("stack 2", 20)]
+    np.testing.assert_allclose(readers.read_volume(found[1]), ras_volume(1), atol=ATOL)
+
+
+def test_multiframe_without_functional_groups_is_skipped(tmp_path):
+    file = write_enhanced(tmp_path / "d" / "cine.dcm", axial_frames(ras_volume()))
+    ds = pydicom.dcmread(file)
+    del ds.PerFrameFunctionalGroupsSequence, ds.SharedFunctionalGroupsSequence
+    ds.save_as(file, enforce_file_format=True)
+    write_enhanced(tmp_path / "d" / "t1.dcm", axial_frames(ras_volume()), order=shuffled(20))
+    with pytest.warns(UserWarning, match=r"Skipped 1 DICOM series .*\n  'T1 3D' .* \(1 file, "
+                      r"in .*\): multi-frame images without functional groups"):
+        [series] = readers.find_files(tmp_path / "d")
+    assert series.files[0].name == "t1.dcm"
