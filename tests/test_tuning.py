@@ -183,7 +183,7 @@ def test_distributed_search_shares_trials_between_two_workers(tiny_config, tmp_p
 def test_invalid_search_spaces_are_rejected_clearly(tmp_path):
     cases = [
         ({"loss": ["dragan", "wgan-pg"]}, "`loss` must be one of ('gan', 'lsgan', 'wgan', "
-         "'wgan-gp', 'dragan', 'gan-r1'). Received: loss='wgan-pg'"),
+         "'wgan-gp', 'dragan', 'gan-r1', 'rpgan'). Received: loss='wgan-pg'"),
         ({"loss": []}, "'loss': the choice list is empty"),
         ({"g_learning_rate": Range(1e-3, 1e-5)}, "min > max"),
         ({"g_steps": {"min": 3, "max": 1}}, "'g_steps': min > max"),
