@@ -271,7 +271,9 @@ def _utility(args):
     fractions = _floats(args.fractions, "--fractions")
     report = utility.study(config, args.out, fractions=fractions, seeds=args.seeds,
                            generator=args.generator, test_fraction=args.test_fraction,
-                           classifier_epochs=args.classifier_epochs)
+                           classifier_epochs=args.classifier_epochs,
+                           **({"rows": [row.strip() for row in args.rows.split(",")]}
+                              if args.rows else {}))
     print((Path(args.out) / "utility.md").read_text())
     print(f"Wrote {args.out}/utility.md, utility.json, utility.png "
           f"({len(report['regimes'])} regime(s), {len(report['seeds'])} seeds)")
@@ -449,6 +451,9 @@ def build_parser():
     util.add_argument("--generator", metavar="RUN_OR_SAVEDMODEL",
                       help="reuse a trained conditional generator for a single fraction "
                       "(refused if it has seen a test subject)")
+    util.add_argument("--rows", metavar="ROW,ROW", default=None,
+                      help="only these rows, comma-separated (default: all of real, "
+                      "real+classic, real+synthetic 1:1, real+synthetic 1:2, synthetic, ...)")
     util.add_argument("--out", required=True, help="output folder")
     util.set_defaults(func=_utility)
 

@@ -123,13 +123,18 @@ def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_
     assert all(subject.rsplit("/", 1)[-1] in error for subject in test)
 
 
-def test_study_runs_the_rows_asked_for_and_refuses_unknown_ones(labelled, tmp_path):
+def test_study_runs_the_rows_asked_for_and_refuses_unknown_ones(labelled, tmp_path, capsys):
     for rows in (["real", "synthetic"], []):
         with pytest.raises(ValueError, match=r"`rows` must be a non-empty selection of "):
             utility.study(labelled, tmp_path, rows=rows)
     with pytest.raises(ValueError, match=r"Received: rows=\('real', 'synthetic'\)"):
         utility.study(labelled, tmp_path, rows=("real", "synthetic"))
     assert not list(tmp_path.glob("utility.*"))  # Refused before any work.
+    # The command line's --rows reaches the study, with the same message.
+    assert main(["utility", "--data", labelled.data.source, "--labels", "folders",
+                 "--rows", "real, synthetic", "--out", str(tmp_path / "cli")]) == 2
+    assert "Received: rows=('real', 'synthetic')" in capsys.readouterr().err
+    assert not (tmp_path / "cli" / "utility.md").exists()
 
 
 def test_train_classifier_owns_its_randomness():
