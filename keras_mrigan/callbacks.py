@@ -71,10 +71,14 @@ class RunClock(keras.callbacks.Callback):
         timed_batches: batches timed for the first estimate.
         print_fn: where the lines go (default: the ``keras_mrigan.callbacks`` logger, at
             level INFO).
+        budget: the run's ``TimeBudget``, if any: an estimate beyond what is left of it says
+            that the budget will end the run first.
     """
 
-    def __init__(self, epochs, steps_per_epoch, stage=None, timed_batches=8, print_fn=None):
+    def __init__(self, epochs, steps_per_epoch, stage=None, timed_batches=8, print_fn=None,
+                 budget=None):
         super().__init__()
+        self.budget = budget
         self.total = epochs * steps_per_epoch if steps_per_epoch > 0 else 0
         self.epochs = epochs
         self.stage = stage
@@ -113,6 +117,13 @@ class RunClock(keras.callbacks.Callback):
                  else "")
         # Under Keras' progress bar (verbose 1) the line would continue the bar's.
         bar = "\n" if self.params.get("verbose") == 1 else ""
+        left = (None if self.budget is None
+                else max(60 * self.budget.minutes - self.budget.elapsed, 0.0))
+        if left is not None and seconds > left:
+            self.print_fn(f"{bar}expected duration of {what}: about {format_duration(seconds)} "
+                          f"({rate}){later}; its time budget ends it in about "
+                          f"{format_duration(left)}")
+            return
         self.print_fn(f"{bar}expected duration of {what}: about {format_duration(seconds)} "
                       f"({rate}){later}")
 

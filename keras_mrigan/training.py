@@ -518,7 +518,7 @@ def _fit_stages(gan, config, dataset, stages, steps, position, callbacks, verbos
             clock = run_callbacks.RunClock(
                 last - first, steps - step,
                 (stage.resolution, stage is stages[-1]) if is_progressive(config.model.arch)
-                else None)
+                else None, budget=budget)
             batches = batch_epochs(dataset, config.data.batch_size,
                                    shuffle_buffer=config.data.shuffle_buffer,
                                    seed=config.schedule.seed, epochs=last, initial_epoch=first,

@@ -156,3 +156,20 @@ def test_run_clock_reports_through_logging(caplog):
         clock._say(125, "2.00 s per batch")
     assert caplog.messages == [
         "expected duration of the run: about 2 min 5 s (2.00 s per batch)"]
+
+
+def test_run_clock_says_when_the_time_budget_ends_the_run_first(caplog):
+    from keras_mrigan.callbacks import RunClock, TimeBudget
+
+    now = [100.0]
+    budget = TimeBudget(2, clock=lambda: now[0])  # 120 s from t = 100.
+    now[0] = 130.0  # 90 s left.
+    clock = RunClock(epochs=40, steps_per_epoch=64, budget=budget)
+    clock.params = {"verbose": 0}
+    with caplog.at_level(logging.INFO, logger="keras_mrigan.callbacks"):
+        clock._say(1280, "0.50 s per batch")
+        clock._say(60, "0.50 s per batch")  # Within the budget: as without one.
+    assert caplog.messages == [
+        "expected duration of the run: about 21 min 20 s (0.50 s per batch); its time budget "
+        "ends it in about 1 min 30 s",
+        "expected duration of the run: about 1 min 0 s (0.50 s per batch)"]
