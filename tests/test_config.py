@@ -120,8 +120,8 @@ def test_choice_lists_match_the_registries():
 
 def test_the_gan_checks_its_run_settings_with_the_schema():
     from keras_mrigan import config as run_config
-    from keras_mrigan.models.gan import GAN
     from keras_mrigan.models import dcgan
+    from keras_mrigan.models.gan import GAN
 
     generator = dcgan.build_generator(16, latent_dim=8, width=1 / 16)
     discriminator = dcgan.build_discriminator(16, width=1 / 16)
