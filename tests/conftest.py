@@ -171,3 +171,24 @@ def run_together(commands, timeout):
     for p, output in zip(processes, outputs, strict=True):
         assert p.returncode == 0, output[-3000:]
     return outputs
+
+
+def poison_discriminator(epoch, batch):
+    """A callback that turns a discriminator weight into NaN before one batch, once."""
+    import keras
+
+    class PoisonDiscriminator(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epoch, self.done = None, False
+
+        def on_epoch_begin(self, epoch_, logs=None):
+            self.epoch = epoch_
+
+        def on_train_batch_begin(self, batch_, logs=None):
+            if (self.epoch, batch_) == (epoch, batch) and not self.done:
+                kernel = self.model.discriminator.trainable_weights[0]
+                kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+                self.done = True
+
+    return PoisonDiscriminator()

@@ -15,7 +15,7 @@ import pytest
 
 from keras_mrigan import training
 from keras_mrigan.callbacks import NonFiniteLossError
-from tests.conftest import finish, run_concurrently, start_process
+from tests.conftest import finish, poison_discriminator, run_concurrently, start_process
 
 
 def _history(run):
@@ -86,32 +86,13 @@ def test_kill_9_during_an_epoch_then_resume_matches_an_uninterrupted_run(tiny_co
         np.testing.assert_array_equal(resumed, uninterrupted)
 
 
-class PoisonDiscriminator(keras.callbacks.Callback):
-    """Turns a discriminator weight into NaN before one batch, once."""
-
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.at = (epoch, batch)
-        self.epoch = None
-        self.done = False
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if (self.epoch, batch) == self.at and not self.done:
-            kernel = self.model.discriminator.trainable_weights[0]
-            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
-            self.done = True
-
-
 def test_nan_loss_stops_with_epoch_step_and_term_and_keeps_the_good_checkpoint(
         tiny_config, tmp_path):
     run = tmp_path / "run"
     config = tiny_config.replace(epochs=3)
     with pytest.raises(NonFiniteLossError, match=r"d_loss is nan at epoch 2, step 2\. the last "
                        r"good checkpoint \(epoch 1\) is .*checkpoint.keras.*--on-nan rollback"):
-        training.train(config, run, verbose=0, extra_callbacks=[PoisonDiscriminator(1, 1)])
+        training.train(config, run, verbose=0, extra_callbacks=[poison_discriminator(1, 1)])
     assert json.loads((run / "state.json").read_text()) == {"epoch": 1, "images": 24}
     good = keras.models.load_model(run / "checkpoint.keras")
     assert all(np.isfinite(w.numpy()).all() for w in good.weights)
@@ -128,7 +109,7 @@ def test_nan_rollback_returns_to_the_checkpoint_with_lower_learning_rates(
                                  d_learning_rate=4e-4)
     with caplog.at_level("WARNING", logger="keras_mrigan.training"):
         gan = training.train(config, run, verbose=0,
-                             extra_callbacks=[PoisonDiscriminator(1, 1)])
+                             extra_callbacks=[poison_discriminator(1, 1)])
     assert "Rolled back to epoch 1; learning rates now G 0.0001, D 0.0002" in caplog.text
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-4)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(2e-4)

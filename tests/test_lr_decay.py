@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from keras_mrigan import callbacks, config, training
+from tests.conftest import poison_discriminator
 
 G_LR, D_LR = 2e-4, 4e-4
 
@@ -127,23 +128,6 @@ def test_minute_bound_run_and_its_resumption(tiny_config, tmp_path):
     assert json.loads((run / "state.json").read_text())["seconds"] == 120.0
 
 
-class PoisonDiscriminator(keras.callbacks.Callback):
-    """Turns a discriminator weight into NaN before one batch, once."""
-
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.at, self.epoch, self.done = (epoch, batch), None, False
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if (self.epoch, batch) == self.at and not self.done:
-            kernel = self.model.discriminator.trainable_weights[0]
-            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
-            self.done = True
-
-
 @pytest.mark.slow
 def test_nan_rollback_lowers_the_rates_the_decay_multiplies(tiny_config, tmp_path):
     cfg = tiny_config.replace(epochs=4, lr_decay="linear", lr_decay_final=0.2,
@@ -151,7 +135,7 @@ def test_nan_rollback_lowers_the_rates_the_decay_multiplies(tiny_config, tmp_pat
                               d_learning_rate=D_LR)
     record = RecordRates()
     gan = training.train(cfg, tmp_path / "run", verbose=0,
-                         extra_callbacks=[PoisonDiscriminator(2, 1), record])
+                         extra_callbacks=[poison_discriminator(2, 1), record])
     factors = [_expected("linear", k / 12, 0.5, 0.2) for k in range(12)]
     # Epochs 1-2 and batch 1 of epoch 3 (the poisoned batch 2 raises before it is recorded),
     # then from the epoch-2 checkpoint again with half the rates, decayed as before.
