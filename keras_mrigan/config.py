@@ -538,7 +538,7 @@ PRESETS["demo-stylegan2"] = (
 
 # `keras-mrigan demo` lasts at most this long in all, on any machine (its cohort built too).
 DEMO_MINUTES = 10.0
-DEMO_PRESET = "demo-dcgan"
+DEMO_PRESET = "demo-dcgan-budget"
 
 
 def get_preset(name):

@@ -161,9 +161,10 @@ def test_evaluate_a_run_and_an_image_folder(tiny_run, tmp_path, capsys):
 def test_demo_command(tmp_path):
     # The demo preset at its resolution with thinner networks: the command, not the model.
     code = main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "1", "--width",
-                 "0.0625", "--preset", "demo-dcgan-budget"])
+                 "0.0625"])
     assert code == 0
     saved = json.loads((tmp_path / "demo" / "config.json").read_text())
+    # The default preset: the budget's learning-rate decay; --epochs bounds it here.
     assert saved["schedule"]["preset"] == "demo-dcgan-budget"
     assert saved["optimizer"]["lr_decay"] == "cosine" and saved["schedule"]["epochs"] == 1
     grid = np.asarray(Image.open(tmp_path / "demo" / "samples" / "latest.png"))
