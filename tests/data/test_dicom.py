@@ -369,3 +369,20 @@ def test_a_runs_subjects_come_from_the_series_it_reads(tmp_path):
     config = RunConfig().replace(source=str(tmp_path / "d"), resolution=16)
     assert training.training_subjects(config) == ["P01", "P02"]
     assert training.training_subjects(config.replace(series="FLAIR")) == ["P02"]
+
+
+def test_jpeg2000_series_read_like_the_uncompressed_one(tmp_path):
+    # Decoded by pylibjpeg's OpenJPEG plugin (the dicom extra; the dev extra installs it too).
+    # OpenJPEG's encoder needs images of some size: 64 x 64 slices.
+    volume = head_volume(shape=(64, 64, 6))
+    volume[9, 50, 3] = 2000.0  # A marker voxel where it should land.
+    files = write_axial_series(tmp_path / "d", volume)
+    for file in files:
+        ds = pydicom.dcmread(file)
+        ds.compress(pydicom.uid.JPEG2000Lossless)
+        ds.save_as(file, enforce_file_format=True)
+    assert pydicom.dcmread(files[0]).file_meta.TransferSyntaxUID == pydicom.uid.JPEG2000Lossless
+    [series] = readers.find_files(tmp_path / "d")
+    read = readers.read_volume(series)
+    np.testing.assert_allclose(read, volume, atol=SLOPE / 2)
+    assert np.unravel_index(np.argmax(read), read.shape) == (9, 50, 3)
