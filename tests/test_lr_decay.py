@@ -83,8 +83,11 @@ def test_config_fields():
     with pytest.raises(ValueError, match=r"`lr_decay_start` must be in \[0, 1\)\. "
                        "Received: lr_decay_start=1"):
         config.RunConfig().replace(lr_decay_start=1)
-    for name in config.PRESETS:  # The presets train as before.
-        assert config.get_preset(name).optimizer.lr_decay == "none"
+    # The paper's presets and the earlier demo presets train as before; the budget preset
+    # decays its rates over the second half of its budget.
+    for name in config.PRESETS:
+        expected = "cosine" if name == "demo-dcgan-budget" else "none"
+        assert config.get_preset(name).optimizer.lr_decay == expected
 
 
 @pytest.mark.slow

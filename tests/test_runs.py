@@ -163,7 +163,8 @@ def test_run_clock_says_when_the_time_budget_ends_the_run_first(caplog):
 
     now = [100.0]
     budget = TimeBudget(2, clock=lambda: now[0])  # 120 s from t = 100.
-    now[0] = 130.0  # 90 s left.
+    now[0] = 130.0
+    budget.seen = budget.elapsed  # As at a batch's end: 90 s left.
     clock = RunClock(epochs=40, steps_per_epoch=64, budget=budget)
     clock.params = {"verbose": 0}
     with caplog.at_level(logging.INFO, logger="keras_mrigan.callbacks"):
