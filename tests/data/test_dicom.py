@@ -1,5 +1,7 @@
 """DICOM series written with pydicom, read against the equivalent NIfTI files."""
 
+import shutil
+
 import numpy as np
 import pydicom
 import pytest
@@ -386,3 +388,20 @@ def test_jpeg2000_series_read_like_the_uncompressed_one(tmp_path):
     read = readers.read_volume(series)
     np.testing.assert_allclose(read, volume, atol=SLOPE / 2)
     assert np.unravel_index(np.argmax(read), read.shape) == (9, 50, 3)
+
+
+@pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm",
+                                  "MR_small_jpeg_ls_lossless.dcm"])
+def test_scanner_files_in_compressed_syntaxes_read_like_the_uncompressed_one(tmp_path, name):
+    # Files that ship with pydicom: one MR image stored uncompressed and in lossless
+    # compressed syntaxes (JPEG-LS through pylibjpeg-libjpeg, JPEG 2000 through OpenJPEG).
+    from pydicom.data import get_testdata_file
+
+    for folder, file in (("plain", "MR_small.dcm"), ("compressed", name)):
+        (tmp_path / folder).mkdir()
+        shutil.copy(get_testdata_file(file), tmp_path / folder / file)
+    [plain] = readers.find_files(tmp_path / "plain")
+    [compressed] = readers.find_files(tmp_path / "compressed")
+    expected = readers.read_stack(plain)
+    assert expected.shape == (1, 64, 64)  # One 2-D image: one slice, not 64 rows.
+    np.testing.assert_array_equal(readers.read_stack(compressed), expected)
