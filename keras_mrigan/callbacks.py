@@ -181,7 +181,27 @@ class RunTensorBoard(keras.callbacks.Callback):
             self._writer = None
 
 
-class FadeIn(keras.callbacks.Callback):
+class _EpochSteps(keras.callbacks.Callback):
+    """Knows, before every batch, the epoch and the batch's index within it, counting the
+    ``first_step`` batches of the ``fit``'s first epoch done before it (a run resumed in the
+    middle of an epoch feeds only that epoch's remaining batches)."""
+
+    def __init__(self, first_step=0):
+        super().__init__()
+        self.first_step = first_step
+        self.epoch = 0
+        self._offset = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self._offset, self.first_step = self.first_step, 0
+
+    def step(self, batch):
+        """The index within its epoch of the ``fit``'s batch ``batch``."""
+        return self._offset + batch
+
+
+class FadeIn(_EpochSteps):
     """Raises the fade-in weight ``alpha`` of a progressive GAN linearly from 0 to 1.
 
     Before every batch of epochs ``[start_epoch, start_epoch + epochs)`` it sets ``alpha`` of
@@ -199,7 +219,7 @@ class FadeIn(keras.callbacks.Callback):
     """
 
     def __init__(self, start_epoch, epochs, steps_per_epoch, first_step=0):
-        super().__init__()
+        super().__init__(first_step)
         if epochs < 1 or steps_per_epoch < 1:
             raise ValueError(
                 f"FadeIn needs epochs >= 1 and steps_per_epoch >= 1. Received: epochs={epochs}, "
@@ -209,20 +229,14 @@ class FadeIn(keras.callbacks.Callback):
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
         self.epoch = start_epoch
-        self.first_step = first_step
-        self._offset = 0
 
     def alpha(self, epoch, batch):
         """The fade-in weight before batch ``batch`` of epoch ``epoch``."""
         done = (epoch - self.start_epoch) * self.steps_per_epoch + batch
         return min(1.0, max(0.0, done / (self.epochs * self.steps_per_epoch)))
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        self._offset, self.first_step = self.first_step, 0
-
     def on_train_batch_begin(self, batch, logs=None):
-        alpha = self.alpha(self.epoch, self._offset + batch)
+        alpha = self.alpha(self.epoch, self.step(batch))
         for layer in self.model.fade_layers:
             layer.alpha.assign(alpha)
 
@@ -375,7 +389,7 @@ def decay_factor(kind, progress, start=0.5, final=0.25):
     return final + (1.0 - final) * shape
 
 
-class LearningRateDecay(keras.callbacks.Callback):
+class LearningRateDecay(_EpochSteps):
     """Multiplies the learning rates of both optimizers by ``decay_factor`` of the run's
     progress, set before every batch.
 
@@ -406,7 +420,7 @@ class LearningRateDecay(keras.callbacks.Callback):
 
     def __init__(self, kind, start, final, total_steps, steps_per_epoch, first_step=0,
                  seconds=None, total_seconds=None):
-        super().__init__()
+        super().__init__(first_step)
         decay_factor(kind, 0.0, start, final)  # Checks the three.
         if total_steps < 1 or steps_per_epoch < 1:
             raise ValueError("LearningRateDecay needs total_steps >= 1 and steps_per_epoch >= "
@@ -419,11 +433,8 @@ class LearningRateDecay(keras.callbacks.Callback):
         self.kind, self.start, self.final = kind, start, final
         self.total_steps = total_steps
         self.steps_per_epoch = steps_per_epoch
-        self.first_step = first_step
         self.seconds = seconds
         self.total_seconds = total_seconds
-        self.epoch = 0
-        self._offset = 0
         self.base = None
         self.factor = 1.0
 
@@ -447,12 +458,8 @@ class LearningRateDecay(keras.callbacks.Callback):
                           for o in self._optimizers())
         self.factor = 1.0
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        self._offset, self.first_step = self.first_step, 0
-
     def on_train_batch_begin(self, batch, logs=None):
-        factor = decay_factor(self.kind, self.progress(self.epoch, self._offset + batch),
+        factor = decay_factor(self.kind, self.progress(self.epoch, self.step(batch)),
                               self.start, self.final)
         if factor != self.factor:  # Assigning only on a change keeps "none"-like phases free.
             self._set([rate * factor for rate in self.base])
