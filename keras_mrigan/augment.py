@@ -9,10 +9,15 @@ Training"). Each transform of a policy is applied to each image with probability
 ``GAN`` can adapt from how confidently the discriminator scores real images (ADA, Karras et
 al. 2020, "Training Generative Adversarial Networks with Limited Data").
 
-Every function takes images ``(batch, H, W, C)`` in ``[-1, 1]`` and returns images of the same
-shape, still in ``[-1, 1]`` (-1 is the background of brain MRI slices: what translation and
-cutout fill with). Randomness comes from a ``uniform(shape)`` callable returning ``U(0, 1)``
-draws, so that the caller decides where the random numbers come from.
+Every function takes images ``(batch, H, W, C)`` and returns images of the same shape. Channel
+0 is the image, in ``[-1, 1]`` (-1 is the background of brain MRI slices: what translation and
+cutout fill it with); the channels after it, if any, are the image's mask as class
+probabilities in ``[0, 1]`` (an image and mask pair, see ``layers.PairOutput``). Geometric
+transforms (translation, cutout, flip) move every channel alike, so the mask stays on its
+image, and fill the mask channels with 0 (no class: the same for real and generated pairs);
+intensity transforms (brightness, contrast) change channel 0 only. Randomness comes from a
+``uniform(shape)`` callable returning ``U(0, 1)`` draws, so that the caller decides where the
+random numbers come from.
 """
 
 import tensorflow as tf
@@ -20,16 +25,32 @@ import tensorflow as tf
 TRANSLATION = 0.125  # Largest shift, as a fraction of the side (DiffAugment's 1/8).
 CUTOUT = 0.5  # Side of the cut-out square, as a fraction of the image's side.
 BACKGROUND = -1.0
+MASK_BACKGROUND = 0.0  # Fill of the mask channels: no class.
+
+
+def _fill(images):
+    """The value each channel is filled with, ``(C,)``: the background for the image, 0 for
+    the mask channels."""
+    rest = tf.fill([tf.shape(images)[-1] - 1], tf.constant(MASK_BACKGROUND, images.dtype))
+    return tf.concat([tf.constant([BACKGROUND], images.dtype), rest], axis=0)
+
+
+def _image_only(transform, images, *args):
+    """``transform`` applied to channel 0, the mask channels unchanged."""
+    return tf.concat([transform(images[..., :1], *args), images[..., 1:]], axis=-1)
 
 
 def translate(images, dy, dx):
     """Shifts each image by whole pixels, ``dy`` down and ``dx`` right (``(batch,)`` integer
-    tensors), filling with the background value: ``out[i, j] = image[i - dy, j - dx]``."""
+    tensors), filling with the background value (0 in mask channels): ``out[i, j] =
+    image[i - dy, j - dx]``."""
     size = tf.shape(images)
     h, w = size[1], size[2]
     pad = tf.maximum(tf.reduce_max(tf.abs(dy)), tf.reduce_max(tf.abs(dx)))
-    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]],
-                    constant_values=BACKGROUND)
+    paddings = [[0, 0], [pad, pad], [pad, pad], [0, 0]]
+    padded = tf.concat([tf.pad(images[..., :1], paddings, constant_values=BACKGROUND),
+                        tf.pad(images[..., 1:], paddings, constant_values=MASK_BACKGROUND)],
+                       axis=-1)
     rows = tf.range(h)[None, :] - dy[:, None] + pad
     cols = tf.range(w)[None, :] - dx[:, None] + pad
     shifted = tf.gather(padded, rows, axis=1, batch_dims=1)
@@ -45,7 +66,8 @@ def translation(images, uniform):
 
 
 def cutout(images, uniform):
-    """Sets a square of ``CUTOUT`` of the side, at a random place, to the background."""
+    """Sets a square of ``CUTOUT`` of the side, at a random place, to the background (0 in
+    mask channels)."""
     size = tf.shape(images)
     h, w = size[1], size[2]
     half = tf.cast(tf.round(tf.cast(h, tf.float32) * CUTOUT / 2), tf.int32)
@@ -55,24 +77,30 @@ def cutout(images, uniform):
     inside_y = tf.abs(tf.range(h)[None, :] - cy[:, None]) < half
     inside_x = tf.abs(tf.range(w)[None, :] - cx[:, None]) < half
     mask = tf.logical_and(inside_y[:, :, None], inside_x[:, None, :])[..., None]
-    return tf.where(mask, tf.cast(BACKGROUND, images.dtype), images)
+    return tf.where(mask, _fill(images), images)
 
 
 def brightness(images, uniform):
-    """Adds ``U(-0.5, 0.5)`` to each image (clipped to ``[-1, 1]``)."""
+    """Adds ``U(-0.5, 0.5)`` to each image (clipped to ``[-1, 1]``; channel 0 only)."""
     offset = uniform([tf.shape(images)[0], 1, 1, 1]) - 0.5
-    return tf.clip_by_value(images + offset, -1.0, 1.0)
+    return _image_only(lambda x: tf.clip_by_value(x + offset, -1.0, 1.0), images)
 
 
 def contrast(images, uniform):
-    """Scales each image's deviation from its mean by ``U(0.5, 1.5)`` (clipped)."""
-    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+    """Scales each image's deviation from its mean by ``U(0.5, 1.5)`` (clipped; channel 0
+    only)."""
     factor = uniform([tf.shape(images)[0], 1, 1, 1]) + 0.5
-    return tf.clip_by_value((images - mean) * factor + mean, -1.0, 1.0)
+
+    def scale(x):
+        mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+        return tf.clip_by_value((x - mean) * factor + mean, -1.0, 1.0)
+
+    return _image_only(scale, images)
 
 
 def flip(images, uniform):
-    """Mirrors left and right (a brain is nearly, not exactly, symmetric: off by default)."""
+    """Mirrors left and right, every channel (a brain is nearly, not exactly, symmetric: off
+    by default)."""
     del uniform
     return tf.reverse(images, axis=[2])
 
@@ -103,7 +131,8 @@ def augment(images, policy, p, uniform):
     """Applies each transform of ``policy``, in order, to each image with probability ``p``.
 
     Args:
-        images: ``(batch, H, W, C)`` in ``[-1, 1]``.
+        images: ``(batch, H, W, C)``: the image in ``[-1, 1]`` (channel 0) and, for pairs,
+            its mask's class probabilities.
         policy: transform names (see ``parse_policy``).
         p: probability, a scalar.
         uniform: ``uniform(shape)`` -> ``U(0, 1)`` float32 draws.

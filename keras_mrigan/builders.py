@@ -15,7 +15,7 @@ import keras
 from keras_mrigan import losses
 from keras_mrigan.config import NAN_POLICIES, PRECISIONS, STRATEGIES
 from keras_mrigan.models import get_architecture, is_progressive
-from keras_mrigan.models.gan import GAN
+from keras_mrigan.models.gan import GAN, as_mask_classes, mask_class_count
 from keras_mrigan.utils import random_scope
 
 _strategies = {}
@@ -80,7 +80,7 @@ def settings_for(function, config, *more):
     return {name: value for name, value in config.settings().items() if name in names}
 
 
-def build_gan(config, resolution=None, classes=None):
+def build_gan(config, resolution=None, classes=None, masks=None):
     """A fresh, uncompiled ``GAN`` for a ``RunConfig``, with its variables in the run's
     strategy scope and layers in the run's precision policy.
 
@@ -93,12 +93,20 @@ def build_gan(config, resolution=None, classes=None):
             stage, 4 x 4); other architectures are built at the data resolution.
         classes: ``(class_names, class_counts)`` of labelled data: a conditional GAN whose
             generated labels follow the counts.
+        masks: the ``MaskClasses`` (or its dict) of data of image and mask pairs: a GAN of
+            pairs, whose networks work on ``1 + K`` channels (generated masks as
+            ``config.model.mask_output`` says).
     """
     with run_scope(config), random_scope(config.schedule.seed):
-        return _build_gan(config, resolution, classes)
+        return _build_gan(config, resolution, classes, masks)
 
 
-def _build_gan(config, resolution, classes=None):
+# Settings named like arguments of the networks and the GAN that come from the data, not from
+# the config's field of the same name (``mask_classes`` there is the text naming the classes).
+_FROM_DATA = ("resolution", "num_classes", "mask_classes")
+
+
+def _build_gan(config, resolution, classes=None, masks=None):
     model = config.model
     architecture = get_architecture(model.arch)
     if resolution is None:
@@ -117,15 +125,24 @@ def _build_gan(config, resolution, classes=None):
     if config.data.labels and classes is None:
         raise ValueError("A labelled run's GAN is conditional: give its `classes`.")
     names, counts = classes if classes is not None else ((), None)
-    generator = architecture.build_generator(resolution, num_classes=len(names),
-                                             **_without(generator_settings, "resolution"))
+    mask_classes = as_mask_classes(masks)
+    k = mask_class_count(mask_classes)
+    if k and "mask_classes" not in _parameters(architecture.build_generator):
+        raise ValueError(f"{model.arch} does not make image and mask pairs. "
+                         f"Received: masks={masks!r}")
+    pair = {"mask_classes": k} if k else {}
+    generator = architecture.build_generator(resolution, num_classes=len(names), **pair,
+                                             **_without(generator_settings, *_FROM_DATA))
     discriminator_settings = settings_for(architecture.build_discriminator, config)
     if "batch_norm" in _parameters(architecture.build_discriminator):
         discriminator_settings["batch_norm"] = critic_batch_norm(config)
     discriminator = architecture.build_discriminator(
-        resolution, num_classes=len(names), **_without(discriminator_settings, "resolution"))
+        resolution, num_classes=len(names), **pair,
+        **_without(discriminator_settings, *_FROM_DATA))
     return GAN(generator, discriminator, num_classes=len(names), class_names=names,
-               class_frequencies=counts, **settings_for(GAN.__init__, config))
+               class_frequencies=counts, mask_classes=mask_classes,
+               **_without(settings_for(GAN.__init__, config), *_FROM_DATA, "class_names",
+                          "class_frequencies"))
 
 
 def critic_batch_norm(config):
@@ -146,7 +163,7 @@ def grow_gan(gan, config, resolution):
     its latent random state."""
     architecture = get_architecture(config.model.arch)
     classes = (gan.class_names, gan.class_frequencies) if gan.conditional else None
-    grown = build_gan(config, resolution, classes)
+    grown = build_gan(config, resolution, classes, gan.mask_classes)
     architecture.transfer_weights(gan.generator, grown.generator)
     architecture.transfer_weights(gan.discriminator, grown.discriminator)
     grown.seed_generator.state.assign(gan.seed_generator.state)

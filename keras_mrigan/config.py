@@ -269,6 +269,10 @@ class ModelConfig(_Section):
         None, choices=(True, False, None),
         help="batch normalization in the dcgan discriminator (Table 2); default: off under "
         "the per-sample gradient penalties of wgan-gp, gan-r1 and rpgan, on otherwise")
+    mask_output: str = setting(
+        "soft", choices=("soft", "straight_through"),
+        help="generated masks of image and mask pairs as the discriminator sees them: class "
+        "probabilities (softmax) or one-hot forward with the softmax's gradient")
 
 
 @dataclasses.dataclass

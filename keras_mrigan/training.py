@@ -159,7 +159,9 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
     """Trains a GAN into a new run folder.
 
     With ``config.data.labels`` the data are labelled and the GAN is conditional, with the
-    data's classes and class frequencies. The run records the subjects it trains on in
+    data's classes and class frequencies. With ``config.data.masks`` the data are image and
+    mask pairs (``(r, r, 1 + K)`` slices) and the GAN makes pairs of the data's
+    ``mask_classes``. The run records the subjects it trains on in
     ``split.json``.
 
     Args:
@@ -171,7 +173,9 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
         extra_callbacks: more Keras callbacks.
         data: the training data already in memory instead of ``config.data.source``: a
             dict with ``images`` (``(N, r, r, 1)`` in ``[-1, 1]``), and optionally
-            ``labels`` (class indices), ``class_names`` and ``subjects`` (one per image).
+            ``labels`` (class indices), ``class_names`` and ``subjects`` (one per image);
+            for pairs, ``images`` holds the ``(N, r, r, 1 + K)`` pairs and ``mask_classes``
+            their ``MaskClasses``.
         clock: the time budget's clock (``config.schedule.minutes``), in seconds.
 
     Returns:
@@ -186,12 +190,14 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
         dataset = make_dataset(config, data["images"], None if labels is None else
                                (np.asarray(labels), data.get("class_names")))
         subjects = sorted(set(map(str, data.get("subjects", []))))
+        masks = data.get("mask_classes")
     else:
-        dataset = make_dataset(config) if config.data.labels else None
+        dataset = make_dataset(config) if _knows_data(config) else None
         subjects = None
+        masks = getattr(dataset, "mask_classes", None)
     classes = ((dataset.class_names, dataset.class_counts)
                if hasattr(dataset, "class_names") else None)
-    gan = compile_gan(build_gan(config, classes=classes), config)
+    gan = compile_gan(build_gan(config, classes=classes, masks=masks), config)
     if is_progressive(config.model.arch) and config.schedule.phase_images <= 0:
         schedule_stages(config, images_per_epoch=None)
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -207,6 +213,11 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
         write_split(run_dir, subjects, in_memory=data is not None)
     return _fit(gan, config, run_dir, (0, 0), {}, verbose, extra_callbacks, dataset, budget,
                 clock)
+
+
+def _knows_data(config):
+    """Whether the GAN of a run is built from its data (their classes or mask classes)."""
+    return bool(config.data.labels or getattr(config.data, "masks", None))
 
 
 def _budget(config, clock):
@@ -327,11 +338,13 @@ def load_checkpoint(run_dir, config):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     done, step = _position(run_dir)
     if not done and not step:  # Killed before its first checkpoint: start it again.
-        classes = None
-        if config.data.labels:
+        classes = masks = None
+        if _knows_data(config):
             dataset = make_dataset(config)
-            classes = (dataset.class_names, dataset.class_counts)
-        return compile_gan(build_gan(config, classes=classes), config), 0, {}
+            if config.data.labels:
+                classes = (dataset.class_names, dataset.class_counts)
+            masks = getattr(dataset, "mask_classes", None)
+        return compile_gan(build_gan(config, classes=classes, masks=masks), config), 0, {}
     with run_scope(config):
         gan = keras.models.load_model(run_dir / run_callbacks.CHECKPOINT)
     return gan, done, run_callbacks.read_history(run_dir / run_callbacks.HISTORY, epochs=done)

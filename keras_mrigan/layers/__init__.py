@@ -7,6 +7,7 @@ from keras_mrigan.layers.icnr import ICNR
 from keras_mrigan.layers.minibatch_stddev import MinibatchStdDev
 from keras_mrigan.layers.modulated_conv import ModulatedConv2D
 from keras_mrigan.layers.noise import NoiseInjection
+from keras_mrigan.layers.pair_output import PairOutput
 from keras_mrigan.layers.pixel_norm import PixelNorm
 from keras_mrigan.layers.pixel_shuffle import PixelShuffle
 from keras_mrigan.layers.weighted_sum import WeightedSum
@@ -19,6 +20,7 @@ __all__ = [
     "MinibatchStdDev",
     "ModulatedConv2D",
     "NoiseInjection",
+    "PairOutput",
     "PixelNorm",
     "PixelShuffle",
     "Projection",

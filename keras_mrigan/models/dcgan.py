@@ -6,6 +6,7 @@ import keras
 
 from keras_mrigan.data.preprocess import check_resolution
 from keras_mrigan.layers import MinibatchStdDev, conditioning
+from keras_mrigan.layers.pair_output import check_mask_output, pair_channels, pair_output
 
 # Paper values (Tables 1-2, §2.1); presets and defaults refer to these names.
 BASE_RESOLUTION = 8  # Both networks work at 8 x 8 at their narrow end.
@@ -40,7 +41,8 @@ def _init():
 
 
 def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
-                    upsample="transpose", num_classes=0, name="dcgan_generator"):
+                    upsample="transpose", num_classes=0, mask_classes=0, mask_output="soft",
+                    name="dcgan_generator"):
     """The DCGAN generator of Table 1, for any power-of-two resolution.
 
     From the latent, a dense layer to 8 x 8 x 256, then per doubling of the resolution a 5 x 5
@@ -60,13 +62,21 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
             checkerboard artifacts"); the same shapes and filter counts.
         num_classes: with K >= 2 classes, the generator also takes a label and starts from
             the latent concatenated with the label's embedding (``layers.conditioning``).
+        mask_classes: with K >= 2 mask classes, the generator makes image and mask pairs:
+            its last convolution emits 1 + K channels and ``PairOutput`` gives channel 0 the
+            tanh and channels 1..K a softmax over the classes.
+        mask_output: the generated masks as ``"soft"`` probabilities or
+            ``"straight_through"`` one-hot (see ``layers.PairOutput``).
 
     Returns:
         A functional ``keras.Model`` from ``(batch, latent_dim)`` (and ``(batch,)`` int32
-        labels) to ``(batch, resolution, resolution, 1)`` in ``[-1, 1]``.
+        labels) to ``(batch, resolution, resolution, 1 + mask_classes)``, channel 0 in
+        ``[-1, 1]``.
     """
     stages = _stages(resolution)
     check_width(width)
+    channels = pair_channels(mask_classes)
+    check_mask_output(mask_output)
     if upsample not in UPSAMPLING:
         raise ValueError(f"`upsample` must be one of {list(UPSAMPLING)}. "
                          f"Received: upsample={upsample!r}")
@@ -93,15 +103,16 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
             )(x)
             x = _bn_relu(x, block, batch_norm)
     images = convolution(
-        1, KERNEL_SIZE, padding="same", activation="tanh", kernel_initializer=_init(),
-        name="to_image",
+        channels, KERNEL_SIZE, padding="same", activation=None if mask_classes else "tanh",
+        kernel_initializer=_init(), name="to_image",
     )(x)
+    images = pair_output(images, mask_classes, "tanh", mask_output)
     return keras.Model(inputs, images, name=name)
 
 
 def build_discriminator(
     resolution=256, width=1.0, minibatch_stddev=True, group_size=4, batch_norm=True,
-    num_classes=0, name="dcgan_discriminator",
+    num_classes=0, mask_classes=0, name="dcgan_discriminator",
 ):
     """The DCGAN discriminator of Table 2, for any power-of-two resolution.
 
@@ -120,14 +131,16 @@ def build_discriminator(
         num_classes: with K >= 2 classes, a projection discriminator: it also takes a label,
             and adds the inner product of the label's embedding with the dense features to
             the score.
+        mask_classes: with K >= 2 mask classes, the discriminator scores image and mask
+            pairs: its input has 1 + K channels.
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` (and
-        ``(batch,)`` int32 labels) to ``(batch, 1)``.
+        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1 +
+        mask_classes)`` (and ``(batch,)`` int32 labels) to ``(batch, 1)``.
     """
     stages = _stages(resolution)
     check_width(width)
-    images = keras.Input((resolution, resolution, 1), name="image")
+    images = keras.Input((resolution, resolution, pair_channels(mask_classes)), name="image")
     inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     x = images
     for stage in range(stages):

@@ -78,13 +78,23 @@ class GAN(SavesSeedState, keras.Model):
     (and the gradient penalties' points between them) pair up class by class; the generator
     step draws its labels from ``class_frequencies`` (the training set's).
 
+    With ``mask_classes`` (K >= 2 classes of a tissue mask) the GAN makes image and mask
+    pairs: a pair is one tensor of ``1 + K`` channels, the image in channel 0 and the mask's
+    class probabilities in channels 1..K (real masks one-hot). The generator emits such
+    tensors (``layers.PairOutput``) and the discriminator scores them, so the training, the
+    penalties, the augmentation (geometric transforms move image and mask alike), the moving
+    average and the fade-in work on pairs as on images. ``generate`` returns the images, and
+    with ``return_masks`` the masks as class indices.
+
     Progressive networks (a ``WeightedSum`` layer in the generator) are trained the same way;
     while they fade a new resolution in, the real images are faded alike: each batch is mixed
     with its own 2x downsampled-then-upsampled copy by the generator's ``alpha``.
 
     Args:
-        generator: a model from latents ``(batch, latent_dim)`` to images in ``[-1, 1]``.
-        discriminator: a model from images to one raw score per image ``(batch, 1)``.
+        generator: a model from latents ``(batch, latent_dim)`` to images in ``[-1, 1]``
+            (``(batch, H, W, 1 + K)`` pairs with ``mask_classes``).
+        discriminator: a model from images (pairs) to one raw score per image
+            ``(batch, 1)``.
         latent_distribution: ``"uniform"`` (``U(-1, 1)``) or ``"normal"`` (normalized
             ``N(0, 1)``).
         d_steps: discriminator updates per batch.
@@ -109,6 +119,9 @@ class GAN(SavesSeedState, keras.Model):
         class_names: the K class names (default ``"0"``, ``"1"``, ...).
         class_frequencies: how often each class occurs in the training data (any positive
             scale; default: equally often); generated labels are drawn from them.
+        mask_classes: ``None`` (images only) or the classes of the masks of image and mask
+            pairs: a ``data.masks.MaskClasses`` or its dict (``{"values": [...], "names":
+            [...]}``), whose K >= 2 classes the networks' ``1 + K`` channels must match.
 
     Example:
 
@@ -139,6 +152,7 @@ class GAN(SavesSeedState, keras.Model):
         num_classes=0,
         class_names=None,
         class_frequencies=None,
+        mask_classes=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -171,6 +185,9 @@ class GAN(SavesSeedState, keras.Model):
             raise ValueError(f"`class_frequencies` must be {num_classes} non-negative numbers, "
                              f"not all 0. Received: class_frequencies={class_frequencies!r}")
         self.class_frequencies = tuple(float(f) for f in frequencies / max(frequencies.sum(), 1))
+        self.mask_classes = as_mask_classes(mask_classes)
+        self.num_mask_classes = mask_class_count(self.mask_classes)
+        _check_pair_channels(generator, discriminator, self.num_mask_classes)
         self.augment_policy = augment_module.parse_policy(augment)
         self.generator = generator
         self.discriminator = discriminator
@@ -507,11 +524,17 @@ class GAN(SavesSeedState, keras.Model):
             results = {name: tf.reshape(value, [1]) for name, value in results.items()}
         return results
 
+    @property
+    def makes_pairs(self):
+        """Whether the GAN makes image and mask pairs."""
+        return self.num_mask_classes > 0
+
     def generate(self, n, seed=None, batch_size=64, raw=False, label=None,
-                 return_labels=False):
+                 return_labels=False, return_masks=False):
         """Generates ``n`` images with the sampling generator (the moving average, if kept)
         in inference mode, clipped to ``[-1, 1]`` (a no-op for tanh outputs; progressive
-        generators have a linear output).
+        generators have a linear output). A GAN of image and mask pairs also gives each
+        image's mask, the most probable class of each pixel.
 
         Image ``i`` is the image of seed ``seed + i``: its latent is
         ``seed_latents([seed + i])`` and, for a conditional GAN without ``label``, its class
@@ -530,10 +553,12 @@ class GAN(SavesSeedState, keras.Model):
                 per image (a sequence of ``n``); ``None`` draws each image's class from
                 ``class_frequencies`` with its seed.
             return_labels: also return the class indices (conditional GANs).
+            return_masks: also return the masks (GANs of image and mask pairs).
 
         Returns:
             float32 numpy array ``(n, H, W, 1)``; with ``return_labels``, and the int32 class
-            indices ``(n,)`` (``None`` for an unconditional GAN).
+            indices ``(n,)`` (``None`` for an unconditional GAN); with ``return_masks``, and
+            last the masks' int32 class indices ``(n, H, W)`` (``None`` without masks).
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
@@ -551,10 +576,16 @@ class GAN(SavesSeedState, keras.Model):
             chunk = None if labels is None else labels[start : start + batch_size]
             batches.append(keras.ops.convert_to_numpy(tf.cast(
                 generator(self._inputs(latents, chunk), training=False), tf.float32)))
-        images = np.clip(np.concatenate(batches), -1.0, 1.0)
+        pairs = np.concatenate(batches)
+        # The clip is for the image; the mask channels are probabilities already.
+        images = np.clip(pairs[..., :1], -1.0, 1.0)
+        results = [images]
         if return_labels:
-            return images, None if labels is None else keras.ops.convert_to_numpy(labels)
-        return images
+            results.append(None if labels is None else keras.ops.convert_to_numpy(labels))
+        if return_masks:
+            results.append(np.argmax(pairs[..., 1:], axis=-1).astype(np.int32)
+                           if self.makes_pairs else None)
+        return tuple(results) if len(results) > 1 else images
 
     def labels_for(self, n, label=None, seed=None):
         """The class indices of ``n`` generated images (int32 tensor), or ``None`` for an
@@ -593,6 +624,7 @@ class GAN(SavesSeedState, keras.Model):
             num_classes=self.num_classes,
             class_names=list(self.class_names),
             class_frequencies=list(self.class_frequencies),
+            mask_classes=mask_classes_json(self.mask_classes),
         )
         return config
 
@@ -617,3 +649,54 @@ class GAN(SavesSeedState, keras.Model):
         config["g_optimizer"] = keras.optimizers.deserialize(config["g_optimizer"])
         config["d_optimizer"] = keras.optimizers.deserialize(config["d_optimizer"])
         self.compile(**config)  # Builds the optimizer slots, so saved values load into them.
+
+
+def as_mask_classes(mask_classes):
+    """The classes of a GAN's masks: ``None``, or a ``MaskClasses``-like object kept as it
+    is, or a dict (``MaskClasses.to_json()``) with at least ``values``, as a normalized
+    dict."""
+    if mask_classes is None or hasattr(mask_classes, "to_json"):
+        return mask_classes
+    if not isinstance(mask_classes, dict) or "values" not in mask_classes:
+        raise ValueError("`mask_classes` must be None, a MaskClasses or its dict with "
+                         f"'values' (and 'names'). Received: mask_classes={mask_classes!r}")
+    values = [int(v) for v in mask_classes["values"]]
+    names = [str(n) for n in mask_classes.get("names") or map(str, values)]
+    if len(names) != len(values):
+        raise ValueError(f"`mask_classes` must name its {len(values)} values. Received: "
+                         f"mask_classes={mask_classes!r}")
+    return {**mask_classes, "values": values, "names": names}
+
+
+def mask_classes_json(mask_classes):
+    """``mask_classes`` as a JSON-ready dict (``None`` without masks)."""
+    if mask_classes is None:
+        return None
+    return mask_classes.to_json() if hasattr(mask_classes, "to_json") else dict(mask_classes)
+
+
+def mask_class_count(mask_classes):
+    """K, the number of mask classes (0 without masks)."""
+    if mask_classes is None:
+        return 0
+    count = len(mask_classes_json(mask_classes)["values"])
+    if count < 2:
+        raise ValueError("A mask has at least 2 classes (background counts as one). "
+                         f"Received: mask_classes={mask_classes!r}")
+    return count
+
+
+def _check_pair_channels(generator, discriminator, mask_classes):
+    """Both networks must work on ``1 + mask_classes`` channels."""
+    expected = 1 + mask_classes
+    for network, name, tensor in ((generator, "generator", "outputs"),
+                                  (discriminator, "discriminator", "inputs")):
+        try:
+            channels = getattr(network, tensor)[0].shape[-1]
+        except (AttributeError, TypeError, IndexError):  # Subclassed: unknown until called.
+            continue
+        if channels != expected:
+            raise ValueError(
+                f"The {name} {'makes' if tensor == 'outputs' else 'takes'} {channels} "
+                f"channels, but the GAN's pairs have {expected} (1 + {mask_classes} mask "
+                "classes): build both networks with the GAN's mask_classes.")
