@@ -241,6 +241,17 @@ class DataConfig(_Section):
         help="the table's values to classes, e.g. '0=control,0.5=dementia,1=dementia'")
     drop_unlabelled: bool = setting(
         False, help="leave out files without a label (else an error lists them)")
+    masks: str | None = setting(
+        None, metavar="demo|FOLDER|PATTERN",
+        help="a mask per image (image and mask pairs): 'demo' (the demo cohort's tissue "
+        "classes), a folder of masks (same relative path, else the same numbers in the name: "
+        "case_001_slice_0.nii.png with seg_001_slice_0.nii.png), or a pattern relative to each "
+        "image with {stem}, {name} or wildcards, e.g. '{stem}_seg.nii.gz'")
+    mask_classes: str | None = setting(
+        None, metavar="VALUE=NAME,...",
+        help="the mask values and their class names, e.g. '0=background,85=CSF,170=gray "
+        "matter,255=white matter' (a value not listed is an error; default: every value "
+        "found)")
     cache: bool | str = setting(
         True, metavar="true|false|FOLDER",
         help="keep the decoded slices in memory (true), in files under FOLDER, or not at all")

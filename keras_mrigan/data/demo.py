@@ -32,6 +32,10 @@ from keras_mrigan.utils import Progress, cache_dir
 GENERATOR_VERSION = 4
 # Voxels kept around the brain when the template is cropped to its bounding box.
 _MARGIN = 12
+# Bumped whenever the tissue masks' rule changes (see ``make_tissue``).
+TISSUE_VERSION = 1
+# The classes of the tissue masks, by value.
+TISSUE_CLASSES = ("background", "CSF", "gray matter", "white matter")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,22 +98,49 @@ def load_template():
 
     Intensities are in ``[0, 1]``; the affine maps voxels to MNI millimetres.
     """
+    image = _nilearn_datasets().load_mni152_template(resolution=1)
+    volume = np.asarray(image.get_fdata(), dtype=np.float32)
+    box = _brain_box(volume)
+    affine = image.affine.copy()
+    affine[:3, 3] += affine[:3, :3] @ box[0]
+    return _crop(volume, box) / volume.max(), affine
+
+
+def load_tissue_maps():
+    """nilearn's MNI152 gray- and white-matter probability maps, cropped like
+    ``load_template``'s volume: ``(gray, white)``, float32 in ``[0, 1]``.
+
+    The maps share the T1 template's voxel grid (both ship with nilearn, no download).
+    """
+    datasets = _nilearn_datasets()
+    box = _brain_box(np.asarray(datasets.load_mni152_template(resolution=1).dataobj))
+    return tuple(_crop(np.asarray(loader(resolution=1).get_fdata(), dtype=np.float32), box)
+                 for loader in (datasets.load_mni152_gm_template,
+                                datasets.load_mni152_wm_template))
+
+
+def _nilearn_datasets():
     try:
-        from nilearn.datasets import load_mni152_template
+        from nilearn import datasets
     except ImportError as exc:  # pragma: no cover - nilearn is a dependency
         raise ImportError(
             "The demo cohort needs nilearn, which ships the MNI152 template: "
             "pip install nilearn"
         ) from exc
-    image = load_mni152_template(resolution=1)
-    volume = np.asarray(image.get_fdata(), dtype=np.float32)
+    return datasets
+
+
+def _brain_box(volume):
+    """The template's bounding box of nonzero voxels with ``_MARGIN`` voxels around it."""
     nonzero = np.argwhere(volume > 0)
     lo = np.maximum(nonzero.min(axis=0) - _MARGIN, 0)
     hi = np.minimum(nonzero.max(axis=0) + _MARGIN + 1, volume.shape)
-    volume = volume[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
-    affine = image.affine.copy()
-    affine[:3, 3] += affine[:3, :3] @ lo
-    return volume / volume.max(), affine
+    return lo, hi
+
+
+def _crop(volume, box):
+    (lo, hi) = box
+    return volume[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
 
 
 def _rotation(angles):
@@ -190,22 +221,7 @@ def make_subject(template, template_affine, settings, index):
     shape = (template.shape[0], template.shape[1], settings.slices)
     voxel_mm = (1.0, 1.0, settings.slice_mm)
     anatomy = _draw_anatomy(rng, settings, shape)
-
-    # Slab voxels -> template voxels, then a random affine about the slab's centre.
-    grid = np.indices(shape, dtype=np.float32).reshape(3, -1)
-    points = to_template[:3, :3].astype(np.float32) @ grid + to_template[:3, 3:].astype(np.float32)
-    centre = np.array([(template.shape[0] - 1) / 2, (template.shape[1] - 1) / 2,
-                       to_template[2, 3] + to_template[2, 2] * (shape[2] - 1) / 2],
-                      dtype=np.float32)[:, None]
-    offsets = points - centre
-    matrix = (_rotation(anatomy["angles"]) @ np.diag(1.0 / anatomy["scales"])).astype(np.float32)
-    coords = matrix @ offsets + centre + anatomy["shift"].astype(np.float32)
-    # Radial expansion about the ventricles (the slab's centre): a positive factor enlarges
-    # them, as atrophy does, and a negative one shrinks them.
-    radius2 = (offsets**2).sum(axis=0) / np.float32(60.0**2)
-    coords -= (anatomy["atrophy"] * np.exp(-radius2)) * offsets
-    for axis, coarse in enumerate(anatomy["elastic"]):
-        coords[axis % 3] += _interpolate(coarse, shape).reshape(-1)
+    coords = _template_coordinates(template.shape, to_template, anatomy, shape)
 
     volume = ndimage.map_coordinates(template, coords, order=1, mode="constant", cval=0.0)
     volume = np.clip(volume.reshape(shape), 0.0, 1.0)
@@ -224,6 +240,67 @@ def make_subject(template, template_affine, settings, index):
     # Skull-stripped ("masked") scans such as OASIS's have a zero background.
     volume = np.where(brain, np.sqrt(real * real + imag * imag), 0.0).astype(np.float32)
     return volume, affine
+
+
+def make_tissue(template, tissue_maps, template_affine, settings, index):
+    """The tissue mask of subject ``index``: its anatomy's classes voxel for voxel.
+
+    The subject's deformation (``make_subject``'s random draws, replayed) carries nilearn's
+    MNI152 gray- and white-matter probability maps to the subject's slab, at the very points
+    where its image samples the T1 template. Background (0) is outside the subject's brain,
+    exactly where its image is zero; inside, each voxel takes the most probable of CSF (1:
+    neither gray nor white matter, probability ``1 - gray - white``), gray matter (2) and
+    white matter (3). The image's ageing (darker tissue next to CSF, white-matter
+    hypointensities) changes intensities, not classes: hypointensities stay white matter, as
+    in a segmentation of healthy anatomy.
+
+    Args:
+        template: the T1 template (``load_template``'s volume).
+        tissue_maps: ``(gray, white)`` from ``load_tissue_maps``.
+        template_affine, settings, index: as for ``make_subject``.
+
+    Returns:
+        uint8 ``(X, Y, slices)`` class values 0..3, on the grid of ``make_subject``'s volume.
+    """
+    from scipy import ndimage
+
+    rng = np.random.default_rng([settings.seed, index])
+    to_template, _ = slab_geometry(template_affine, settings)
+    shape = (template.shape[0], template.shape[1], settings.slices)
+    anatomy = _draw_anatomy(rng, settings, shape)
+    coords = _template_coordinates(template.shape, to_template, anatomy, shape)
+
+    def warp(volume):
+        return ndimage.map_coordinates(volume, coords, order=1, mode="constant",
+                                       cval=0.0).reshape(shape)
+
+    # The image's own test of the brain, on the same interpolated template values.
+    brain = np.clip(warp(template), 0.0, 1.0) > 0.0
+    gray, white = (np.clip(warp(m), 0.0, 1.0) for m in tissue_maps)
+    csf = np.clip(1.0 - gray - white, 0.0, 1.0)
+    tissue = np.argmax(np.stack([csf, gray, white]), axis=0).astype(np.uint8) + 1
+    return np.where(brain, tissue, 0).astype(np.uint8)
+
+
+def _template_coordinates(template_shape, to_template, anatomy, shape):
+    """Where each voxel of a subject's slab samples the template: float32 ``(3, voxels)``
+    template voxel coordinates, from the slab's geometry and the subject's ``anatomy`` (see
+    ``_draw_anatomy``). The image and its tissue masks sample the same points."""
+    grid = np.indices(shape, dtype=np.float32).reshape(3, -1)
+    points = to_template[:3, :3].astype(np.float32) @ grid + to_template[:3, 3:].astype(np.float32)
+    centre = np.array([(template_shape[0] - 1) / 2, (template_shape[1] - 1) / 2,
+                       to_template[2, 3] + to_template[2, 2] * (shape[2] - 1) / 2],
+                      dtype=np.float32)[:, None]
+    offsets = points - centre
+    matrix = (_rotation(anatomy["angles"]) @ np.diag(1.0 / anatomy["scales"])).astype(np.float32)
+    coords = matrix @ offsets + centre + anatomy["shift"].astype(np.float32)
+    # Radial expansion about the ventricles (the slab's centre): a positive factor enlarges
+    # them, as atrophy does, and a negative one shrinks them.
+    radius2 = (offsets**2).sum(axis=0) / np.float32(60.0**2)
+    coords -= (anatomy["atrophy"] * np.exp(-radius2)) * offsets
+    for axis, coarse in enumerate(anatomy["elastic"]):
+        coords[axis % 3] += _interpolate(coarse, shape).reshape(-1)
+    return coords
 
 
 def _draw_anatomy(rng, settings, shape):
@@ -351,6 +428,56 @@ def demo_cohort(settings=None, directory=None, progress=True):
             os.rename(tmp, target)
         except OSError:
             if not (target / "cohort.json").exists():  # Not another process winning the race.
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def demo_masks(settings=None, directory=None, progress=True):
+    """Returns the folder of the demo cohort's tissue masks, building it on first use.
+
+    Each ``sub-XXX.nii.gz`` (uint8, values ``0..3`` for ``TISSUE_CLASSES``) has the voxel
+    grid and affine of the cohort's volume of the same name (see ``make_tissue``). The masks
+    are cached beside the cohort, keyed by its settings and ``TISSUE_VERSION``, and built only
+    when asked for, so the cohort itself costs no more without them.
+
+    Args:
+        settings, directory, progress: as for ``demo_cohort``.
+
+    Returns:
+        ``Path`` of a folder holding ``sub-XXX.nii.gz`` masks and ``tissue.json``.
+    """
+    settings = settings or DemoSettings()
+    if settings.n_subjects < 1:
+        raise ValueError(
+            f"`n_subjects` must be at least 1. Received: n_subjects={settings.n_subjects}"
+        )
+    root = Path(directory) if directory is not None else cache_dir()
+    target = root / f"demo-{settings.key()}-tissue{TISSUE_VERSION}"
+    if (target / "tissue.json").exists():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    template, affine = load_template()
+    maps = load_tissue_maps()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
+    try:
+        bar = Progress(settings.n_subjects, "Building demo tissue masks") if progress else None
+        _, subject_affine = slab_geometry(affine, settings)
+        for index in range(settings.n_subjects):
+            tissue = make_tissue(template, maps, affine, settings, index)
+            nib.save(nib.Nifti1Image(tissue, subject_affine), tmp / f"sub-{index:03d}.nii.gz")
+            if bar:
+                bar.update()
+        description = {"tissue_version": TISSUE_VERSION, "generator_version": GENERATOR_VERSION,
+                       "classes": dict(enumerate(TISSUE_CLASSES)),
+                       **dataclasses.asdict(settings)}
+        (tmp / "tissue.json").write_text(json.dumps(description, indent=2) + "\n")
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / "tissue.json").exists():  # Not another process winning the race.
                 raise
     finally:
         if tmp.exists():

@@ -6,6 +6,8 @@ than memory streams from disk on its first pass and is then read from the cache.
 """
 
 import dataclasses
+import json
+import logging
 import warnings
 from pathlib import Path
 
@@ -13,10 +15,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mrigan.data import labels as labels_module
+from keras_mrigan.data import masks as masks_module
 from keras_mrigan.data import preprocess, readers
-from keras_mrigan.data.demo import demo_cohort
+from keras_mrigan.data.demo import TISSUE_CLASSES, DemoSettings, demo_cohort, demo_masks
+from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.plotting import save_image_grid
 from keras_mrigan.utils import check_positive_int
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +48,13 @@ class SliceOptions:
             SeriesInstanceUID it matches (one that cannot be read is then an error).
         split_gaps: read a DICOM series with a missing slice as the volumes on either side
             of the gap, instead of an error.
+        masks: a mask per image: ``"demo"`` (the demo cohort's tissue classes), a folder of
+            masks, or a pattern relative to each image (see ``keras_mrigan.data.masks``).
+            Slices then travel as pairs ``(..., H, W, 1 + K)``: the image, then the mask's
+            ``K`` classes one-hot.
+        mask_classes: the mask values and their names, ``"0=background,85=CSF,..."`` (or a
+            ``MaskClasses``); a value found in a mask and not listed is an error. Default:
+            every value found, in increasing order, named by itself.
     """
 
     axis: str = "axial"
@@ -56,6 +69,8 @@ class SliceOptions:
     spacing: float | None = None
     series: str | None = None
     split_gaps: bool = False
+    masks: str | None = None
+    mask_classes: str | MaskClasses | None = None
 
 
 def source_files(source, options):
@@ -96,19 +111,23 @@ def iter_slice_stacks(source, resolution, options=None, **overrides):
         options: a ``SliceOptions``; keyword arguments override its fields.
 
     Yields:
-        ``(name, stack)`` with ``stack`` float32 ``(n, resolution, resolution)`` in [-1, 1].
+        ``(name, stack)`` with ``stack`` float32 ``(n, resolution, resolution)`` in [-1, 1]
+        (with ``options.masks``: pairs ``(n, resolution, resolution, 1 + K)``).
 
     Raises:
         DataError: a file is unreadable (unless ``skip_bad_files``), a volume has no non-empty
             slice, or no file at all gave a slice.
     """
-    for path, stack in _file_stacks(source, resolution, _options(options, overrides)):
+    options = _options(options, overrides)
+    for path, stack in _file_stacks(source, resolution, options, None,
+                                    mask_pairs(source, options)):
         yield str(path), stack
 
 
-def _file_stacks(source, resolution, options, files=None):
+def _file_stacks(source, resolution, options, files=None, paired=None):
     """``iter_slice_stacks`` with each file as found (a ``Path`` or a ``DicomSeries``), or
-    ``None`` for an array; ``files`` replaces the source's own listing (the labelled ones)."""
+    ``None`` for an array; ``files`` replaces the source's own listing (the labelled ones).
+    With ``paired`` (a ``MaskPairs``), each stack holds pairs ``(n, r, r, 1 + K)``."""
     resolution = preprocess.check_resolution(resolution)
     source = resolve_source(source)
     if not isinstance(source, (Path, list, tuple)):
@@ -116,7 +135,7 @@ def _file_stacks(source, resolution, options, files=None):
         yield None, preprocess.prepare_slices(stack, resolution, 0.0, options.square)
         return
     if files is None:
-        files = source_files(source, options)
+        files = paired.files if paired is not None else source_files(source, options)
     bad = []
     total = 0
     for path in files:
@@ -127,7 +146,11 @@ def _file_stacks(source, resolution, options, files=None):
             )
             volume = readers.is_volume(path)
             min_foreground = options.min_foreground if volume else 0.0
-            stack = preprocess.prepare_slices(stack, resolution, min_foreground, options.square)
+            if paired is None:
+                stack = preprocess.prepare_slices(stack, resolution, min_foreground,
+                                                  options.square)
+            else:
+                stack = paired.prepare(path, stack, resolution, min_foreground, options)
             if volume and len(stack) == 0:
                 raise readers.DataError(
                     path, f"every slice is empty (less than {options.min_foreground:.0%} "
@@ -147,13 +170,14 @@ def _file_stacks(source, resolution, options, files=None):
         raise readers.DataError(source, "no usable slice in any file")
 
 
-def label_files(source, labels, options=None):
+def label_files(source, labels, options=None, files=None):
     """The labelled files of a source (a ``labels.FileLabels``), or ``None`` without labels.
 
     Args:
         source: path(s) or ``"demo"``.
         labels: ``None``, a ``labels.LabelOptions``, or ``"folders"``/``"demo"``/a CSV path.
         options: a ``SliceOptions`` (which files the source holds).
+        files: the files to label, if not every file of the source (those with a mask).
     """
     labels = labels_module.label_options(labels)
     if labels is None:
@@ -163,8 +187,166 @@ def label_files(source, labels, options=None):
     if not isinstance(source, (Path, list, tuple)):
         raise ValueError("Labels come from files (class folders, a table, the demo cohort); "
                          "an array source has none.")
-    files = source_files(source, options)
+    if files is None:
+        files = source_files(source, options)
     return labels_module.assign(files, source, labels)
+
+
+@dataclasses.dataclass
+class MaskPairs:
+    """The images of a source with a mask each, and the masks' classes.
+
+    Attributes:
+        files: the images (``Path`` or ``DicomSeries``), in source order.
+        masks: the mask ``Path`` of each image, by ``str(image)``.
+        classes: a ``MaskClasses``, with each class's pixel count over the masks.
+    """
+
+    files: list
+    masks: dict
+    classes: MaskClasses
+
+    def of(self, path):
+        return self.masks[str(path)]
+
+    def prepare(self, path, stack, resolution, min_foreground, options):
+        """A file's slices (``read_stack``'s ``stack``) with its mask's, as pairs
+        ``(n, resolution, resolution, 1 + K)`` that went through the same steps."""
+        indices = readers.read_mask_stack(path, self.of(path), self.classes, options.axis,
+                                          options.central_fraction, options.spacing)
+        if indices.shape != stack.shape:  # Guards the readers' promise of equal slicing.
+            raise readers.DataError(self.of(path), f"mask slices of shape {indices.shape} "
+                                    f"differ from those of its image {path}: {stack.shape}")
+        images, indices = preprocess.prepare_pairs(stack, indices, resolution, min_foreground,
+                                                   options.square)
+        return masks_module.to_pair(images, indices, self.classes.num_classes)
+
+
+def mask_pairs(source, options=None):
+    """Pairs every image of a source with its mask and reads the masks' classes, or ``None``
+    without ``options.masks``.
+
+    Every mask is read once here: its size (or voxel grid) against its image's and its
+    values against ``options.mask_classes``, so that a bad pair stops the run before any
+    slice is used. The classes found are logged once with their pixel counts.
+
+    Args:
+        source: path(s) or ``"demo"``.
+        options: a ``SliceOptions``.
+
+    Returns:
+        A ``MaskPairs``.
+
+    Raises:
+        DataError: images without a mask or masks without an image (listed), a mask of
+            another size or voxel grid, a value not in ``mask_classes``, fewer than two
+            classes.
+        ValueError: ``masks`` is not ``"demo"``, a folder or a pattern; masks with an array
+            source, with ``include_masks``, or ``"demo"`` for another source.
+    """
+    options = _options(options, {})
+    kind = masks_module.mask_kind(options.masks)
+    if kind is None:
+        return None
+    if options.include_masks:
+        raise ValueError("`masks` pairs each image with its mask; `include_masks` would read "
+                         "the masks as images too. Use one or the other.")
+    source = resolve_source(source)
+    if not isinstance(source, (Path, list, tuple)):
+        raise ValueError("`masks` pairs files with their masks; an array source cannot take "
+                         "them (pass pairs (N, H, W, 1 + K) with `mask_classes` instead).")
+    roots = [Path(r) for r in (source if isinstance(source, (list, tuple)) else [source])]
+    files = source_files(source, options)
+    classes = masks_module.parse_mask_classes(options.mask_classes) \
+        if options.mask_classes is not None else None
+    strict = options.pattern is None  # A pattern leaves out the masks of the images it skips.
+    if kind == "pattern":
+        files, found = masks_module.pair_pattern(files, options.masks)
+    else:
+        if kind == "demo":
+            folder = _demo_masks(roots)
+            classes = classes or MaskClasses((0, 1, 2, 3), TISSUE_CLASSES)
+        else:
+            folder = Path(options.masks)
+        images = {str(f) for f in files}
+        candidates = [m for m in readers.find_files(folder, include_masks=True)
+                      if isinstance(m, Path) and str(m) not in images]
+        if folder.resolve() not in {r.resolve() for r in roots}:
+            # A mask folder inside the source holds masks, not images.
+            files = [f for f in files if not _inside(f, folder)]
+        found = masks_module.pair_folder(files, roots, candidates, folder, strict=strict)
+    return _read_mask_classes(files, found, classes, options)
+
+
+def _inside(path, folder):
+    try:
+        Path(str(path)).resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _demo_masks(roots):
+    """The tissue masks of the demo cohort a source is."""
+    description = roots[0] / "cohort.json" if len(roots) == 1 else None
+    if description is None or not description.exists():
+        raise ValueError("--masks demo pairs the demo cohort with its tissue masks: use it "
+                         "with --data demo.")
+    fields = json.loads(description.read_text())
+    fields.pop("generator_version", None)
+    return demo_masks(DemoSettings(**fields), directory=roots[0].parent)
+
+
+def _read_mask_classes(files, found, classes, options):
+    """Reads every mask once: checks it against its image, collects its values' pixel
+    counts, and returns the ``MaskPairs`` (logging the classes once)."""
+    counts, kept, bad = {}, [], []
+    for image, mask in zip(files, found, strict=True):
+        try:
+            values = readers.check_mask(image, mask)
+            present, number = np.unique(values, return_counts=True)
+            if classes is not None:
+                classes.to_indices(present, mask)  # A value not listed is an error.
+        except readers.DataError as exc:
+            if not options.skip_bad_files:
+                raise
+            bad.append(str(exc))
+            continue
+        for value, count in zip(present.tolist(), number.tolist(), strict=True):
+            counts[value] = counts.get(value, 0) + count
+        kept.append((image, mask))
+    if bad:
+        listing = "\n  ".join(bad)
+        warnings.warn(f"Skipped {len(bad)} image(s) whose mask cannot be used:\n  {listing}",
+                      stacklevel=3)
+    if not kept:
+        raise readers.DataError(options.masks, "no image with a usable mask")
+    if classes is None:
+        if len(counts) < 2:
+            raise readers.DataError(kept[0][1], f"every mask holds the one value "
+                                    f"{next(iter(counts))}: masks need at least two classes "
+                                    "(the background counts as one)")
+        classes = MaskClasses(tuple(sorted(counts)))
+    classes = classes.with_counts([counts.get(v, 0) for v in classes.values])
+    logger.info("Masks of %d image(s) from %s: %s", len(kept), options.masks, classes)
+    return MaskPairs([i for i, _ in kept], {str(i): m for i, m in kept}, classes)
+
+
+def with_masks(dataset, mask_classes):
+    """Sets ``mask_classes`` (a ``MaskClasses``) on a dataset; returns it."""
+    dataset.mask_classes = mask_classes
+    return dataset
+
+
+def data_files(source, options=None, labels=None):
+    """The files a dataset of ``source`` reads, in order: every image of the source, or
+    with ``options.masks`` those with a mask, or with ``labels`` those with a label."""
+    options = _options(options, {})
+    paired = mask_pairs(source, options)
+    labelled = label_files(source, labels, options, paired.files if paired else None)
+    if labelled is not None:
+        return list(labelled.files)
+    return list(paired.files) if paired else source_files(resolve_source(source), options)
 
 
 def load_slices(source, resolution, options=None, return_subjects=False, labels=None,
@@ -178,20 +360,24 @@ def load_slices(source, resolution, options=None, return_subjects=False, labels=
             names.
 
     Returns:
-        float32 array ``(N, resolution, resolution, 1)`` in ``[-1, 1]``; then with ``labels``
-        an int32 array of ``N`` class indices and the tuple of class names; then with
-        ``return_subjects`` an array of ``N`` subject names.
+        float32 array ``(N, resolution, resolution, 1)`` in ``[-1, 1]`` (with
+        ``options.masks``: pairs ``(N, resolution, resolution, 1 + K)``, then the
+        ``MaskClasses``); then with ``labels`` an int32 array of ``N`` class indices and the
+        tuple of class names; then with ``return_subjects`` an array of ``N`` subject names.
     """
     options = _options(options, overrides)
-    labelled = label_files(source, labels, options)
+    paired = mask_pairs(source, options)
+    labelled = label_files(source, labels, options, paired.files if paired else None)
     files, stacks = [], []
     for path, stack in _file_stacks(source, resolution, options,
-                                    labelled.files if labelled else None):
+                                    labelled.files if labelled else None, paired):
         files.append(path)
         stacks.append(stack)
-    images = np.concatenate(stacks)[..., None]
+    images = _channels(np.concatenate(stacks))
     counts = [len(stack) for stack in stacks]
     result = [images]
+    if paired:
+        result.append(paired.classes)
     if labelled:
         classes = np.repeat(np.array([labelled.of(f) for f in files], np.int32), counts)
         result += [classes, labelled.class_names]
@@ -202,6 +388,11 @@ def load_slices(source, resolution, options=None, return_subjects=False, labels=
             subjects = [readers.subject_of(path, options.subject_pattern) for path in files]
             result.append(np.repeat(np.array(subjects), counts))
     return result[0] if len(result) == 1 else tuple(result)
+
+
+def _channels(stack):
+    """Slices ``(n, r, r)`` -> ``(n, r, r, 1)``; pairs already have their channels."""
+    return stack[..., None] if stack.ndim == 3 else stack
 
 
 def build_dataset(
@@ -253,7 +444,9 @@ def build_dataset(
         A dataset of float32 tensors ``(batch_size, r, r, 1)`` in ``[-1, 1]``, with ``r`` the
         view resolution if given, else ``resolution``; with labels, of ``(images, labels)``
         pairs (int32 labels ``(batch_size,)``), and the attributes ``class_names`` and
-        ``class_counts``.
+        ``class_counts``. With ``options.masks`` each image is a pair ``(r, r, 1 + K)``
+        (the image, then its mask one-hot; a pooled view averages the mask into class
+        fractions) and the dataset has the attribute ``mask_classes``.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     slices = slice_dataset(source, resolution, cache=cache, min_count=batch_size,
@@ -263,6 +456,8 @@ def build_dataset(
                            view_resolution=view_resolution, prefetch=prefetch)
     if hasattr(slices, "class_names"):
         with_classes(batches, slices.class_names, slices.class_counts)
+    if getattr(slices, "mask_classes", None) is not None:
+        with_masks(batches, slices.mask_classes)
     return batches
 
 
@@ -279,10 +474,15 @@ def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, 
         A dataset of float32 tensors ``(resolution, resolution, 1)`` in ``[-1, 1]``, or with
         labels of ``(image, class index)`` pairs, the class index an int32 scalar; its length
         is known unless it streams without a cache. With labels it has the attributes
-        ``class_names`` and ``class_counts`` (slices per class).
+        ``class_names`` and ``class_counts`` (slices per class). With ``options.masks`` the
+        images are pairs ``(resolution, resolution, 1 + K)`` and the dataset has the
+        attribute ``mask_classes`` (a ``MaskClasses``). An array of pairs
+        ``(N, resolution, resolution, 1 + K)`` is a source too, with ``mask_classes`` set.
     """
     resolution = preprocess.check_resolution(resolution)
     options = _options(options, overrides)
+    if isinstance(source, np.ndarray) and options.mask_classes is not None:
+        return _pair_array_dataset(source, resolution, options, min_count, labels)
     if isinstance(source, np.ndarray):
         stack = next(iter_slice_stacks(source, resolution, options))[1][..., None]
         _check_count(len(stack), min_count)
@@ -292,9 +492,11 @@ def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, 
         dataset = tf.data.Dataset.from_tensor_slices((stack, classes))
         names = tuple(str(i) for i in range(int(classes.max()) + 1))
         return with_classes(dataset, names, np.bincount(classes, minlength=len(names)))
-    labelled = label_files(source, labels, options)
-    generator = _SliceGenerator(source, resolution, options, min_count, labelled)
-    image_spec = tf.TensorSpec((resolution, resolution, 1), tf.float32)
+    paired = mask_pairs(source, options)
+    labelled = label_files(source, labels, options, paired.files if paired else None)
+    generator = _SliceGenerator(source, resolution, options, min_count, labelled, paired)
+    channels = 1 + paired.classes.num_classes if paired else 1
+    image_spec = tf.TensorSpec((resolution, resolution, channels), tf.float32)
     dataset = tf.data.Dataset.from_generator(
         generator, output_signature=(image_spec, tf.TensorSpec((), tf.int32)) if labelled
         else image_spec
@@ -308,7 +510,30 @@ def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, 
         dataset = _fill_cache(dataset, generator)
     if labelled:
         dataset = with_classes(dataset, labelled.class_names, generator.class_counts)
+    if paired:
+        dataset = with_masks(dataset, paired.classes)
     return dataset
+
+
+def _pair_array_dataset(source, resolution, options, min_count, labels):
+    """The dataset of an array of pairs ``(N, r, r, 1 + K)`` already at ``resolution``."""
+    classes = masks_module.parse_mask_classes(options.mask_classes)
+    pairs = np.asarray(source)
+    expected = (resolution, resolution, 1 + classes.num_classes)
+    if pairs.ndim != 4 or pairs.shape[1:] != expected:
+        raise ValueError(f"An array of pairs must have shape (N, {expected[0]}, {expected[1]}, "
+                         f"{expected[2]}) (the image and {classes.num_classes} mask classes). "
+                         f"Received shape {pairs.shape}")
+    readers.array_stack(pairs[..., 0], name="source")  # Images in [-1, 1].
+    pairs = pairs.astype(np.float32, copy=False)
+    _check_count(len(pairs), min_count)
+    if labels is None:
+        return with_masks(tf.data.Dataset.from_tensor_slices(pairs), classes)
+    classes_of = _check_array_labels(labels, len(pairs))
+    dataset = tf.data.Dataset.from_tensor_slices((pairs, classes_of))
+    names = tuple(str(i) for i in range(int(classes_of.max()) + 1))
+    with_classes(dataset, names, np.bincount(classes_of, minlength=len(names)))
+    return with_masks(dataset, classes)
 
 
 def _check_count(count, min_count):
@@ -415,12 +640,13 @@ class _SliceGenerator:
     """Callable for ``Dataset.from_generator`` that streams slices file by file (with their
     class index when ``labelled``, a ``labels.FileLabels``)."""
 
-    def __init__(self, source, resolution, options, min_count, labelled=None):
+    def __init__(self, source, resolution, options, min_count, labelled=None, paired=None):
         self.source = source
         self.resolution = resolution
         self.options = options
         self.min_count = min_count
         self.labelled = labelled
+        self.paired = paired
         self.error = None  # The last exception raised, for callers that unwrap TF errors.
         self.class_counts = None  # Slices per class of the last whole pass.
 
@@ -430,15 +656,16 @@ class _SliceGenerator:
             labelled = self.labelled
             counts = np.zeros(len(labelled.class_names) if labelled else 0, np.int64)
             for path, stack in _file_stacks(self.source, self.resolution, self.options,
-                                            labelled.files if labelled else None):
+                                            labelled.files if labelled else None, self.paired):
                 count += len(stack)
+                stack = _channels(stack)
                 if labelled:
                     label = np.int32(labelled.of(path))
                     counts[label] += len(stack)
                     for image in stack:
-                        yield image[..., None], label
+                        yield image, label
                 else:
-                    yield from stack[..., None]
+                    yield from stack
             self.class_counts = counts
             _check_count(count, self.min_count)
         except Exception as exc:
@@ -514,6 +741,8 @@ def preview(source, resolution, out, n=64, seed=0, options=None, **overrides):
     seen = 0
     for name, stack in iter_slice_stacks(source, resolution, options, **overrides):
         counts[name] = len(stack)
+        if stack.ndim == 4:  # Pairs: the images are shown.
+            stack = stack[..., 0]
         for image in stack:
             if len(sample) < n:
                 sample.append(image)

@@ -158,19 +158,23 @@ def crop_or_pad_square(stack, mode="pad", fill=-1.0):
     return out
 
 
-def resize(stack, resolution):
+def resize(stack, resolution, nearest=False):
     """Resizes square slices to ``resolution`` x ``resolution``.
 
     Uses Pillow's bilinear filter, which widens its support when shrinking, so downsampling
     averages (no aliasing) and upsampling interpolates; neither overshoots ``[-1, 1]``.
+    With ``nearest``, each output pixel takes the input pixel under its centre (masks: no
+    new labels); the centres are those of the bilinear filter, so a mask stays aligned with
+    its image.
     """
     n, h, w = stack.shape
     if h == resolution and w == resolution:
         return stack.astype(np.float32, copy=False)
+    method = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
     out = np.empty((n, resolution, resolution), dtype=np.float32)
     for i in range(n):
         image = Image.fromarray(np.ascontiguousarray(stack[i], dtype=np.float32), mode="F")
-        out[i] = np.asarray(image.resize((resolution, resolution), Image.Resampling.BILINEAR))
+        out[i] = np.asarray(image.resize((resolution, resolution), method))
     return out
 
 
@@ -191,3 +195,37 @@ def prepare_slices(stack, resolution, min_foreground=0.0, square="pad"):
     if len(stack) == 0:
         return np.empty((0, resolution, resolution), dtype=np.float32)
     return resize(crop_or_pad_square(stack, mode=square), resolution)
+
+
+def prepare_pairs(stack, indices, resolution, min_foreground=0.0, square="pad"):
+    """``prepare_slices`` of slices and their masks alike.
+
+    A slice dropped for its image's lack of foreground is dropped with its mask; masks are
+    squared with class 0 (the first class: the background) where images get background, and
+    resized with nearest-neighbour interpolation.
+
+    Args:
+        stack: float array ``(n, H, W)`` in ``[-1, 1]``.
+        indices: integer class indices ``(n, H, W)``.
+
+    Returns:
+        ``(images, indices)``: float32 ``(m, resolution, resolution)`` and int32 of the same
+        shape.
+    """
+    resolution = check_resolution(resolution)
+    if np.shape(stack) != np.shape(indices):
+        raise ValueError(f"Slices and masks must have the same shape. Received "
+                         f"{np.shape(stack)} and {np.shape(indices)}")
+    if not 0.0 <= min_foreground < 1.0:
+        raise ValueError(
+            f"`min_foreground` must be in [0, 1). Received: min_foreground={min_foreground!r}"
+        )
+    if min_foreground > 0.0:
+        keep = foreground_fraction(stack) >= min_foreground
+        stack, indices = stack[keep], indices[keep]
+    if len(stack) == 0:
+        empty = np.empty((0, resolution, resolution), dtype=np.float32)
+        return empty, empty.astype(np.int32)
+    images = resize(crop_or_pad_square(stack, mode=square), resolution)
+    labels = crop_or_pad_square(np.asarray(indices, dtype=np.float32), mode=square, fill=0.0)
+    return images, np.rint(resize(labels, resolution, nearest=True)).astype(np.int32)

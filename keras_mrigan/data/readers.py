@@ -379,3 +379,123 @@ def array_stack(array, name="array"):
             "keras_mrigan.data.preprocess.normalize_volume or pass integers."
         )
     return array
+
+
+# -- Masks ------------------------------------------------------------------------------------
+
+
+def _integer_labels(array, path):
+    """A mask's values as int64, refusing values that are not whole numbers."""
+    array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.integer):
+        return array.astype(np.int64, copy=False)
+    if not np.isfinite(array).all() or not np.array_equal(array, np.round(array)):
+        bad = array[~np.isfinite(array) | (array != np.round(array))]
+        raise DataError(path, f"a mask must hold whole-number labels; it holds {bad.size} "
+                        f"other value(s), e.g. {float(bad.flat[0]):g} (a probability map? "
+                        "threshold it first)")
+    return array.astype(np.int64)
+
+
+def read_mask_image(path):
+    """Reads a 2-D mask image's own integer values (no scaling): ``(H, W)`` int64."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("I;16", "I;16B", "I;16L", "I", "L", "P", "1", "F"):
+                array = np.asarray(image.convert("I") if image.mode == "1" else image)
+            else:
+                array = np.asarray(image.convert("L"))
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise DataError(path, f"not a readable mask image ({exc})") from exc
+    if array.ndim != 2:
+        raise DataError(path, f"expected a 2-D mask image, got shape {array.shape}")
+    return _integer_labels(array, path)
+
+
+def _image_size(path):
+    """``(H, W)`` of a 2-D image file, from its header."""
+    try:
+        with Image.open(path) as image:
+            return image.size[::-1]
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise DataError(path, f"not a readable image ({exc})") from exc
+
+
+def _geometry(image):
+    return tuple(int(s) for s in image.shape[:3]), np.asarray(image.affine, dtype=np.float64)
+
+
+def check_mask(image_path, mask_path):
+    """Reads a mask after checking that it covers its image: the same size (2-D images) or
+    the same voxel grid (volumes: shape and affine).
+
+    Returns:
+        The mask's values as stored (int64, ``(H, W)`` or ``(X, Y, Z)``).
+
+    Raises:
+        DataError: naming both files: sizes or geometries differ, one is a volume and the
+            other is not, or the mask is unreadable or not whole numbers.
+    """
+    if isinstance(image_path, DicomSeries) and image_path.kind == "image":
+        raise DataError(image_path, "masks go with image files and volumes; a single DICOM "
+                        f"image cannot take the mask {mask_path}")
+    if is_volume(image_path) != is_volume(mask_path):
+        kinds = ("volume" if is_volume(image_path) else "2-D image",
+                 "volume" if is_volume(mask_path) else "2-D image")
+        raise DataError(mask_path, f"a {kinds[1]} cannot be the mask of the {kinds[0]} "
+                        f"{image_path}")
+    if not is_volume(image_path):
+        mask = read_mask_image(mask_path)
+        size = _image_size(image_path)
+        if mask.shape != tuple(size):
+            raise DataError(mask_path, f"mask of {mask.shape[0]} x {mask.shape[1]} pixels "
+                            f"(H x W), but its image {image_path} has {size[0]} x {size[1]}")
+        return mask
+    image, labels = volume_image(image_path), volume_image(mask_path)
+    (shape, affine), (label_shape, label_affine) = _geometry(image), _geometry(labels)
+    if shape != label_shape or not np.allclose(affine, label_affine, atol=1e-3):
+        with np.printoptions(precision=3, suppress=True):
+            raise DataError(
+                mask_path, f"label volume of shape {label_shape} and affine\n"
+                f"{label_affine}\nbut its image {image_path} has shape {shape} and affine\n"
+                f"{affine}\nA label volume must share its image's voxel grid (resample it "
+                "to the image with nearest-neighbour interpolation first)")
+    try:
+        data = np.asanyarray(labels.dataobj)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        raise DataError(mask_path, f"corrupt or truncated label volume ({exc})") from exc
+    return _integer_labels(data, mask_path)
+
+
+def read_mask_stack(image_path, mask_path, classes, axis="axial", central_fraction=1.0,
+                    spacing=None):
+    """Reads a mask as class indices, sliced and resampled as ``read_stack`` does its image.
+
+    Label volumes are reoriented like their image, sliced along ``axis`` and resampled to
+    the same square pixels with nearest-neighbour interpolation (no new labels).
+
+    Args:
+        image_path: the image the mask belongs to (its geometry is checked).
+        mask_path: the mask file.
+        classes: a ``masks.MaskClasses``: the source values of the classes.
+
+    Returns:
+        int32 class indices ``(n, H, W)``, aligned with ``read_stack(image_path, ...)``.
+    """
+    spacing = geometry.check_spacing(spacing)
+    values = check_mask(image_path, mask_path)
+    if not is_volume(image_path):
+        return classes.to_indices(values, mask_path)[None]
+    labels = volume_image(mask_path)
+    if len(labels.shape) == 4:
+        values = values[..., 0]
+    reoriented = nib.as_closest_canonical(nib.Nifti1Image(
+        values.astype(np.int32), labels.affine))
+    data = np.asarray(reoriented.dataobj)
+    voxel_spacing = geometry.voxel_sizes(reoriented.affine)
+    stack = slice_volume(data.astype(np.float32), axis=axis,
+                         central_fraction=central_fraction, voxel_spacing=voxel_spacing,
+                         spacing=spacing, order=0)
+    return classes.to_indices(np.rint(stack).astype(np.int64), mask_path)
