@@ -17,6 +17,11 @@ Signatures (tag ``serve``):
 
 A conditional generator's signatures also take ``label`` int32 ``[batch]`` (class indices;
 ``metadata.json`` lists the class names in order).
+
+A generator of image + mask pairs returns instead ``image`` float32 ``[batch, H, W, 1]`` in
+``[-1, 1]`` and ``mask`` int32 ``[batch, H, W]``, each pixel's class index (the argmax of the
+generator's mask channels); ``metadata.json`` records ``mask_classes``: each class's value in
+the training masks (``values``, index order) and its name.
 """
 
 import datetime
@@ -29,6 +34,7 @@ import keras
 import tensorflow as tf
 
 from keras_mrigan import __version__
+from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.models.gan import GAN
 from keras_mrigan.models.latents import seed_latents
 from keras_mrigan.runs import (
@@ -37,6 +43,7 @@ from keras_mrigan.runs import (
     read_metadata,
     read_split,
     resolve_saved_model,
+    split_generated,
 )
 
 __all__ = ["METADATA", "export_generator", "load_run", "next_version", "read_metadata",
@@ -91,11 +98,13 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
     for layer in gan.fade_layers:  # Exported progressive generators are fully faded in.
         layer.alpha.assign(1.0)
     latent_dim, distribution = gan.latent_dim, gan.latent_distribution
+    mask_classes = None if gan.mask_classes is None else MaskClasses.from_json(gan.mask_classes)
 
     def outputs(latents, labels=None):
         inputs = latents if labels is None else [latents, labels]
-        images = tf.cast(generator(inputs, training=False), tf.float32)  # Also mixed precision.
-        images = tf.clip_by_value(images, -1.0, 1.0)
+        images, masks = split_generated(generator(inputs, training=False))
+        if mask_classes is not None:
+            return {"image": images, "mask": masks}
         as_uint8 = tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
         return {"images": images, "images_uint8": as_uint8}
 
@@ -118,6 +127,11 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
             lambda seed: outputs(seed_latents(seed, latent_dim, distribution)),
             input_signature=[seed_spec])
     label_note = " and label int32 [batch] (class index)" if gan.conditional else ""
+    returned = ("images float32 [batch, H, W, 1] in [-1, 1], images_uint8 uint8 (0-255)"
+                if mask_classes is None else
+                "image float32 [batch, H, W, 1] in [-1, 1], mask int32 [batch, H, W] (class "
+                "index of each pixel; mask_classes.values gives its value in the training "
+                "masks)")
     data = (config or {}).get("data", {})
     labels = ({key: data.get(key) for key in LABEL_SETTINGS}
               if gan.conditional and data.get("labels") else None)
@@ -134,14 +148,14 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
         "training_data": (config or {}).get("data", {}).get("source", "unknown"),
         "class_names": list(gan.class_names),
         "class_frequencies": list(gan.class_frequencies) if gan.conditional else [],
+        "mask_classes": None if mask_classes is None else mask_classes.to_json(),
         "labels": labels,
         "train_subjects": _train_subjects(run),
         "package": f"keras_mrigan {__version__}",
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "signatures": {
-            "serving_default": f"latent float32 [batch, latent_dim]{label_note} -> images "
-                               "float32 [batch, H, W, 1] in [-1, 1], images_uint8 uint8 "
-                               "(0-255)",
+            "serving_default": f"latent float32 [batch, latent_dim]{label_note} -> "
+                               f"{returned}",
             "generate_from_seed": f"seed int64 [batch]{label_note} -> the same outputs; seed "
                                   "s uses the latent of a stateless generator seeded [s, 0], "
                                   "as GAN.generate and keras-mrigan generate do",

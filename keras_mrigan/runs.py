@@ -20,7 +20,7 @@ An exported SavedModel (``saved_models/<name>/<version>/``) carries ``assets/met
 Seeds: image ``i`` of a call with ``seed`` is made from ``seed_latents([seed + i])`` (and, for
 a conditional generator, the class asked for). ``GAN.generate``, ``Sampler``, the command line
 and the SavedModel's ``generate_from_seed`` all use this mapping, so a seed names the same
-image on every path.
+image on every path; for a generator of image + mask pairs, the same mask too.
 """
 
 import dataclasses
@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.data.pipeline import SliceOptions, load_slices
 from keras_mrigan.layers.conditioning import class_index
 from keras_mrigan.metrics.reference import ReferenceStats
@@ -42,7 +43,8 @@ __all__ = [
     "CHECKPOINT", "CONFIG", "FINAL_MODEL", "HISTORY", "LOSS_CURVES", "MAX_SEED", "METADATA",
     "REFERENCE_STATS", "SAMPLES", "SPLIT", "STATE", "TENSORBOARD", "Sampler", "is_saved_model",
     "load_reference", "load_run", "read_config", "read_metadata", "read_split",
-    "reference_fingerprint", "resolve_saved_model", "seed_range", "write_split",
+    "reference_fingerprint", "resolve_saved_model", "seed_range", "split_generated",
+    "write_split",
 ]
 
 CONFIG = "config.json"
@@ -133,6 +135,21 @@ def seed_range(n, seed):
     return np.arange(seed, seed + n, dtype=np.int64)
 
 
+def split_generated(generated):
+    """A generator's output as ``(images, masks)``: channel 0 clipped to ``[-1, 1]`` (float32
+    ``(n, H, W, 1)``), and for a generator of image + mask pairs (``1 + K`` channels, the mask
+    as class probabilities or one-hot) the class of each pixel, the argmax of channels
+    ``1 .. K`` (int32 ``(n, H, W)``), else ``None``.
+
+    TensorFlow ops, so that an exported graph and eager sampling compute the same thing.
+    """
+    generated = tf.cast(generated, tf.float32)  # Also under a mixed-precision policy.
+    images = tf.clip_by_value(generated[..., :1], -1.0, 1.0)
+    if generated.shape[-1] == 1:
+        return images, None
+    return images, tf.argmax(generated[..., 1:], axis=-1, output_type=tf.int32)
+
+
 class Sampler:
     """Images for integer seeds (and for latents), from a SavedModel (loaded with
     ``tf.saved_model.load`` only, as a serving process would) or from a run folder's (or a
@@ -140,6 +157,8 @@ class Sampler:
 
     A run samples with its generator's moving average when it kept one, unless ``raw``; a
     SavedModel with what was exported. Seed ``s`` gives the image of ``seed_latents([s])``.
+    A generator of image + mask pairs also gives each image's mask (``return_masks=True``),
+    the same through every path.
 
     Args:
         model: a SavedModel folder (or a folder of numeric versions), a run folder or a
@@ -153,6 +172,8 @@ class Sampler:
         latent_distribution: ``"uniform"`` or ``"normal"``.
         resolution: the side of the generated images.
         class_names: a conditional generator's classes (empty for an unconditional one).
+        mask_classes: the mask classes (a ``MaskClasses``) of a generator of image + mask
+            pairs, ``None`` for one of images only.
         config: the run's config as a dict (``None`` for a SavedModel or a bare file).
         metadata: the SavedModel's ``metadata.json`` (``None`` for a run).
     """
@@ -176,6 +197,8 @@ class Sampler:
             self.latent_distribution = self.metadata["latent_distribution"]
             self.resolution = int(self.metadata["resolution"])
             self.class_names = tuple(self.metadata.get("class_names", ()))
+            recorded = self.metadata.get("mask_classes")
+            self.mask_classes = None if recorded is None else MaskClasses.from_json(recorded)
         else:
             self._gan, self.config = load_run(path)
             self._generator = self._gan.sampling_generator(raw)
@@ -183,6 +206,8 @@ class Sampler:
             self.latent_distribution = self._gan.latent_distribution
             self.resolution = int(self._gan.resolution)
             self.class_names = tuple(self._gan.class_names)
+            self.mask_classes = (None if self._gan.mask_classes is None
+                                 else MaskClasses.from_json(self._gan.mask_classes))
 
     @property
     def gan(self):
@@ -203,27 +228,50 @@ class Sampler:
                              f"(--label or --per-class) among {list(self.class_names)}.")
         return tf.fill([n], tf.constant(self.class_index(label), tf.int32))
 
-    def __call__(self, seeds, label=None):
+    def _check_masks(self, return_masks):
+        if return_masks and self.mask_classes is None:
+            raise ValueError(f"{self.path} generates images without masks: `return_masks=True` "
+                             "needs a generator of image + mask pairs. Received: "
+                             "return_masks=True")
+
+    def _result(self, outputs, return_masks):
+        """The images (and masks) of a SavedModel signature's outputs."""
+        if self.mask_classes is None:
+            return outputs["images"].numpy()
+        images = outputs["image"].numpy()
+        return (images, outputs["mask"].numpy()) if return_masks else images
+
+    def __call__(self, seeds, label=None, return_masks=False):
         """float32 images ``(len(seeds), H, W, 1)`` in ``[-1, 1]`` (of class ``label``, a
-        name or index, for a conditional generator)."""
+        name or index, for a conditional generator); with ``return_masks`` (generators of
+        image + mask pairs), ``(images, masks)`` with int32 class indices ``(len(seeds), H,
+        W)`` (``mask_classes.to_values`` turns them into the source's values).
+
+        Raises:
+            ValueError: ``return_masks`` for a generator without masks; a missing or unknown
+                class.
+        """
+        self._check_masks(return_masks)
         seeds = tf.constant(np.asarray(seeds, np.int64))
         labels = self._labels(len(seeds), label)
         if self.kind == "savedmodel":
             extra = {} if labels is None else {"label": labels}
-            return self._by_seed(seed=seeds, **extra)["images"].numpy()
+            return self._result(self._by_seed(seed=seeds, **extra), return_masks)
         return self.from_latents(seed_latents(seeds, self.latent_dim, self.latent_distribution),
-                                 label)
+                                 label, return_masks)
 
-    def from_latents(self, latents, label=None):
-        """float32 images ``(len(latents), H, W, 1)`` in ``[-1, 1]`` for latent vectors."""
+    def from_latents(self, latents, label=None, return_masks=False):
+        """float32 images ``(len(latents), H, W, 1)`` in ``[-1, 1]`` for latent vectors (and
+        their masks with ``return_masks``, as ``__call__``)."""
+        self._check_masks(return_masks)
         latents = tf.constant(np.asarray(latents, np.float32))
         labels = self._labels(len(latents), label)
         if self.kind == "savedmodel":
             extra = {} if labels is None else {"label": labels}
-            return self._by_latent(latent=latents, **extra)["images"].numpy()
+            return self._result(self._by_latent(latent=latents, **extra), return_masks)
         inputs = latents if labels is None else [latents, labels]
-        images = tf.cast(self._generator(inputs, training=False), tf.float32)
-        return np.clip(images.numpy(), -1.0, 1.0)
+        images, masks = split_generated(self._generator(inputs, training=False))
+        return (images.numpy(), masks.numpy()) if return_masks else images.numpy()
 
 
 def reference_fingerprint(reference, resolution, n=None, seed=0, options=None):
