@@ -220,6 +220,14 @@ def test_conditional_pairs_go_to_one_folder_per_class(tmp_path):
         np.array(CLASSES["values"], np.uint8)[masks[1]])
     sampled = Sampler(tmp_path / "cond.keras")([5, 6], label="b", return_masks=True)
     np.testing.assert_array_equal(sampled[1], masks)
+    # The export takes labels as before and returns both outputs.
+    path = export.export_generator(gan, "cond", base=tmp_path / "saved")
+    served = Sampler(path)([5, 6], label="b", return_masks=True)
+    np.testing.assert_array_equal(served[1], masks)
+    np.testing.assert_allclose(served[0], images, atol=1e-5)
+    _, other = Sampler(path)([5, 6], label="a", return_masks=True)
+    np.testing.assert_array_equal(other, gan.generate(2, seed=5, label="a",
+                                                      return_masks=True)[1])
 
 
 def test_mask_values_beyond_8_bits(tmp_path):
