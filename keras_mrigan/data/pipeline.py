@@ -269,8 +269,11 @@ def mask_pairs(source, options=None):
         else:
             folder = Path(options.masks)
         images = {str(f) for f in files}
-        candidates = [m for m in readers.find_files(folder, include_masks=True)
-                      if isinstance(m, Path) and str(m) not in images]
+        try:
+            candidates = [m for m in readers.find_files(folder, include_masks=True)
+                          if isinstance(m, Path) and str(m) not in images]
+        except ValueError:  # No file at all: every image is listed as without a mask.
+            candidates = []
         if folder.resolve() not in {r.resolve() for r in roots}:
             # A mask folder inside the source holds masks, not images.
             files = [f for f in files if not _inside(f, folder)]
