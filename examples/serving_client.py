@@ -39,11 +39,15 @@ def latent_request(model_name, latents):
 
 
 def parse_response(response):
-    """The images of a ``PredictResponse``: ``(images in [-1, 1], uint8 images)``, each
-    ``(batch, H, W, 1)``."""
-    images = tf.make_ndarray(response.outputs["images"])
-    as_uint8 = tf.make_ndarray(response.outputs["images_uint8"])
-    return images, as_uint8
+    """The images of a ``PredictResponse``: ``(images in [-1, 1], uint8 images, masks)``,
+    images ``(batch, H, W, 1)``; ``masks`` are the class indices ``(batch, H, W)`` of a model
+    of image + mask pairs, else ``None``."""
+    outputs = response.outputs
+    if "mask" in outputs:  # A generator of image + mask pairs.
+        images = tf.make_ndarray(outputs["image"])
+        as_uint8 = np.round((images + 1.0) * 127.5).astype(np.uint8)
+        return images, as_uint8, tf.make_ndarray(outputs["mask"])
+    return tf.make_ndarray(outputs["images"]), tf.make_ndarray(outputs["images_uint8"]), None
 
 
 def main():
@@ -61,10 +65,13 @@ def main():
     stub = prediction_service_pb2_grpc.PredictionServiceStub(
         grpc.insecure_channel(args.server))
     response = stub.Predict(seed_request(args.model, args.seeds), timeout=30.0)
-    _, as_uint8 = parse_response(response)
+    _, as_uint8, masks = parse_response(response)
     os.makedirs(args.out, exist_ok=True)
-    for seed, image in zip(args.seeds, as_uint8, strict=True):
+    for i, (seed, image) in enumerate(zip(args.seeds, as_uint8, strict=True)):
         Image.fromarray(image[..., 0], mode="L").save(f"{args.out}/seed_{seed}.png")
+        if masks is not None:  # Class indices; the run's metadata.json maps them to values.
+            Image.fromarray(masks[i].astype(np.uint8), mode="L").save(
+                f"{args.out}/seed_{seed}_mask.png")
     print(f"Wrote {len(args.seeds)} images to {args.out}/")
 
 

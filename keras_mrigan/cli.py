@@ -258,9 +258,10 @@ def _generate(args):
     for written in write_samples(args.model, args.out, n=args.n, per_class=args.per_class,
                                  label=args.label, seed=args.seed, batch_size=args.batch_size,
                                  format=args.format, nifti_per_slice=args.nifti_per_slice,
-                                 raw=args.raw_generator):
+                                 raw=args.raw_generator, masks=False if args.no_masks else None):
+        masks = f" and their masks to {written.mask_folder}" if written.mask_folder else ""
         print(f"Wrote {written.n} images ({args.format}, {len(written.files)} file(s)) to "
-              f"{written.folder}")
+              f"{written.folder}{masks}")
 
 
 def _utility(args):
@@ -425,6 +426,9 @@ def build_parser():
     gen.add_argument("--nifti-per-slice", action="store_true",
                      help="one NIfTI file per image instead of one stacked volume")
     gen.add_argument("--batch-size", type=int, default=64)
+    gen.add_argument("--no-masks", action="store_true",
+                     help="generators of image + mask pairs: write the images only (default: "
+                     "OUT/images/NAME and OUT/masks/NAME, masks in the training masks' values)")
     _raw_generator(gen)
     gen.add_argument("--out", required=True, help="output folder")
     gen.set_defaults(func=_generate)

@@ -209,6 +209,14 @@ def test_serving_client_builds_requests_and_parses_responses(exported):
         response = predict_pb2.PredictResponse()
         for key, value in outputs.items():
             response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
-        images, as_uint8 = serving_client.parse_response(response)
+        images, as_uint8, masks = serving_client.parse_response(response)
         np.testing.assert_array_equal(images, outputs["images"].numpy())
         assert images.shape == (2, 16, 16, 1) and as_uint8.dtype == np.uint8
+        assert masks is None
+    # A generator of image + mask pairs answers with `image` and `mask`.
+    response = predict_pb2.PredictResponse()
+    image = np.array([[[[-1.0], [1.0]]]], np.float32)
+    response.outputs["image"].CopyFrom(tf.make_tensor_proto(image))
+    response.outputs["mask"].CopyFrom(tf.make_tensor_proto(np.array([[[0, 3]]], np.int32)))
+    images, as_uint8, masks = serving_client.parse_response(response)
+    assert as_uint8.ravel().tolist() == [0, 255] and masks.tolist() == [[[0, 3]]]
