@@ -48,6 +48,8 @@ EXTENSIONS = (".nii.gz", ".nii", ".hdr", ".img", ".mgz", ".png", ".jpg", ".jpeg"
               ".tiff", ".dcm")
 # How many unmatched files an error lists before it only counts them.
 LISTED = 10
+# Masks whose values span fewer integers than this are counted and mapped through a table.
+_TABLE_SIZE = 1 << 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,17 +103,28 @@ class MaskClasses:
         Raises:
             DataError: the mask holds a value that is no class (naming ``path``).
         """
-        mask = np.asarray(mask)
-        values = np.asarray(self.values, dtype=np.int64)
-        order = np.argsort(values)
-        found = np.unique(mask)
-        unknown = found[~np.isin(found, values)]
+        mask = np.asarray(mask).astype(np.int64, copy=False)
+        if mask.size == 0:
+            return np.zeros(mask.shape, np.int32)
+        low, high = int(mask.min()), int(mask.max())
+        if high - low < _TABLE_SIZE:  # A lookup table: far faster than sorting every pixel.
+            table = np.full(high - low + 1, -1, np.int32)
+            for index, value in enumerate(self.values):
+                if low <= value <= high:
+                    table[value - low] = index
+            indices = table[mask - low]
+            unknown = np.unique(mask[indices < 0])
+        else:
+            values = np.asarray(self.values, dtype=np.int64)
+            order = np.argsort(values)
+            position = np.clip(np.searchsorted(values[order], mask), 0, len(values) - 1)
+            indices = order[position].astype(np.int32)
+            unknown = np.unique(mask[values[indices] != mask])
         if unknown.size:
             raise DataError(path, f"mask value(s) {_listing(unknown)} are not among the mask "
                             f"classes {self.describe_values()}; name every value with "
                             "--mask-classes (mask_classes)")
-        position = np.searchsorted(values[order], mask.astype(np.int64))
-        return order[position].astype(np.int32)
+        return indices
 
     def to_values(self, indices):
         """Class indices -> the source's values (uint8 if every value fits, else int32)."""
@@ -143,6 +156,19 @@ class MaskClasses:
             return data
         return cls(tuple(data["values"]), tuple(data.get("names", ())),
                    tuple(data.get("counts", ())))
+
+
+def value_counts(mask):
+    """The values of a mask and their pixel counts, ``(values, counts)``, in increasing
+    order (``np.unique``, by counting when the values span a short range)."""
+    mask = np.asarray(mask)
+    if mask.size:
+        low, high = int(mask.min()), int(mask.max())
+        if high - low < _TABLE_SIZE:
+            counts = np.bincount((mask.astype(np.int64, copy=False) - low).ravel())
+            present = np.flatnonzero(counts)
+            return present + low, counts[present]
+    return np.unique(mask, return_counts=True)
 
 
 def _integer(value):

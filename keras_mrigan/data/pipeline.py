@@ -307,7 +307,7 @@ def _read_mask_classes(files, found, classes, options):
     for image, mask in zip(files, found, strict=True):
         try:
             values = readers.check_mask(image, mask)
-            present, number = np.unique(values, return_counts=True)
+            present, number = masks_module.value_counts(values)
             if classes is not None:
                 classes.to_indices(present, mask)  # A value not listed is an error.
         except readers.DataError as exc:
