@@ -14,6 +14,7 @@ from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
 from keras_mrigan import replicas
 from keras_mrigan.config import validate as validate_setting
+from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.layers import WeightedSum  # noqa: F401  (importable from here)
 from keras_mrigan.layers.conditioning import check_num_classes, class_index
 from keras_mrigan.models import ada, ema, fading, penalties
@@ -121,7 +122,8 @@ class GAN(SavesSeedState, keras.Model):
             scale; default: equally often); generated labels are drawn from them.
         mask_classes: ``None`` (images only) or the classes of the masks of image and mask
             pairs: a ``data.masks.MaskClasses`` or its dict (``{"values": [...], "names":
-            [...]}``), whose K >= 2 classes the networks' ``1 + K`` channels must match.
+            [...]}``), whose K >= 2 classes the networks' ``1 + K`` channels must match;
+            kept as ``gan.mask_classes`` (a ``MaskClasses``).
 
     Example:
 
@@ -624,7 +626,7 @@ class GAN(SavesSeedState, keras.Model):
             num_classes=self.num_classes,
             class_names=list(self.class_names),
             class_frequencies=list(self.class_frequencies),
-            mask_classes=mask_classes_json(self.mask_classes),
+            mask_classes=None if self.mask_classes is None else self.mask_classes.to_json(),
         )
         return config
 
@@ -652,38 +654,19 @@ class GAN(SavesSeedState, keras.Model):
 
 
 def as_mask_classes(mask_classes):
-    """The classes of a GAN's masks: ``None``, or a ``MaskClasses``-like object kept as it
-    is, or a dict (``MaskClasses.to_json()``) with at least ``values``, as a normalized
-    dict."""
-    if mask_classes is None or hasattr(mask_classes, "to_json"):
-        return mask_classes
-    if not isinstance(mask_classes, dict) or "values" not in mask_classes:
-        raise ValueError("`mask_classes` must be None, a MaskClasses or its dict with "
-                         f"'values' (and 'names'). Received: mask_classes={mask_classes!r}")
-    values = [int(v) for v in mask_classes["values"]]
-    names = [str(n) for n in mask_classes.get("names") or map(str, values)]
-    if len(names) != len(values):
-        raise ValueError(f"`mask_classes` must name its {len(values)} values. Received: "
-                         f"mask_classes={mask_classes!r}")
-    return {**mask_classes, "values": values, "names": names}
-
-
-def mask_classes_json(mask_classes):
-    """``mask_classes`` as a JSON-ready dict (``None`` without masks)."""
+    """The classes of a GAN's masks: ``None``, or a ``MaskClasses`` from one or its dict
+    (``MaskClasses.to_json()``)."""
     if mask_classes is None:
         return None
-    return mask_classes.to_json() if hasattr(mask_classes, "to_json") else dict(mask_classes)
+    if not isinstance(mask_classes, (MaskClasses, dict)):
+        raise ValueError("`mask_classes` must be None, a MaskClasses or its dict. "
+                         f"Received: mask_classes={mask_classes!r}")
+    return MaskClasses.from_json(mask_classes)
 
 
 def mask_class_count(mask_classes):
     """K, the number of mask classes (0 without masks)."""
-    if mask_classes is None:
-        return 0
-    count = len(mask_classes_json(mask_classes)["values"])
-    if count < 2:
-        raise ValueError("A mask has at least 2 classes (background counts as one). "
-                         f"Received: mask_classes={mask_classes!r}")
-    return count
+    return 0 if mask_classes is None else as_mask_classes(mask_classes).num_classes
 
 
 def _check_pair_channels(generator, discriminator, mask_classes):

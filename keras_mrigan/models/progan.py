@@ -24,6 +24,7 @@ from keras_mrigan.layers import (
     WeightedSum,
     conditioning,
 )
+from keras_mrigan.layers.pair_output import check_mask_output, pair_channels, pair_output
 from keras_mrigan.models.dcgan import LEAKY_SLOPE, check_width, scaled
 
 PROGRESSIVE = True
@@ -68,8 +69,8 @@ def leaky_relu(name):
     return keras.layers.LeakyReLU(LEAKY_SLOPE, name=name)
 
 
-def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
-                    name="progan_generator"):
+def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0, mask_classes=0,
+                    mask_output="soft", name="progan_generator"):
     """The progressive generator of the stage at ``resolution``.
 
     The latent is pixel-normalized, mapped by a dense layer to 4 x 4 feature maps, then one
@@ -85,12 +86,21 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
         width: multiplier of every filter count.
         num_classes: with K >= 2 classes, the generator also takes a label and starts from
             the latent concatenated with the label's embedding (``layers.conditioning``).
+        mask_classes: with K >= 2 mask classes, the generator makes image and mask pairs:
+            its last layer emits 1 + K channels and ``PairOutput`` gives channel 0 the identity
+            and channels 1..K a softmax over the classes.
+        mask_output: the generated masks as ``"soft"`` probabilities or
+            ``"straight_through"`` one-hot (see ``layers.PairOutput``).
+            Every ``to_image_R`` emits the 1 + K channels; the fade-in mixes them before
+            ``PairOutput``, which comes last.
 
     Returns:
         A functional ``keras.Model`` from ``(batch, latent_dim)`` (and ``(batch,)`` int32
-        labels) to ``(batch, resolution, resolution, 1)``.
+        labels) to ``(batch, resolution, resolution, 1 + mask_classes)``.
     """
     check_width(width)
+    channels = pair_channels(mask_classes)
+    check_mask_output(mask_output)
     inputs, x = conditioning.generator_inputs(latent_dim, num_classes)
     x = PixelNorm(name="latent_norm")(x)
     f = filters_at(START_RESOLUTION, width)
@@ -107,21 +117,22 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
         for i in (1, 2):
             x = EqualizedConv2D(filters_at(r, width), KERNEL_SIZE, name=f"g{r}_conv{i}")(x)
             x = PixelNorm(name=f"g{r}_conv{i}_norm")(leaky_relu(f"g{r}_conv{i}_lrelu")(x))
-    images = _to_image(resolution)(x)
+    images = _to_image(resolution, channels)(x)
     if previous is not None:
-        old = _to_image(resolution // 2)(previous)
+        old = _to_image(resolution // 2, channels)(previous)
         old = keras.layers.UpSampling2D(name="fade_up")(old)
         images = WeightedSum(name="fade_in")([old, images])
+    images = pair_output(images, mask_classes, "linear", mask_output)
     return keras.Model(inputs, images, name=name)
 
 
-def _to_image(resolution):
-    return EqualizedConv2D(1, 1, gain=1.0, name=f"to_image_{resolution}")
+def _to_image(resolution, channels=1):
+    return EqualizedConv2D(channels, 1, gain=1.0, name=f"to_image_{resolution}")
 
 
 def build_discriminator(
     resolution=256, width=1.0, minibatch_stddev=True, group_size=4, num_classes=0,
-    name="progan_discriminator",
+    mask_classes=0, name="progan_discriminator",
 ):
     """The progressive discriminator of the stage at ``resolution``.
 
@@ -140,13 +151,15 @@ def build_discriminator(
         num_classes: with K >= 2 classes, a projection discriminator: it also takes a label,
             and adds the inner product of the label's embedding with its last features to the
             score.
+        mask_classes: with K >= 2 mask classes, the discriminator scores image and mask
+            pairs: its input has 1 + K channels.
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` (and
-        ``(batch,)`` int32 labels) to ``(batch, 1)``.
+        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1 +
+        mask_classes)`` (and ``(batch,)`` int32 labels) to ``(batch, 1)``.
     """
     check_width(width)
-    images = keras.Input((resolution, resolution, 1), name="image")
+    images = keras.Input((resolution, resolution, pair_channels(mask_classes)), name="image")
     inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     resolutions = stage_resolutions(resolution)
     x = _FromImage(resolution, width)(images)

@@ -14,6 +14,7 @@ import keras
 
 from keras_mrigan.data.preprocess import check_resolution
 from keras_mrigan.layers import ICNR, MinibatchStdDev, PixelShuffle, conditioning
+from keras_mrigan.layers.pair_output import check_mask_output, pair_channels, pair_output
 from keras_mrigan.models.dcgan import BN_MOMENTUM, LEAKY_SLOPE, check_width, scaled
 
 # Paper values (§2.1); presets and defaults refer to these names.
@@ -39,8 +40,8 @@ def _bn(name):
     return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
 
 
-def build_generator(resolution=256, latent_dim=256, width=1.0, num_classes=0,
-                    name="srresnet_generator"):
+def build_generator(resolution=256, latent_dim=256, width=1.0, num_classes=0, mask_classes=0,
+                    mask_output="soft", name="srresnet_generator"):
     """The SRResNet generator for any power-of-two resolution from 16 to 1024.
 
     Dense to 16 x 16 x 64 with BN + ReLU; 16 residual blocks (conv-BN-ReLU-conv-BN plus the
@@ -55,13 +56,21 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, num_classes=0,
         width: multiplier of every filter count.
         num_classes: with K >= 2 classes, the generator also takes a label and starts from
             the latent concatenated with the label's embedding (``layers.conditioning``).
+        mask_classes: with K >= 2 mask classes, the generator makes image and mask pairs:
+            its last layer emits 1 + K channels and ``PairOutput`` gives channel 0 the tanh
+            and channels 1..K a softmax over the classes.
+        mask_output: the generated masks as ``"soft"`` probabilities or
+            ``"straight_through"`` one-hot (see ``layers.PairOutput``).
 
     Returns:
         A functional ``keras.Model`` from ``(batch, latent_dim)`` (and ``(batch,)`` int32
-        labels) to ``(batch, resolution, resolution, 1)`` in ``[-1, 1]``.
+        labels) to ``(batch, resolution, resolution, 1 + mask_classes)``, channel 0 in
+        ``[-1, 1]``.
     """
     doublings = int(math.log2(check_resolution(resolution) // BASE_RESOLUTION))
     check_width(width)
+    channels = pair_channels(mask_classes)
+    check_mask_output(mask_output)
     filters = scaled(GENERATOR_FILTERS, width)
     inputs, x = conditioning.generator_inputs(latent_dim, num_classes)
     x = keras.layers.Dense(BASE_RESOLUTION * BASE_RESOLUTION * filters,
@@ -87,13 +96,15 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, num_classes=0,
         x = PixelShuffle(UPSCALE, name=f"{block}_shuffle")(x)
         x = _bn(f"{block}_bn")(x)
         x = keras.layers.ReLU(name=f"{block}_relu")(x)
-    images = _conv(1, "to_image", kernel_size=OUTPUT_KERNEL_SIZE, activation="tanh")(x)
+    images = _conv(channels, "to_image", kernel_size=OUTPUT_KERNEL_SIZE,
+                   activation=None if mask_classes else "tanh")(x)
+    images = pair_output(images, mask_classes, "tanh", mask_output)
     return keras.Model(inputs, images, name=name)
 
 
 def build_discriminator(
     resolution=256, width=1.0, minibatch_stddev=False, group_size=4, num_classes=0,
-    name="srresnet_discriminator",
+    mask_classes=0, name="srresnet_discriminator",
 ):
     """The residual SRResNet discriminator, without batch normalization.
 
@@ -112,14 +123,16 @@ def build_discriminator(
         num_classes: with K >= 2 classes, a projection discriminator: it also takes a label,
             and adds the inner product of the label's embedding with its last features to the
             score.
+        mask_classes: with K >= 2 mask classes, the discriminator scores image and mask
+            pairs: its input has 1 + K channels.
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` (and
-        ``(batch,)`` int32 labels) to ``(batch, 1)``.
+        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1 +
+        mask_classes)`` (and ``(batch,)`` int32 labels) to ``(batch, 1)``.
     """
     check_resolution(resolution)
     check_width(width)
-    images = keras.Input((resolution, resolution, 1), name="image")
+    images = keras.Input((resolution, resolution, pair_channels(mask_classes)), name="image")
     inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     x = images
     side = resolution

@@ -35,6 +35,7 @@ from keras_mrigan.layers import (
     PixelNorm,
     conditioning,
 )
+from keras_mrigan.layers.pair_output import check_mask_output, pair_channels, pair_output
 from keras_mrigan.models.dcgan import check_width, scaled
 from keras_mrigan.models.progan import (
     START_RESOLUTION,
@@ -63,7 +64,8 @@ def _resolutions(resolution):
 
 
 def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
-                    mapping_layers=MAPPING_LAYERS, name="stylegan2_generator"):
+                    mapping_layers=MAPPING_LAYERS, mask_classes=0, mask_output="soft",
+                    name="stylegan2_generator"):
     """The skip generator.
 
     Args:
@@ -73,12 +75,22 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
         num_classes: with K >= 2 classes, the generator also takes a label; the mapping
             network starts from the latent concatenated with the label's embedding.
         mapping_layers: dense layers of the mapping network.
+        mask_classes: with K >= 2 mask classes, the generator makes image and mask pairs:
+            its last layer emits 1 + K channels and ``PairOutput`` gives channel 0 the identity
+            and channels 1..K a softmax over the classes.
+        mask_output: the generated masks as ``"soft"`` probabilities or
+            ``"straight_through"`` one-hot (see ``layers.PairOutput``).
+            Every ``to_image_R`` emits the 1 + K channels; their upsampled sum goes through
+            ``PairOutput``.
 
     Returns:
         A functional ``keras.Model`` from ``(batch, latent_dim)`` (and ``(batch,)`` int32
-        labels) to ``(batch, resolution, resolution, 1)`` (linear; about ``[-1, 1]``).
+        labels) to ``(batch, resolution, resolution, 1 + mask_classes)`` (channel 0 linear;
+        about ``[-1, 1]``).
     """
     check_width(width)
+    channels = pair_channels(mask_classes)
+    check_mask_output(mask_output)
     check_positive_int(mapping_layers, "mapping_layers")
     inputs, w = conditioning.generator_inputs(latent_dim, num_classes)
     w = PixelNorm(name="latent_norm")(w)
@@ -88,12 +100,13 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0,
         w = leaky_relu(f"mapping{i + 1}_lrelu")(w)
     x = ConstantInput(channels_at(START_RESOLUTION, width), START_RESOLUTION, name="const")(w)
     x = _style_layer(x, w, channels_at(START_RESOLUTION, width), "g4_conv")
-    image = _to_image(x, w, START_RESOLUTION)
+    image = _to_image(x, w, START_RESOLUTION, channels)
     for r in _resolutions(resolution)[1:]:
         x = _style_layer(x, w, channels_at(r, width), f"g{r}_conv1", upsample=True)
         x = _style_layer(x, w, channels_at(r, width), f"g{r}_conv2")
         image = keras.layers.UpSampling2D(interpolation="bilinear", name=f"g{r}_image_up")(image)
-        image = keras.layers.Add(name=f"g{r}_image")([image, _to_image(x, w, r)])
+        image = keras.layers.Add(name=f"g{r}_image")([image, _to_image(x, w, r, channels)])
+    image = pair_output(image, mask_classes, "linear", mask_output)
     return keras.Model(inputs, image, name=name)
 
 
@@ -103,12 +116,12 @@ def _style_layer(x, w, filters, name, upsample=False):
     return leaky_relu(f"{name}_lrelu")(x)
 
 
-def _to_image(x, w, resolution):
-    return ModulatedConv2D(1, 1, demodulate=False, name=f"to_image_{resolution}")([x, w])
+def _to_image(x, w, resolution, channels=1):
+    return ModulatedConv2D(channels, 1, demodulate=False, name=f"to_image_{resolution}")([x, w])
 
 
 def build_discriminator(resolution=256, width=1.0, minibatch_stddev=True, group_size=4,
-                        num_classes=0, name="stylegan2_discriminator"):
+                        num_classes=0, mask_classes=0, name="stylegan2_discriminator"):
     """The residual discriminator.
 
     Args:
@@ -117,13 +130,15 @@ def build_discriminator(resolution=256, width=1.0, minibatch_stddev=True, group_
         minibatch_stddev: add the minibatch standard-deviation layer at 4 x 4.
         group_size: its group size.
         num_classes: with K >= 2 classes, a projection discriminator.
+        mask_classes: with K >= 2 mask classes, the discriminator scores image and mask
+            pairs: its input has 1 + K channels.
 
     Returns:
-        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1)`` (and
-        ``(batch,)`` int32 labels) to ``(batch, 1)``.
+        A functional ``keras.Model`` from ``(batch, resolution, resolution, 1 +
+        mask_classes)`` (and ``(batch,)`` int32 labels) to ``(batch, 1)``.
     """
     check_width(width)
-    images = keras.Input((resolution, resolution, 1), name="image")
+    images = keras.Input((resolution, resolution, pair_channels(mask_classes)), name="image")
     inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     x = EqualizedConv2D(channels_at(resolution, width), 1, name=f"from_image_{resolution}")(
         images)

@@ -1,14 +1,21 @@
 """Image and mask pairs: the networks' 1 + K channels, the GAN that trains and samples them, and
 the augmentation that moves a mask with its image."""
 
+import json
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_mrigan import augment
+from keras_mrigan.builders import build_gan, compile_gan, grow_gan
+from keras_mrigan.config import RunConfig
+from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.layers import PairOutput
-from keras_mrigan.models import dcgan
+from keras_mrigan.models import dcgan, progan, srresnet, stylegan2
 from keras_mrigan.models.gan import GAN
 from keras_mrigan.models.latents import seed_latents
 
@@ -16,6 +23,9 @@ K = 3
 MASKS = {"values": [0, 128, 255], "names": ["background", "disc", "ring"]}
 TINY = {  # Architecture -> (generator kwargs, discriminator kwargs, image activation).
     "dcgan": (dcgan, dict(latent_dim=8, width=1 / 16), dict(width=1 / 16), "tanh"),
+    "srresnet": (srresnet, dict(latent_dim=8, width=1 / 16), dict(width=1 / 256), "tanh"),
+    "progan": (progan, dict(latent_dim=8, width=1 / 64), dict(width=1 / 64), "linear"),
+    "stylegan2": (stylegan2, dict(latent_dim=8, width=1 / 64), dict(width=1 / 64), "linear"),
 }
 
 
@@ -122,7 +132,8 @@ def test_the_gan_round_trips_and_generates_images_and_masks(tmp_path):
     gan.save(path)
     loaded = keras.models.load_model(path)
     assert loaded.get_config()["mask_classes"]["names"] == MASKS["names"]
-    assert loaded.num_mask_classes == K
+    assert loaded.num_mask_classes == K and loaded.mask_classes == gan.mask_classes
+    assert isinstance(loaded.mask_classes, MaskClasses)
     again, masks_again = loaded.generate(5, seed=3, return_masks=True)
     np.testing.assert_array_equal(images, again)
     np.testing.assert_array_equal(masks, masks_again)
@@ -136,7 +147,7 @@ def test_the_gan_refuses_networks_of_other_channels():
     with pytest.raises(ValueError, match="generator makes 1 channels, but the GAN's pairs "
                                          "have 4 \\(1 \\+ 3 mask classes\\)"):
         GAN(generator, discriminator, mask_classes=MASKS)
-    with pytest.raises(ValueError, match="at least 2 classes"):
+    with pytest.raises(ValueError, match="at least two classes"):
         GAN(generator, discriminator, mask_classes={"values": [0]})
 
 
@@ -173,3 +184,167 @@ def test_intensity_transforms_change_the_image_only(name):
     alone = augment.augment(tf.constant(pairs[..., :1]), (name,), 1.0,
                             generator.uniform).numpy()
     np.testing.assert_array_equal(out[..., :1], alone)
+
+
+def discs(n, size=16, seed=0):
+    """Pairs of a bright disc of random position and size on a dark background, whose mask
+    (K = 2: background, disc) is the disc."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] + 0.5
+    r = rng.uniform(0.15, 0.3, n)[:, None, None] * size
+    cy, cx = (rng.uniform(0.3, 0.7, n)[:, None, None] * size for _ in range(2))
+    inside = (yy - cy) ** 2 + (xx - cx) ** 2 < r**2
+    return one_hot_pairs(np.where(inside, 1.0, -1.0).astype(np.float32)[..., None],
+                         inside.astype(int), 2)
+
+
+def dice(a, b):
+    return 2 * (a & b).sum() / max(a.sum() + b.sum(), 1)
+
+
+@pytest.mark.slow
+def test_a_tiny_pair_gan_learns_masks_that_fit_its_images():
+    keras.utils.set_random_seed(0)
+    generator = dcgan.build_generator(16, latent_dim=16, width=1 / 16, mask_classes=2)
+    discriminator = dcgan.build_discriminator(16, width=1 / 16, mask_classes=2,
+                                              minibatch_stddev=False)
+    gan = GAN(generator, discriminator, seed=0,
+              mask_classes={"values": [0, 1], "names": ["background", "disc"]})
+    gan.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5),
+                loss="gan")
+    gan.fit(discs(16 * 150), batch_size=16, epochs=1, verbose=0, shuffle=False)
+    images, masks = gan.generate(256, seed=1000, return_masks=True)
+    disc = images[..., 0] > 0
+    fit = dice(masks == 1, disc)
+    # Chance: each mask against another sample's image.
+    chance = dice(masks == 1, np.roll(disc, 1, axis=0))
+    assert 0.02 < disc.mean() < 0.4  # Discs, neither nothing nor everything.
+    assert fit > 0.85 and fit > chance + 0.2, (fit, chance)
+
+
+def gan_of_pairs(loss="dragan", num_classes=2, **kwargs):
+    batch_norm = loss == "dragan"
+    keras.utils.set_random_seed(0)
+    generator = dcgan.build_generator(16, latent_dim=8, width=1 / 16, batch_norm=batch_norm,
+                                      num_classes=num_classes, mask_classes=K)
+    discriminator = dcgan.build_discriminator(16, width=1 / 16, batch_norm=batch_norm,
+                                              num_classes=num_classes, mask_classes=K)
+    gan = GAN(generator, discriminator, seed=0, num_classes=num_classes, mask_classes=MASKS,
+              ema_half_life_images=20, ema_rampup=0, augment="translation,cutout,brightness",
+              augment_p=0.5, ada_images=1000, **kwargs)
+    gan.compile(loss=loss, g_optimizer=keras.optimizers.Adam(1e-3),
+                d_optimizer=keras.optimizers.Adam(1e-3))
+    return gan
+
+
+def train_one_step(gan, labels=True):
+    rng = np.random.default_rng(0)
+    pairs = one_hot_pairs(rng.uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32),
+                          rng.integers(0, K, (8, 16, 16)))
+    data = (pairs, np.arange(8, dtype=np.int32) % 2) if labels else pairs
+    before = [w.numpy() for w in (gan.generator.get_layer("to_image").kernel,
+                                  gan.ema_generator.get_layer("to_image").kernel)]
+    history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(8), epochs=1, verbose=0)
+    after = [w.numpy() for w in (gan.generator.get_layer("to_image").kernel,
+                                 gan.ema_generator.get_layer("to_image").kernel)]
+    return history.history, before, after
+
+
+def test_a_conditional_pair_gan_trains_with_its_average_and_augmentation():
+    gan = gan_of_pairs("dragan")
+    history, before, after = train_one_step(gan)
+    assert np.isfinite([v[-1] for v in history.values()]).all()
+    assert history["penalty"][-1] > 0
+    # The mask channels' output weights learn, and the average follows them.
+    for old, new in zip(before, after, strict=True):
+        assert np.abs(new[..., 1:, :] - old[..., 1:, :]).max() > 1e-5
+    assert float(gan.augment_p.numpy()) != 0.5  # ADA moved.
+    images, labels, masks = gan.generate(4, seed=0, label="1", return_labels=True,
+                                         return_masks=True)
+    assert images.shape == (4, 16, 16, 1) and masks.shape == (4, 16, 16)
+    np.testing.assert_array_equal(labels, [1, 1, 1, 1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["wgan-gp", "gan-r1", "rpgan"])
+def test_a_pair_gan_trains_under_every_gradient_penalty(loss):
+    gan = gan_of_pairs(loss, num_classes=0)
+    history, before, after = train_one_step(gan, labels=False)
+    assert np.isfinite([v[-1] for v in history.values()]).all()
+    assert history["penalty"][-1] > 0
+    assert np.abs(after[0] - before[0]).max() > 1e-5
+
+
+def test_a_progressive_pair_gan_fades_and_grows_with_its_masks():
+    config = RunConfig().replace(arch="progan", resolution=16, batch_size=8, latent_dim=8,
+                                 width=1 / 64, loss="wgan-gp", mask_output="straight_through",
+                                 jit_compile=False)
+    gan = compile_gan(build_gan(config, 8, masks=MASKS), config)
+    assert gan.generator.output.shape[1:] == (8, 8, 1 + K)
+    assert gan.generator.get_layer("to_image_4").kernel.shape[-1] == 1 + K
+    assert gan.generator.get_layer("pair_output").mask_output == "straight_through"
+    gan.fade_layers[0].alpha.assign(0.5)
+    rng = np.random.default_rng(0)
+    pairs = one_hot_pairs(rng.uniform(-1, 1, (8, 8, 8, 1)).astype(np.float32),
+                          rng.integers(0, K, (8, 8, 8)))
+    faded = gan.fade_real(tf.constant(pairs)).numpy()
+    np.testing.assert_allclose(faded[..., 1:].sum(-1), 1.0, rtol=1e-6)  # Still probabilities.
+    history = gan.fit(pairs, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"][-1])
+    one_hot = gan.generator(np.zeros((2, 8), np.float32)).numpy()[..., 1:]
+    np.testing.assert_array_equal(one_hot.max(-1), 1.0)
+    grown = grow_gan(gan, config, 16)
+    assert grown.mask_classes == gan.mask_classes
+    assert grown.discriminator.input.shape[1:] == (16, 16, 1 + K)
+    np.testing.assert_array_equal(grown.generator.get_layer("to_image_8").kernel.numpy(),
+                                  gan.generator.get_layer("to_image_8").kernel.numpy())
+
+
+MIRRORED = """
+import json, os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import keras, numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_mrigan.models import dcgan
+from keras_mrigan.models.gan import GAN
+
+K = 3
+rng = np.random.default_rng(0)
+pairs = np.concatenate([rng.uniform(-1, 1, (8, 16, 16, 1)),
+                        np.eye(K)[rng.integers(0, K, (8, 16, 16))]], -1).astype("float32")
+labels = np.arange(8, dtype=np.int32) % 2
+
+def weights(strategy):
+    with strategy.scope():
+        keras.utils.set_random_seed(1)
+        gan = GAN(dcgan.build_generator(16, latent_dim=8, width=1 / 16, batch_norm=False,
+                                        num_classes=2, mask_classes=K),
+                  dcgan.build_discriminator(16, width=1 / 16, minibatch_stddev=False,
+                                            batch_norm=False, num_classes=2, mask_classes=K),
+                  seed=0, num_classes=2, mask_classes={"values": [0, 1, 2]},
+                  ema_half_life_images=20, ema_rampup=0, augment="translation,cutout,contrast",
+                  augment_p=0.5, ada_images=1000)
+        gan.compile(loss="dragan", g_optimizer=keras.optimizers.Adam(1e-3),
+                    d_optimizer=keras.optimizers.Adam(1e-3))
+    initial = [v.numpy() for v in gan.generator.weights]
+    gan.fit(tf.data.Dataset.from_tensor_slices((pairs, labels)).batch(8), epochs=1, verbose=0)
+    return initial, [v.numpy() for v in gan.generator.weights + gan.discriminator.weights
+                     + gan.ema_generator.weights]
+
+initial, single = weights(tf.distribute.get_strategy())
+_, split = weights(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+print(json.dumps({
+    "update": max(float(np.abs(a - b).max()) for a, b in zip(initial, single)),
+    "difference": max(float(np.abs(a - b).max()) for a, b in zip(single, split))}))
+"""
+
+
+@pytest.mark.slow
+def test_a_mirrored_step_of_a_pair_gan_equals_the_one_device_step():
+    result = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["update"] > 1e-4
+    assert figures["difference"] < 1e-5, figures
