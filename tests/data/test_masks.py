@@ -325,3 +325,47 @@ def test_augmentation_keeps_pairs_aligned(tmp_path):
         assert tissue.sum() == 16 * 16  # Shifts of up to 4 pixels keep it in the frame.
         assert np.ptp(image[tissue]) < 1e-6
     assert moved == 3  # Every pair was flipped (and maybe shifted).
+
+
+# -- Pairs with labels, subjects, arrays and pooled views ---------------------------------------
+
+
+def test_demo_pairs_with_labels_subjects_and_a_pooled_view(tmp_path):
+    settings = demo.DemoSettings(n_subjects=2, slices=8)
+    cohort = demo.demo_cohort(settings, tmp_path, progress=False)
+    pairs, classes, labels, names, subjects = pipeline.load_slices(
+        cohort, 16, masks="demo", labels="demo", return_subjects=True)
+    assert pairs.shape[1:] == (16, 16, 5) and classes.num_classes == 4
+    assert names == ("control", "atrophy") and len(labels) == len(subjects) == len(pairs)
+    assert sorted({s.rsplit("/", 1)[-1] for s in subjects}) == ["sub-000.nii.gz",
+                                                                 "sub-001.nii.gz"]
+    assert pipeline.data_files(cohort, pipeline.SliceOptions(masks="demo"), "demo") == \
+        sorted(cohort.glob("*.nii.gz"))
+    # Streamed without a cache: the same pairs, labels alongside, and the mask classes.
+    dataset = pipeline.slice_dataset(cohort, 16, cache=False, masks="demo", labels="demo")
+    assert dataset.mask_classes == classes and dataset.class_names == names
+    streamed = list(dataset.as_numpy_iterator())
+    np.testing.assert_array_equal(np.stack([p for p, _ in streamed]), pairs)
+    np.testing.assert_array_equal([label for _, label in streamed], labels)
+    # A pooled view averages the one-hot mask into class fractions that still sum to 1.
+    view = next(iter(pipeline.build_dataset(cohort, 16, 4, shuffle=False, view_resolution=8,
+                                            masks="demo")))
+    view = view.numpy()
+    assert view.shape == (4, 8, 8, 5)
+    np.testing.assert_allclose(view[..., 1:].sum(-1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(view, pairs[:4].reshape(4, 8, 2, 8, 2, 5).mean(axis=(2, 4)),
+                               atol=1e-6)
+
+
+def test_an_array_of_pairs_is_a_source():
+    rng = np.random.default_rng(0)
+    pairs = to_pair(rng.uniform(-1, 1, (6, 16, 16)), rng.integers(0, 3, (6, 16, 16)), 3)
+    classes = MaskClasses((0, 85, 255), ("background", "CSF", "tissue"))
+    dataset = pipeline.slice_dataset(pairs, 16, mask_classes=classes, min_count=4)
+    assert dataset.mask_classes == classes
+    np.testing.assert_array_equal(np.stack(list(dataset.as_numpy_iterator())), pairs)
+    batches = pipeline.build_dataset(pairs, 16, 3, mask_classes="0,85,255")
+    assert batches.mask_classes.values == (0, 85, 255)
+    assert [b.shape for b in batches.as_numpy_iterator()] == [(3, 16, 16, 4)] * 2
+    with pytest.raises(ValueError, match=r"must have shape \(N, 16, 16, 5\)"):
+        pipeline.slice_dataset(pairs, 16, mask_classes="0,1,2,3")
