@@ -1,4 +1,5 @@
-"""A training regime of the study, and its rows: which data each classifier is trained on."""
+"""A training regime of the study, and its rows: which data each classifier (or segmenter) is
+trained on."""
 
 import dataclasses
 
@@ -9,6 +10,11 @@ from keras_mrigan.utility.classifier import (
     MEASURES,
     scores,
     train_classifier,
+)
+from keras_mrigan.utility.segmenter import (
+    SEGMENTER_STEPS,
+    segmentation_scores,
+    train_segmenter,
 )
 from keras_mrigan.utils import Progress
 
@@ -23,6 +29,9 @@ RECIPES = {
     "real+classic+synthetic 1:1": (True, True, 1),
     "synthetic only": (False, False, 1),
 }
+# The segmentation study's rows by default (``real+classic+synthetic 1:1`` on request).
+SEGMENTATION_ROWS = ("real", "real+classic", "real+synthetic 1:1", "real+synthetic 1:2",
+                     "synthetic only")
 
 
 @dataclasses.dataclass
@@ -71,6 +80,59 @@ def run_regime(regime, test_images, test_labels, num_classes, seeds, epochs=CLAS
                                      num_classes, seed=seed, epochs=epochs, classic=classic)
             for name, value in scores(model, test_images, test_labels, num_classes).items():
                 results[row][name].append(value)
+            if bar:
+                bar.update()
+    return results
+
+
+@dataclasses.dataclass
+class PairRegime:
+    """One training regime of the segmentation study: its name (``"2"``, ``"all"``, ...),
+    its training subjects, their slices and masks, and a ``synthesize(n, seed) -> (images,
+    masks)`` of generated pairs."""
+
+    name: str
+    subjects: list
+    images: np.ndarray
+    masks: np.ndarray
+    synthesize: object
+
+
+def run_segmentation_regime(regime, test_images, test_masks, class_names, seeds,
+                            steps=SEGMENTER_STEPS, rows=SEGMENTATION_ROWS, progress=True):
+    """Trains and tests the segmenter of every row on every seed.
+
+    Args:
+        regime: a ``PairRegime``.
+        test_images, test_masks: the held-out subjects' slices and masks.
+        class_names: the masks' classes, in index order (background first).
+        seeds: the segmenters' seeds (each also draws its own synthetic pairs).
+        steps: every segmenter's updates.
+        rows: the rows to run, names of ``RECIPES``.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        ``{row: {measure: [value per seed]}}``, the measures those of
+        ``segmenter.segmentation_scores`` (``dice_mean``, ``dice_<class>``).
+    """
+    results = {row: {} for row in rows}
+    bar = Progress(len(rows) * len(seeds), f"segmentation utility, {regime.name} subjects") \
+        if progress else None
+    for seed in seeds:
+        synthetic = {}
+        for row in rows:
+            use_real, classic, ratio = RECIPES[row]
+            parts_x, parts_y = ([regime.images], [regime.masks]) if use_real else ([], [])
+            if ratio:
+                if ratio not in synthetic:
+                    synthetic[ratio] = regime.synthesize(len(regime.images) * ratio, seed)
+                parts_x.append(synthetic[ratio][0])
+                parts_y.append(synthetic[ratio][1])
+            model = train_segmenter(np.concatenate(parts_x), np.concatenate(parts_y),
+                                    len(class_names), seed=seed, steps=steps, classic=classic)
+            found = segmentation_scores(model, test_images, test_masks, class_names)
+            for name, value in found.items():
+                results[row].setdefault(name, []).append(value)
             if bar:
                 bar.update()
     return results

@@ -63,6 +63,37 @@ def subset_subjects(train_subjects, subjects, labels, fraction, seed=0):
     return sorted(kept)
 
 
+def nested_subjects(train_subjects, counts, seed=0):
+    """Subsets of the training subjects of the sizes asked for, each holding the smaller
+    ones (2 subjects within 4 within 8): a larger regime adds subjects, it does not draw
+    others, so the regimes differ by the amount of data only.
+
+    Args:
+        train_subjects: the subjects to draw from.
+        counts: the subsets' sizes; ``None`` (or ``"all"``) means every training subject.
+        seed: seed of the one order the subsets are taken from.
+
+    Returns:
+        ``{name: sorted subjects}``, the names ``str(count)`` or ``"all"``, in the order of
+        ``counts``.
+
+    Raises:
+        ValueError: a size below 1 or above the number of training subjects.
+    """
+    order = [str(s) for s in np.random.default_rng(seed).permutation(sorted(map(str,
+                                                                               train_subjects)))]
+    subsets = {}
+    for count in counts:
+        if count is None or count == "all":
+            subsets["all"] = sorted(order)
+            continue
+        if isinstance(count, bool) or int(count) != count or not 1 <= count <= len(order):
+            raise ValueError(f"Regimes are numbers of training subjects from 1 to {len(order)} "
+                             f"(or 'all'). Received: {count!r}")
+        subsets[str(int(count))] = sorted(order[: int(count)])
+    return subsets
+
+
 def _subject_classes(subjects, labels):
     by_subject = {}
     for subject, label in zip(np.asarray(subjects).tolist(), np.asarray(labels).tolist(),
