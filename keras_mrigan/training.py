@@ -56,6 +56,7 @@ from keras_mrigan.config import (
 )
 from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import readers
+from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.data.pipeline import (
     SliceOptions,
     batch_epochs,
@@ -93,23 +94,29 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def make_dataset(config, slices=None, labels=None):
+def make_dataset(config, slices=None, labels=None, masks=None):
     """The training slices of a ``RunConfig``, decoded (and cached) once, unbatched: ``_fit``
     batches them epoch by epoch with ``data.pipeline.batch_epochs``. With labels, the
     dataset holds ``(image, label)`` pairs and has ``class_names`` and ``class_counts``.
+    With masks, its images are image and mask pairs ``(r, r, 1 + K)`` and it has
+    ``mask_classes``.
 
     Args:
         slices: the run's slices already decoded (``(N, r, r, 1)`` in ``[-1, 1]``, as
             ``data.pipeline.load_slices`` returns them), to skip reading ``config.data.source``;
             the batches are the same.
         labels: with ``slices``, their class indices, or ``(class indices, class names)``.
+        masks: with ``slices`` of image and mask pairs ``(N, r, r, 1 + K)``, their
+            ``MaskClasses`` (or its dict).
     """
     data = config.data
     if slices is not None:
+        options = (None if masks is None
+                   else SliceOptions(mask_classes=MaskClasses.from_json(masks)))
         if labels is None:
-            return slice_dataset(slices, data.resolution)
+            return slice_dataset(slices, data.resolution, options=options)
         classes, names = labels if isinstance(labels, tuple) else (labels, None)
-        dataset = slice_dataset(slices, data.resolution, labels=classes)
+        dataset = slice_dataset(slices, data.resolution, labels=classes, options=options)
         if names is not None:
             with_classes(dataset, names, np.bincount(classes, minlength=len(names)))
         return dataset
@@ -187,10 +194,10 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
     # Bad settings fail before any file is made.
     if data is not None:
         labels = data.get("labels")
-        dataset = make_dataset(config, data["images"], None if labels is None else
-                               (np.asarray(labels), data.get("class_names")))
-        subjects = sorted(set(map(str, data.get("subjects", []))))
         masks = data.get("mask_classes")
+        dataset = make_dataset(config, data["images"], None if labels is None else
+                               (np.asarray(labels), data.get("class_names")), masks)
+        subjects = sorted(set(map(str, data.get("subjects", []))))
     else:
         dataset = make_dataset(config) if _knows_data(config) else None
         subjects = None

@@ -9,8 +9,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import save_png
 
-from keras_mrigan import augment
+from keras_mrigan import augment, training
 from keras_mrigan.builders import build_gan, compile_gan, grow_gan
 from keras_mrigan.config import RunConfig
 from keras_mrigan.data.masks import MaskClasses
@@ -21,6 +22,7 @@ from keras_mrigan.models.latents import seed_latents
 
 K = 3
 MASKS = {"values": [0, 128, 255], "names": ["background", "disc", "ring"]}
+MASKS_2 = {"values": [0, 1], "names": ["background", "disc"]}
 TINY = {  # Architecture -> (generator kwargs, discriminator kwargs, image activation).
     "dcgan": (dcgan, dict(latent_dim=8, width=1 / 16), dict(width=1 / 16), "tanh"),
     "srresnet": (srresnet, dict(latent_dim=8, width=1 / 16), dict(width=1 / 256), "tanh"),
@@ -298,6 +300,34 @@ def test_a_progressive_pair_gan_fades_and_grows_with_its_masks():
     assert grown.discriminator.input.shape[1:] == (16, 16, 1 + K)
     np.testing.assert_array_equal(grown.generator.get_layer("to_image_8").kernel.numpy(),
                                   gan.generator.get_layer("to_image_8").kernel.numpy())
+
+
+@pytest.mark.slow
+def test_a_run_on_paired_data_trains_resumes_and_keeps_its_mask_classes(tmp_path):
+    rng = np.random.default_rng(1)
+    for i in range(8):  # The OASIS release's layout, masks of gray levels 0 and 85.
+        image = rng.integers(0, 256, size=(40, 32), dtype=np.uint8)
+        save_png(tmp_path / "train" / f"case_{i:03d}_slice_0.nii.png", image)
+        save_png(tmp_path / "seg" / f"seg_{i:03d}_slice_0.nii.png",
+                 (image > 128).astype(np.uint8) * 85)
+    config = RunConfig().replace(
+        source=str(tmp_path / "train"), masks=str(tmp_path / "seg"), resolution=16,
+        batch_size=4, latent_dim=8, width=1 / 16, loss="dragan", epochs=1, sample_count=4,
+        jit_compile=False)
+    gan = training.train(config, tmp_path / "run", verbose=0)
+    assert gan.mask_classes.values == (0, 85)
+    assert gan.generator.output.shape[1:] == (16, 16, 3)
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
+    assert recorded["masks"] == str(tmp_path / "seg")
+    resumed = training.resume(tmp_path / "run", epochs=2, verbose=0)
+    assert resumed.mask_classes == gan.mask_classes
+    assert int(resumed.d_optimizer.iterations) == 4  # 8 pairs, batches of 4, 2 epochs.
+    # Pairs in memory (a utility regime's), with their classes.
+    pairs = discs(8)
+    in_memory = training.train(config.replace(source="unused", masks=None), tmp_path / "mem",
+                               verbose=0, data={"images": pairs, "mask_classes": MASKS_2})
+    assert in_memory.mask_classes == MaskClasses.from_json(MASKS_2)
+    assert in_memory.generate(2, seed=0, return_masks=True)[1].shape == (2, 16, 16)
 
 
 MIRRORED = """
