@@ -6,6 +6,11 @@ A generator is sampled through the one seed mapping (``runs.Sampler``): image ``
 ``s`` is the image of ``seed_latents([s + i])``, so a run folder and its export are scored on
 the same images.
 
+A generator of image + mask pairs is measured on its images (channel 0) like any other, and
+its masks too (``mask_measures``): their class proportions per slice against the real masks',
+and whether each mask fits its image, the Dice of a segmenter trained on real pairs applied
+to the generated images against their own generated masks.
+
 A report is built in a temporary folder beside ``out`` and moved into place only when
 complete, so a failing evaluation leaves no half-written report.
 """
@@ -22,11 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from keras_mrigan.data.labels import label_options
+from keras_mrigan.data.masks import split_pair
 from keras_mrigan.data.pipeline import SliceOptions, load_slices
 from keras_mrigan.data.readers import find_files, read_image
 from keras_mrigan.generate import generate
 from keras_mrigan.metrics.fidelity import fidelity_scores, fidelity_table
 from keras_mrigan.metrics.interpolation import save_interpolation
+from keras_mrigan.metrics.masks import class_proportions, proportion_distance
 from keras_mrigan.metrics.memorization import memorization, pool, save_closest_pairs
 from keras_mrigan.metrics.msssim import mean_ms_ssim
 from keras_mrigan.metrics.reference import (
@@ -40,12 +47,20 @@ from keras_mrigan.metrics.reference import (
 )
 from keras_mrigan.metrics.swd import swd
 from keras_mrigan.runs import Sampler, is_saved_model, load_reference
-from keras_mrigan.utility import scores, subject_split, train_classifier
+from keras_mrigan.utility import (
+    SEGMENTER_STEPS,
+    scores,
+    segmentation_scores,
+    subject_split,
+    train_classifier,
+    train_segmenter,
+)
 
 __all__ = [
     "BASELINE", "MS_SSIM_PAIRS", "SWD_IMAGES", "GeneratedSet", "Report", "ReferenceStats",
     "cheap_measures", "class_fidelity", "evaluate", "evaluate_classes", "evaluate_path",
-    "fidelity_table", "load_generated", "load_reference", "table",
+    "fidelity_table", "load_generated", "load_reference", "mask_fit", "mask_measures",
+    "mask_table", "table",
 ]
 
 logger = logging.getLogger(__name__)
@@ -102,7 +117,7 @@ def measure(images, stats, seed=0):
     return result, thumbnails, found
 
 
-def evaluate(images, stats, out=None, name="generated", generate=None, seed=0):
+def evaluate(images, stats, out=None, name="generated", generate=None, seed=0, masks=None):
     """All measures of ``images`` against ``stats``; with ``out``, writes the report.
 
     Args:
@@ -113,11 +128,15 @@ def evaluate(images, stats, out=None, name="generated", generate=None, seed=0):
         name: the generated set's name in the table.
         generate: optional ``(latent_fn, latent_dim, distribution)`` for interpolation strips.
         seed: seed of the samples the measures draw (and of the interpolation's ends).
+        masks: the measures of a pair generator's masks (``mask_measures``), kept as
+            ``metrics.json``'s ``masks`` and tabled after the images'.
 
     Returns:
         The ``metrics.json`` dict.
     """
     result, thumbnails, found = measure(images, stats, seed)
+    if masks is not None:
+        result["masks"] = masks
     if out is not None:
         with report_folder(out) as folder:
             save_closest_pairs(thumbnails, stats.thumbnails, found, folder / "memorization.png")
@@ -144,7 +163,30 @@ def table(result, name="generated"):
     return (head + row("Training dataset", result["reference"], "-")
             + row(name, result, f"{fraction:.1%}")
             + f"\nThe principal directions explain {result['explained_variance_16']:.1%} of the "
-            "reference set's variance.\n")
+            "reference set's variance.\n"
+            + ("" if "masks" not in result else "\n" + mask_table(result["masks"])))
+
+
+def mask_table(masks):
+    """Markdown of a pair generator's mask measures (``mask_measures``): class proportions
+    and whether the masks fit their images."""
+    proportions, fit = masks["proportions"], masks["fit"]
+    lines = ["Masks: class proportions per slice (mean ± std) and the 1-D Wasserstein distance "
+             "between the real and generated distributions of each; Dice of a U-Net trained "
+             "on real pairs, on held-out real slices and on the generated images against "
+             "their own masks (mean: the distance over every class, the Dice over the "
+             "foreground classes).", "",
+             "| class | real proportion | generated proportion | Wasserstein | Dice, real "
+             "held out | Dice, generated |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, c in proportions["classes"].items():
+        lines.append(f"| {name} | {c['real_mean']:.3f} ± {c['real_std']:.3f} | "
+                     f"{c['generated_mean']:.3f} ± {c['generated_std']:.3f} | "
+                     f"{c['wasserstein']:.4f} | {fit['real_held_out'][f'dice_{name}']:.3f} | "
+                     f"{fit['generated'][f'dice_{name}']:.3f} |")
+    lines.append(f"| mean | | | {proportions['mean_wasserstein']:.4f} | "
+                 f"{fit['real_held_out']['dice_mean']:.3f} | "
+                 f"{fit['generated']['dice_mean']:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 @dataclasses.dataclass
@@ -225,6 +267,84 @@ def class_fidelity(real_images, real_labels, real_subjects, generated, class_nam
     predicted = {label: model.predict(images, batch_size=256, verbose=0)
                  for label, images in generated.items()}
     return fidelity_scores(predicted, class_names, real_held_out=real)
+
+
+def mask_fit(real_images, real_masks, real_subjects, images, masks, class_names, seed=0,
+             steps=SEGMENTER_STEPS, test_fraction=0.3):
+    """Does each generated mask fit its image? The Dice of a segmenter trained on real pairs,
+    applied to the generated images, against the generated masks.
+
+    The segmenter (``utility.train_segmenter``) is trained on a subject split of the real
+    pairs; its Dice on the held-out real subjects is set beside its Dice on the generated
+    pairs, the ceiling a generator whose masks fit its images would reach.
+
+    Args:
+        real_images, real_masks, real_subjects: the real pairs and their subjects.
+        images, masks: the generated images ``(n, H, W[, 1])`` and their masks ``(n, H, W)``.
+        class_names: the masks' classes, in index order.
+        seed: the segmenter's seed and the split's.
+        steps: the segmenter's updates.
+        test_fraction: subjects held out to measure the segmenter on real pairs.
+
+    Returns:
+        ``{"real_held_out": {...}, "generated": {...}}``, each the measures of
+        ``utility.segmentation_scores`` (``dice_mean``, ``dice_<class>``).
+    """
+    real_subjects = np.asarray(real_subjects).astype(str)
+    train, _ = subject_split(real_subjects, np.zeros(len(real_subjects), np.int32),
+                             test_fraction, seed)
+    fit = np.isin(real_subjects, train)
+    model = train_segmenter(real_images[fit], real_masks[fit], len(class_names), seed=seed,
+                            steps=steps)
+    return {"real_held_out": segmentation_scores(model, real_images[~fit], real_masks[~fit],
+                                                 class_names),
+            "generated": segmentation_scores(model, images, masks, class_names)}
+
+
+def mask_measures(images, masks, real_pairs, mask_classes, real_subjects, seed=0,
+                  steps=SEGMENTER_STEPS):
+    """The measures of a pair generator's masks against real pairs.
+
+    Args:
+        images: generated images ``(n, H, W[, 1])``.
+        masks: their masks, class indices ``(n, H, W)``.
+        real_pairs: real pairs ``(m, H, W, 1 + K)`` (``data.load_slices`` with masks).
+        mask_classes: their ``MaskClasses``.
+        real_subjects: the subject of each real pair.
+        seed: the segmenter's seed.
+        steps: the segmenter's updates.
+
+    Returns:
+        ``{"proportions": metrics.masks.proportion_distance(...), "fit": mask_fit(...)}``.
+    """
+    names = list(mask_classes.names)
+    real_images, real_masks = split_pair(real_pairs)
+    proportions = proportion_distance(class_proportions(masks, len(names)),
+                                      class_proportions(real_masks, len(names)), names)
+    fit = mask_fit(real_images, real_masks, real_subjects, images, masks, names, seed=seed,
+                   steps=steps)
+    return {"proportions": proportions, "fit": fit}
+
+
+def _real_pairs(sampler, reference, options):
+    """The real pairs to measure a pair generator's masks against: the reference read with
+    ``options.masks``, or else with the masks setting the generator's run recorded."""
+    if options.masks is None:
+        data = (sampler.config or {}).get("data", {})
+        if not data.get("masks"):
+            raise ValueError(f"{sampler.path} makes image + mask pairs: give the reference's "
+                             "masks (--masks demo, a folder or a pattern) to measure its masks "
+                             "against real ones.")
+        options = dataclasses.replace(options, masks=data["masks"],
+                                      mask_classes=data.get("mask_classes"))
+    pairs, mask_classes, subjects = load_slices(reference, sampler.resolution, options,
+                                                return_subjects=True)
+    if mask_classes.num_classes != sampler.mask_classes.num_classes:
+        raise ValueError(f"The reference's masks have {mask_classes.num_classes} classes "
+                         f"({', '.join(mask_classes.names)}), the generator's "
+                         f"{sampler.mask_classes.num_classes} "
+                         f"({', '.join(sampler.mask_classes.names)}).")
+    return pairs, mask_classes, subjects
 
 
 def evaluate_classes(sampler, reference, labels, n=DEFAULT_N, seed=0, out=None, options=None,
@@ -322,15 +442,17 @@ def training_labels(sampler):
 
 def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, labels=None,
                   stats_path=None, options=None, classifier_epochs=CLASSIFIER_EPOCHS,
-                  batch_size=64, progress=None):
+                  batch_size=64, progress=None, segmenter_steps=SEGMENTER_STEPS):
     """Evaluates a generator or a folder of images against real data: what
     ``keras-mrigan evaluate`` does.
 
     An unconditional generator or a folder of images is measured against the reference's
-    statistics (``evaluate``). A conditional generator is evaluated class by class, with class
-    fidelity (``evaluate_classes``), against the reference labelled by ``labels``, or without
-    them by the labels it was trained with (recorded in its run's config or its export's
-    metadata); when it records none, this fails before any work.
+    statistics (``evaluate``); a generator of image + mask pairs also has its masks measured
+    against the reference's real pairs (``mask_measures``: read with ``options.masks``, or
+    the masks setting its run recorded). A conditional generator is evaluated class by class,
+    with class fidelity (``evaluate_classes``), against the reference labelled by ``labels``,
+    or without them by the labels it was trained with (recorded in its run's config or its
+    export's metadata); when it records none, this fails before any work.
 
     Args:
         generated: a run folder, a ``.keras`` GAN, a SavedModel, or a folder of images.
@@ -349,6 +471,7 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
         classifier_epochs: epochs of the class-fidelity classifier.
         batch_size: images per generator call.
         progress: a callable taking a message (default: this module's logger).
+        segmenter_steps: updates of the segmenter that measures a pair generator's masks.
 
     Returns:
         A ``Report``.
@@ -384,11 +507,24 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
         files = [] if out is None else ["classes.json", "classes.md",
                                          *(f"{name}/" for name in report["classes"])]
         return Report(path.name, report, files, per_class=True)
+    masks = None
     if sampler is not None:
+        pairs = sampler.mask_classes is not None
         images = generate(sampler, n or DEFAULT_N, seed=seed, batch_size=batch_size,
-                          progress=False)[..., 0]
-        found = GeneratedSet(images, path.name, (sampler.from_latents, sampler.latent_dim,
-                                                 sampler.latent_distribution))
+                          progress=False, **({"return_masks": True} if pairs else {}))
+        if pairs:
+            images, generated_masks = images
+        found = GeneratedSet(images[..., 0], path.name, (sampler.from_latents,
+                                                         sampler.latent_dim,
+                                                         sampler.latent_distribution))
+        if pairs:
+            real_pairs, mask_classes, real_subjects = _real_pairs(sampler, reference, options)
+            say(f"masks: class proportions and their fit to the images, against "
+                f"{len(real_pairs)} real pairs ({', '.join(mask_classes.names)})")
+            masks = mask_measures(found.images, generated_masks, real_pairs, mask_classes,
+                                  real_subjects, seed=seed, steps=segmenter_steps)
+            # The images' statistics are of the images alone.
+            options = dataclasses.replace(options, masks=None, mask_classes=None)
     else:
         found = load_generated(path, n=n, seed=seed, batch_size=batch_size)
     say(f"{len(found.images)} generated images of {found.images.shape[1:]} from {path}")
@@ -396,7 +532,7 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
                            stats_path=stats_path, seed=seed, options=options,
                            progress=lambda message: say(f"reference: {message}"))
     result = evaluate(found.images, stats, out=out, name=found.name, generate=found.generate,
-                      seed=seed)
+                      seed=seed, masks=masks)
     files = [] if out is None else ["metrics.json", "table.md", "memorization.png",
                                     *(["interpolation.png"] if found.generate else [])]
     return Report(found.name, result, files)

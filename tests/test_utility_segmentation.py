@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from keras_mrigan import runs, utility
+from keras_mrigan import evaluation, runs, utility
 from tests.conftest import head_volume, save_nifti
 
 
@@ -167,3 +167,35 @@ def test_segmentation_study_every_row_split_by_subject(paired, tmp_path):
         assert runs.read_split(out / f"generator_{key}") == info["train_subjects"]
     assert "| real+synthetic 1:2 |" in (out / "utility.md").read_text()
     assert (out / "utility.png").exists()
+
+    # The regime's generator, evaluated as a pair generator: its images by every measure,
+    # its masks against the real masks its run's settings name.
+    found = evaluation.evaluate_path(out / "generator_2", paired.data.source,
+                                     out=tmp_path / "evaluated", n=12, segmenter_steps=2)
+    masks = found.metrics["masks"]
+    assert list(masks["proportions"]["classes"]) == ["0", "1", "2"]
+    assert set(masks["fit"]) == {"real_held_out", "generated"}
+    assert set(masks["fit"]["generated"]) == {"dice_mean", "dice_0", "dice_1", "dice_2"}
+    assert found.metrics["n"] == 12 and "swd" in found.metrics
+    written = json.loads((tmp_path / "evaluated" / "metrics.json").read_text())
+    assert written["masks"] == json.loads(json.dumps(masks))
+    assert "| 1 | " in (tmp_path / "evaluated" / "table.md").read_text()
+
+
+def test_mask_measures_by_hand():
+    from keras_mrigan.data.masks import MaskClasses, to_pair
+
+    images, masks = discs(24, resolution=16)
+    subjects = np.repeat(["a", "b", "c", "d"], 6)
+    classes = MaskClasses(values=(0, 1), names=("background", "disc"))
+    # "Generated" pairs: the first 8 real ones; their proportions against all 24.
+    found = evaluation.mask_measures(images[:8], masks[:8], to_pair(images, masks, 2), classes,
+                                     subjects, steps=1)
+    disc = found["proportions"]["classes"]["disc"]
+    proportions = masks.mean(axis=(1, 2))
+    assert disc["real_mean"] == pytest.approx(proportions.mean())
+    assert disc["generated_mean"] == pytest.approx(proportions[:8].mean())
+    assert disc["wasserstein"] > 0
+    assert set(found["fit"]["generated"]) == {"dice_mean", "dice_background", "dice_disc"}
+    table = evaluation.mask_table(found)
+    assert f"| disc | {disc['real_mean']:.3f} ± {disc['real_std']:.3f} | " in table
