@@ -424,7 +424,17 @@ def _image_size(path):
 
 
 def _geometry(image):
-    return tuple(int(s) for s in image.shape[:3]), np.asarray(image.affine, dtype=np.float64)
+    """The voxel grid a volume's data take once reoriented to RAS+ (``_canonical``):
+    ``(shape, affine)``, from the header alone. Two files store the same grid in different
+    axis orders (a DICOM series and its labels converted to NIfTI) compare equal."""
+    affine = np.asarray(image.affine, dtype=np.float64)
+    shape = image.shape[:3]
+    orientation = nib.orientations.io_orientation(affine)
+    canonical = affine @ nib.orientations.inv_ornt_aff(orientation, shape)
+    reordered = [0, 0, 0]
+    for axis, (target, _) in enumerate(orientation):
+        reordered[int(target)] = int(shape[axis])
+    return tuple(reordered), canonical
 
 
 def check_mask(image_path, mask_path):
@@ -458,7 +468,7 @@ def check_mask(image_path, mask_path):
     if shape != label_shape or not np.allclose(affine, label_affine, atol=1e-3):
         with np.printoptions(precision=3, suppress=True):
             raise DataError(
-                mask_path, f"label volume of shape {label_shape} and affine\n"
+                mask_path, f"label volume of shape {label_shape} and affine (RAS+)\n"
                 f"{label_affine}\nbut its image {image_path} has shape {shape} and affine\n"
                 f"{affine}\nA label volume must share its image's voxel grid (resample it "
                 "to the image with nearest-neighbour interpolation first)")

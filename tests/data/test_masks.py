@@ -369,3 +369,32 @@ def test_an_array_of_pairs_is_a_source():
     assert [b.shape for b in batches.as_numpy_iterator()] == [(3, 16, 16, 4)] * 2
     with pytest.raises(ValueError, match=r"must have shape \(N, 16, 16, 5\)"):
         pipeline.slice_dataset(pairs, 16, mask_classes="0,1,2,3")
+
+
+def test_dicom_series_with_a_nifti_label_volume_stored_in_another_axis_order(tmp_path):
+    from test_dicom import nifti_affine, ras_volume, write_axial_series
+
+    volume = ras_volume()
+    write_axial_series(tmp_path / "P01" / "t1", volume)
+    labels = np.zeros(volume.shape, np.uint8)
+    labels[volume > 0] = 1
+    labels[5, 20, 12] = 2  # The series' bright marker voxel.
+    # Stored LPS, as DICOM converters write: the same voxel grid in another axis order.
+    flip = np.diag([-1.0, -1.0, 1.0, 1.0])
+    flip[:2, 3] = np.array(volume.shape[:2]) - 1
+    save_nifti(tmp_path / "P01" / "labels" / "t1.nii.gz", labels[::-1, ::-1],
+               nifti_affine() @ flip)
+    pairs, classes = pipeline.load_slices(tmp_path / "P01" / "t1", 32,
+                                          masks="../labels/{stem}.nii.gz", min_foreground=0)
+    assert classes.values == (0, 1, 2) and classes.counts[2] == 1
+    assert len(pairs) == volume.shape[2]
+    # The same as the equivalent NIfTI image with its labels stored in RAS order.
+    save_nifti(tmp_path / "nifti" / "t1.nii.gz", volume, nifti_affine())
+    save_nifti(tmp_path / "nifti" / "t1_seg.nii.gz", labels, nifti_affine())
+    expected, _ = pipeline.load_slices(tmp_path / "nifti", 32, masks="{stem}_seg.nii.gz",
+                                       min_foreground=0)
+    np.testing.assert_array_equal(pairs[..., 1:], expected[..., 1:])
+    np.testing.assert_allclose(pairs[..., 0], expected[..., 0], atol=2e-3)  # Rescale steps.
+    # The marker voxel's class is in the marker's axial slice (z = 12) only.
+    _, indices = split_pair(pairs)
+    assert set(np.argwhere(indices == 2)[:, 0]) == {12}
