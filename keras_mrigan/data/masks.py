@@ -369,13 +369,16 @@ def pattern_mask(image, pattern):
 
 
 def _relative(path, roots):
-    """``path`` relative to the first of ``roots`` that holds it (else its name alone)."""
+    """``path`` relative to the first of ``roots`` that holds it (else its name alone); a
+    DICOM series is named by its folder."""
+    folder = getattr(path, "folder", None)
+    path = Path(folder) if folder is not None else Path(path)
     for root in roots:
         try:
-            return Path(str(path)).relative_to(root)
+            return path.relative_to(root)
         except ValueError:
             continue
-    return Path(_name(path))
+    return Path(path.name)
 
 
 def _folder_key(parts):
