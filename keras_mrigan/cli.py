@@ -20,7 +20,7 @@ from keras_mrigan import __version__
 # ``SliceOptions``' fields (``data.pipeline``, which needs TensorFlow); a test keeps them equal.
 SLICE_SETTINGS = ("axis", "central_fraction", "min_foreground", "clip_percentiles", "square",
                   "include_masks", "pattern", "skip_bad_files", "subject_pattern", "spacing",
-                  "series", "split_gaps")
+                  "series", "split_gaps", "masks", "mask_classes")
 LABEL_SETTINGS = ("labels", "label_column", "id_column", "label_map", "drop_unlabelled")
 
 
