@@ -46,6 +46,17 @@ def test_unet_learns_discs():
     assert found["dice_mean"] == found["dice_disc"]  # The one foreground class.
     predicted = utility.predict_masks(model, images[32:])
     assert predicted.dtype == np.int32 and predicted.shape == (16, 32, 32)
+    # Trained again from another seed's start, the same model object is the model a new one
+    # would be.
+    expected = utility.train_segmenter(images[:32], masks[:32], 2, seed=1, steps=3,
+                                       classic=True).predict(images[32:], verbose=0)
+    again = utility.train_segmenter(images[:32], masks[:32], 2, seed=1, steps=3, classic=True,
+                                    model=model)
+    assert again is model
+    np.testing.assert_array_equal(again.predict(images[32:], verbose=0), expected)
+    with pytest.raises(ValueError, match=r"`model` maps \(None, 32, 32, 1\) to \(None, 32, 32, "
+                                         r"2\), these slices need"):
+        utility.train_segmenter(images[:4, :16, :16], masks[:4, :16, :16], 2, model=model)
 
 
 def test_build_segmenter_refuses_what_it_cannot_pool():
@@ -92,13 +103,13 @@ def test_rows_on_every_seed_and_the_report(tmp_path):
         drawn.append((n, seed))
         return discs(n, resolution=16, seed=100 + seed)
 
-    # Every fit costs seconds of tracing: three rows here, every row in the study's test.
-    rows = ("real", "real+synthetic 1:2", "synthetic only")
+    rows = utility.SEGMENTATION_ROWS
     regime = utility.PairRegime("2", ["a", "b"], images[:16], masks[:16], synthesize)
     results = utility.run_segmentation_regime(regime, images[16:], masks[16:],
                                               ["background", "disc"], [0, 1], steps=2,
                                               rows=rows, progress=False)
-    assert tuple(results) == rows
+    assert tuple(results) == rows == ("real", "real+classic", "real+synthetic 1:1",
+                                      "real+synthetic 1:2", "synthetic only")
     for measures in results.values():
         assert set(measures) == {"dice_mean", "dice_background", "dice_disc"}
         assert all(len(values) == 2 for values in measures.values())

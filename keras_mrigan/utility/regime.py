@@ -116,6 +116,7 @@ def run_segmentation_regime(regime, test_images, test_masks, class_names, seeds,
         ``segmenter.segmentation_scores`` (``dice_mean``, ``dice_<class>``).
     """
     results = {row: {} for row in rows}
+    model = None  # One segmenter, trained again from each seed's initial weights.
     bar = Progress(len(rows) * len(seeds), f"segmentation utility, {regime.name} subjects") \
         if progress else None
     for seed in seeds:
@@ -129,7 +130,8 @@ def run_segmentation_regime(regime, test_images, test_masks, class_names, seeds,
                 parts_x.append(synthetic[ratio][0])
                 parts_y.append(synthetic[ratio][1])
             model = train_segmenter(np.concatenate(parts_x), np.concatenate(parts_y),
-                                    len(class_names), seed=seed, steps=steps, classic=classic)
+                                    len(class_names), seed=seed, steps=steps, classic=classic,
+                                    model=model)
             found = segmentation_scores(model, test_images, test_masks, class_names)
             for name, value in found.items():
                 results[row].setdefault(name, []).append(value)
