@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mrigan.metrics.reference import cheap_measures
-from keras_mrigan.plotting import plot_history, save_image_grid
+from keras_mrigan.plotting import pair_grid_columns, pair_tiles, plot_history, save_image_grid
 from keras_mrigan.runs import CHECKPOINT, HISTORY, LOSS_CURVES, STATE
 from keras_mrigan.utils import atomic_path, format_duration
 
@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Writes a PNG grid of images generated from fixed latents after every epoch.
+    """Writes a PNG grid of images generated from fixed latents after every epoch (of
+    image and mask pairs: each image beside its mask, see ``plotting.pair_tiles``).
 
     The same latents every epoch make the grids a film of the training.
 
@@ -49,8 +50,14 @@ class SampleGrid(keras.callbacks.Callback):
         # A conditional GAN shows its classes in turn: 0, 1, ..., 0, 1, ...
         classes = self.model.num_classes
         label = [i % classes for i in range(self.n)] if classes else None
-        images = self.model.generate(self.n, seed=self.seed, label=label)
-        path = save_image_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
+        grid = self.directory / f"epoch_{epoch + 1:03d}.png"
+        if self.model.mask_classes is None:
+            path = save_image_grid(self.model.generate(self.n, seed=self.seed, label=label), grid)
+        else:  # Image and mask pairs: each image beside its mask.
+            images, masks = self.model.generate(self.n, seed=self.seed, label=label,
+                                                return_masks=True)
+            path = save_image_grid(pair_tiles(images, masks, self.model.mask_classes.num_classes),
+                                   grid, ncols=pair_grid_columns(self.n))
         with atomic_path(self.directory / "latest.png") as tmp:
             shutil.copyfile(path, tmp)
 

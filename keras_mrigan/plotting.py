@@ -50,6 +50,37 @@ def image_grid(images, ncols=None, padding=2):
     return grid
 
 
+def pair_tiles(images, masks, num_classes):
+    """Image and mask pairs as tiles to grid: each image followed by its mask, the mask's
+    class ``k`` of ``num_classes`` drawn as the gray level ``k / (num_classes - 1)`` (class 0
+    black, the last white).
+
+    Args:
+        images: ``(N, H, W[, 1])`` in ``[-1, 1]``.
+        masks: class indices ``(N, H, W)``.
+        num_classes: the number of mask classes K >= 2.
+
+    Returns:
+        float32 array ``(2N, H, W)`` in ``[-1, 1]``; with an even ``ncols``, ``image_grid``
+        puts each pair side by side.
+    """
+    images = np.asarray(images, np.float32)
+    if images.ndim == 4:
+        images = images[..., 0]
+    masks = np.asarray(masks)
+    if masks.shape != images.shape:
+        raise ValueError(f"`masks` must be {images.shape} class indices, one per pixel. "
+                         f"Received shape {masks.shape}")
+    gray = masks.astype(np.float32) * (2.0 / (num_classes - 1)) - 1.0
+    return np.stack([images, gray], axis=1).reshape(-1, *images.shape[1:])
+
+
+def pair_grid_columns(n):
+    """Columns of a grid of ``n`` pairs made by ``pair_tiles``: an even number, the pairs in
+    about a square."""
+    return 2 * math.ceil(math.sqrt(n / 2))
+
+
 def save_image_grid(images, path, ncols=None, padding=2):
     """Writes images in ``[-1, 1]`` as one PNG grid (atomically) and returns its path."""
     path = Path(path)

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_mrigan.plotting import image_grid, save_image_grid, to_uint8
+from keras_mrigan.plotting import (
+    image_grid,
+    pair_grid_columns,
+    pair_tiles,
+    save_image_grid,
+    to_uint8,
+)
 
 
 def test_to_uint8_inverts_png_scaling():
@@ -102,3 +108,18 @@ def test_new_figure_is_not_tracked_by_pyplot(tmp_path):
     figure.subplots().plot([0, 1], [0, 1])
     path = save_figure(figure, tmp_path / "f.png", dpi=50)
     assert Image.open(path).size == (100, 50)
+
+
+def test_pairs_are_tiled_image_then_mask_side_by_side():
+    images = np.full((3, 2, 2, 1), 0.5, np.float32)
+    masks = np.array([[[0, 1], [2, 3]]] * 3)
+    tiles = pair_tiles(images, masks, num_classes=4)
+    assert tiles.shape == (6, 2, 2)
+    np.testing.assert_allclose(tiles[0], 0.5)
+    np.testing.assert_allclose(tiles[1], [[-1, -1 / 3], [1 / 3, 1]], atol=1e-6)
+    assert [pair_grid_columns(n) for n in (1, 2, 8, 9, 36)] == [2, 2, 4, 6, 10]
+    grid = image_grid(tiles, ncols=pair_grid_columns(3), padding=0)
+    assert grid.shape == (4, 8)  # Two rows of two pairs: image, mask, image, mask.
+    assert grid[0, :4].tolist() == [191, 191, 0, 85]
+    with pytest.raises(ValueError, match=r"`masks` must be \(3, 2, 2\) class indices"):
+        pair_tiles(images, masks[:, :1], 4)
