@@ -380,13 +380,15 @@ def run_epochs(config, images_per_epoch=None):
 
 def _metrics_callback(config, run_dir):
     """``GANMetrics`` against the training data when ``metrics_every`` > 0; the reference
-    statistics are fitted once and kept in the run folder."""
+    statistics are fitted once and kept in the run folder. They are of the images (of pairs
+    too: the measures see a pair GAN's images, as ``GAN.generate`` returns them)."""
     schedule = config.schedule
     if schedule.metrics_every <= 0:
         return []
+    options = dataclasses.replace(slice_options(config), masks=None, mask_classes=None)
     stats = load_reference(config.data.source, config.data.resolution, n=schedule.metrics_n,
                            stats_path=run_dir / REFERENCE_STATS, seed=schedule.seed,
-                           options=slice_options(config))
+                           options=options)
     return [run_callbacks.GANMetrics(stats, n=schedule.metrics_n, every=schedule.metrics_every,
                                      seed=schedule.seed)]
 

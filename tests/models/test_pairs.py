@@ -305,26 +305,31 @@ def test_a_progressive_pair_gan_fades_and_grows_with_its_masks():
 @pytest.mark.slow
 def test_a_run_on_paired_data_trains_resumes_and_keeps_its_mask_classes(tmp_path):
     rng = np.random.default_rng(1)
-    for i in range(8):  # The OASIS release's layout, masks of gray levels 0 and 85.
+    for i in range(24):  # The OASIS release's layout, masks of gray levels 0 and 85.
         image = rng.integers(0, 256, size=(40, 32), dtype=np.uint8)
         save_png(tmp_path / "train" / f"case_{i:03d}_slice_0.nii.png", image)
         save_png(tmp_path / "seg" / f"seg_{i:03d}_slice_0.nii.png",
                  (image > 128).astype(np.uint8) * 85)
     config = RunConfig().replace(
         source=str(tmp_path / "train"), masks=str(tmp_path / "seg"), resolution=16,
-        batch_size=4, latent_dim=8, width=1 / 16, loss="dragan", epochs=1, sample_count=4,
-        jit_compile=False)
+        batch_size=8, latent_dim=8, width=1 / 16, loss="dragan", epochs=1, sample_count=4,
+        metrics_every=1, metrics_n=16, jit_compile=False)
     gan = training.train(config, tmp_path / "run", verbose=0)
     assert gan.mask_classes.values == (0, 85)
     assert gan.generator.output.shape[1:] == (16, 16, 3)
+    # The measures during training compare the generated images with the real ones.
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    swd = float(rows[1].split(",")[rows[0].split(",").index("swd")])
+    assert swd > 0
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
     assert recorded["masks"] == str(tmp_path / "seg")
     resumed = training.resume(tmp_path / "run", epochs=2, verbose=0)
     assert resumed.mask_classes == gan.mask_classes
-    assert int(resumed.d_optimizer.iterations) == 4  # 8 pairs, batches of 4, 2 epochs.
+    assert int(resumed.d_optimizer.iterations) == 6  # 24 pairs, batches of 8, 2 epochs.
     # Pairs in memory (a utility regime's), with their classes.
     pairs = discs(8)
-    in_memory = training.train(config.replace(source="unused", masks=None), tmp_path / "mem",
+    in_memory = training.train(config.replace(source="unused", masks=None, metrics_every=0),
+                               tmp_path / "mem",
                                verbose=0, data={"images": pairs, "mask_classes": MASKS_2})
     assert in_memory.mask_classes == MaskClasses.from_json(MASKS_2)
     assert in_memory.generate(2, seed=0, return_masks=True)[1].shape == (2, 16, 16)
