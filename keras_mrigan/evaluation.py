@@ -491,7 +491,12 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
     if labels is not None and (sampler is None or not sampler.class_names):
         raise ValueError(f"{path} is not a conditional generator: --labels applies to "
                          "generators trained with labels.")
+    if options.masks is not None and (sampler is None or sampler.mask_classes is None):
+        raise ValueError(f"{path} makes no masks: --masks applies to generators trained on "
+                         "image + mask pairs.")
     if sampler is not None and sampler.class_names:
+        # Class by class, the images are measured; a pair generator's masks are not.
+        options = dataclasses.replace(options, masks=None, mask_classes=None)
         labels = label_options(labels) if labels is not None else training_labels(sampler)
         if labels is None:
             raise ValueError(

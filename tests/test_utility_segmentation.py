@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from keras_mrigan import evaluation, runs, utility
+from keras_mrigan.data.pipeline import SliceOptions
 from tests.conftest import head_volume, save_nifti
 
 
@@ -191,6 +192,9 @@ def test_segmentation_study_every_row_split_by_subject(paired, tmp_path):
     written = json.loads((tmp_path / "evaluated" / "metrics.json").read_text())
     assert written["masks"] == json.loads(json.dumps(masks))
     assert "| 1 | " in (tmp_path / "evaluated" / "table.md").read_text()
+    with pytest.raises(ValueError, match="makes no masks: --masks applies to generators"):
+        evaluation.evaluate_path(tmp_path / "evaluated", paired.data.source,
+                                 options=SliceOptions(masks="{stem}_seg.nii.gz"))
 
 
 def test_mask_measures_by_hand():
