@@ -233,7 +233,7 @@ def segmentation_study(config, out, subjects=SEGMENTATION_SUBJECTS, seeds=5, gen
                          "one number of subjects (the one it was trained on).")
     seeds, rows = _seeds_and_rows(seeds, rows)
     if config.data.labels:  # The generators make pairs; classes play no part here.
-        config = config.replace(labels=None)
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, labels=None))
     out = Path(out)
     pairs, mask_classes, slice_subjects = load_slices(
         config.data.source, config.data.resolution, training.slice_options(config),
