@@ -331,8 +331,9 @@ def load_reference(reference, resolution, n=None, stats_path=None, seed=0, progr
                     f"on {wanted}: fitting again")
                 stats = None
         if stats is None:
-            images, subjects = load_slices(reference, resolution, options,
-                                           return_subjects=True)
+            # Of image and mask pairs (``options.masks``), the images: the first channel.
+            loaded = load_slices(reference, resolution, options, return_subjects=True)
+            images, subjects = loaded[0], loaded[-1]
             stats = ReferenceStats.fit(images[..., 0], n=n, seed=seed, progress=say,
                                        subjects=subjects)
             stats.fitted_on = wanted

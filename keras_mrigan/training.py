@@ -60,10 +60,8 @@ from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.data.pipeline import (
     SliceOptions,
     batch_epochs,
-    label_files,
-    resolve_source,
+    data_files,
     slice_dataset,
-    source_files,
     with_classes,
 )
 from keras_mrigan.models import get_architecture, is_progressive
@@ -136,11 +134,7 @@ def run_labels(config):
 def training_subjects(config):
     """The subjects whose slices a run trains on (``readers.subject_of`` of its files)."""
     options = slice_options(config)
-    labelled = label_files(config.data.source, run_labels(config), options)
-    if labelled is not None:
-        files = labelled.files
-    else:
-        files = source_files(resolve_source(config.data.source), options)
+    files = data_files(config.data.source, options, run_labels(config))
     return sorted({readers.subject_of(f, options.subject_pattern) for f in files})
 
 

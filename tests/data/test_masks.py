@@ -1,9 +1,10 @@
 import logging
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import save_nifti, save_png
+from conftest import head_volume, save_nifti, save_png
 
 from keras_mrigan.data import DataError, demo, pipeline
 from keras_mrigan.data.masks import MaskClasses, parse_mask_classes, split_pair, to_pair
@@ -398,3 +399,24 @@ def test_dicom_series_with_a_nifti_label_volume_stored_in_another_axis_order(tmp
     # The marker voxel's class is in the marker's axial slice (z = 12) only.
     _, indices = split_pair(pairs)
     assert set(np.argwhere(indices == 2)[:, 0]) == {12}
+
+
+def test_label_volumes_beside_their_images_are_neither_subjects_nor_reference(tmp_path):
+    from keras_mrigan import runs, training
+    from keras_mrigan.config import RunConfig
+
+    for i, name in enumerate(("s0", "s1")):
+        image = head_volume(seed=i)
+        save_nifti(tmp_path / "data" / f"{name}.nii.gz", image)
+        save_nifti(tmp_path / "data" / f"{name}_seg.nii.gz", (image > 0).astype(np.int16) * 3)
+    config = RunConfig().replace(source=str(tmp_path / "data"), resolution=16,
+                                 masks="{stem}_seg.nii.gz")
+    subjects = training.training_subjects(config)
+    assert [Path(s).name for s in subjects] == ["s0.nii.gz", "s1.nii.gz"]  # No label volume.
+    # The reference statistics of paired data are those of its images (the first channel).
+    options = training.slice_options(config)
+    stats = runs.load_reference(config.data.source, 16, n=8, options=options)
+    plain = runs.load_reference(config.data.source, 16, n=8,
+                                options=training.slice_options(config.replace(
+                                    masks=None, pattern="s?.nii.gz")))
+    np.testing.assert_array_equal(stats.thumbnails, plain.thumbnails)
