@@ -238,7 +238,10 @@ def _evaluate(args):
     report = evaluate_path(args.generated, args.reference, out=args.out, n=args.n,
                            seed=args.seed, raw=args.raw_generator, labels=labels,
                            stats_path=args.reference_stats,
-                           options=SliceOptions(subject_pattern=args.subject_pattern))
+                           options=SliceOptions(subject_pattern=args.subject_pattern,
+                                                masks=args.masks,
+                                                mask_classes=args.mask_classes),
+                           segmenter_steps=args.segmenter_steps)
     print(report.text())
     print(f"Wrote {args.out}/" + ", ".join(report.files))
 
@@ -269,15 +272,31 @@ def _utility(args):
     from keras_mrigan import utility
 
     config = run_config.get_preset(args.preset).replace(**given_settings(args))
-    fractions = _floats(args.fractions, "--fractions")
-    report = utility.study(config, args.out, fractions=fractions, seeds=args.seeds,
-                           generator=args.generator, test_fraction=args.test_fraction,
-                           classifier_epochs=args.classifier_epochs,
-                           **({"rows": [row.strip() for row in args.rows.split(",")]}
-                              if args.rows else {}))
+    common = dict(seeds=args.seeds, generator=args.generator, test_fraction=args.test_fraction,
+                  **({"rows": [row.strip() for row in args.rows.split(",")]} if args.rows
+                     else {}))
+    if args.task == "segmentation":
+        subjects = [part.strip() if part.strip() == "all" else _integer(part, "--subjects")
+                    for part in args.subjects.split(",") if part.strip()]
+        report = utility.study(config, args.out, task="segmentation", subjects=subjects,
+                               segmenter_steps=args.segmenter_steps,
+                               fractions=None if args.fractions is None
+                               else _floats(args.fractions, "--fractions"), **common)
+    else:
+        report = utility.study(config, args.out,
+                               fractions=_floats(args.fractions or "0.25,1", "--fractions"),
+                               classifier_epochs=args.classifier_epochs, **common)
     print((Path(args.out) / "utility.md").read_text())
     print(f"Wrote {args.out}/utility.md, utility.json, utility.png "
           f"({len(report['regimes'])} regime(s), {len(report['seeds'])} seeds)")
+
+
+def _integer(text, flag):
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{flag} takes comma-separated integers or 'all', e.g. 2,4,8,all. "
+                         f"Received: {text!r}") from None
 
 
 def _floats(text, flag):
@@ -391,7 +410,10 @@ def build_parser():
     evaluate.add_argument("--out", default="evaluation", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0)
     _raw_generator(evaluate)
-    add_setting_flags(evaluate, ("subject_pattern", *LABEL_SETTINGS))
+    evaluate.add_argument("--segmenter-steps", type=int, default=600,
+                          help="updates of the U-Net that checks whether a pair generator's "
+                          "masks fit its images (default: 600)")
+    add_setting_flags(evaluate, ("subject_pattern", "masks", "mask_classes", *LABEL_SETTINGS))
     evaluate.set_defaults(func=_evaluate)
 
     export = commands.add_parser(
@@ -435,18 +457,29 @@ def build_parser():
 
     util = commands.add_parser(
         "utility", parents=[common],
-        help="do synthetic slices help a classifier? train it on real, real + classic "
-        "augmentation, real + synthetic and synthetic slices; test on held-out subjects",
-        description="Splits the labelled data by subject, trains a conditional GAN (the "
-        "preset) on each fraction of the training subjects, then a fixed small CNN on every "
-        "mix, over several seeds; writes utility.md, utility.json and utility.png.",
+        help="do synthetic slices help a classifier (or, with --task segmentation, a "
+        "U-Net)? train it on real, real + classic augmentation, real + synthetic and "
+        "synthetic slices; test on held-out subjects",
+        description="Splits the labelled data (with --task segmentation: the image and mask "
+        "pairs, --masks) by subject, trains a GAN (the preset) on each fraction or number of "
+        "the training subjects, then a fixed small CNN (a U-Net) on every mix, over several "
+        "seeds; writes utility.md, utility.json and utility.png.",
     )
     add_setting_flags(util, required=("source",))
     util.add_argument("--preset", default="demo-dcgan",
                       help="the generators' training settings (default: demo-dcgan)")
-    util.add_argument("--fractions", default="0.25,1",
-                      help="fractions of the training subjects, comma-separated "
-                      "(default: 0.25,1)")
+    util.add_argument("--task", choices=("classification", "segmentation"),
+                      default="classification",
+                      help="classify slices (labels) or segment them (masks); default: "
+                      "classification")
+    util.add_argument("--fractions", default=None,
+                      help="classification: fractions of the training subjects, "
+                      "comma-separated (default: 0.25,1)")
+    util.add_argument("--subjects", default="2,4,8,all",
+                      help="segmentation: numbers of training subjects, comma-separated, or "
+                      "all (default: 2,4,8,all)")
+    util.add_argument("--segmenter-steps", type=int, default=600,
+                      help="segmentation: updates of every U-Net (default: 600)")
     util.add_argument("--seeds", type=int, default=5, help="seeds per row (default: 5)")
     util.add_argument("--test-fraction", type=float, default=0.3,
                       help="fraction of each class's subjects held out for testing (0.3)")

@@ -242,3 +242,19 @@ def test_slice_settings_match_slice_options_and_the_logger_is_restored():
     handlers, level = list(logger.handlers), logger.level
     assert main(["train", "--out", "x", "--width", "9"]) == 2
     assert logger.handlers == handlers and logger.level == level
+
+
+def test_utility_and_evaluate_take_the_segmentation_flags(tmp_path, capsys):
+    parser = cli.build_parser()
+    args = parser.parse_args(["utility", "--task", "segmentation", "--data", "demo",
+                              "--masks", "demo", "--out", str(tmp_path / "u")])
+    assert (args.task, args.subjects, args.segmenter_steps, args.fractions) == (
+        "segmentation", "2,4,8,all", 600, None)
+    args = parser.parse_args(["evaluate", "--generated", "g", "--reference", "r", "--masks",
+                              "demo", "--segmenter-steps", "50"])
+    assert (args.masks, args.segmenter_steps) == ("demo", 50)
+    assert main(["utility", "--task", "segmentation", "--data", "demo", "--masks", "demo",
+                 "--subjects", "2,many", "--out", str(tmp_path / "u")]) == 2
+    assert "--subjects takes comma-separated integers or 'all', e.g. 2,4,8,all. Received: " \
+           "'many'" in capsys.readouterr().err
+    assert not (tmp_path / "u").exists()
