@@ -28,7 +28,7 @@ from keras_mrigan.config import get_preset  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--task", choices=utility.TASKS, default="classification")
     parser.add_argument("--preset", default=None,
