@@ -13,10 +13,14 @@ from keras_mrigan.replicas import all_reduce_sum
 
 
 def global_std(x):
-    """The standard deviation of every value of the global batch (all replicas)."""
+    """The standard deviation of each channel of ``x`` ``(..., C)`` over the global batch (all
+    replicas): shape ``(C,)``. An image and mask pair's channels each keep their own scale."""
     x = tf.cast(x, tf.float32)
-    moments = all_reduce_sum(tf.stack([tf.cast(tf.size(x), tf.float32), tf.reduce_sum(x),
-                                       tf.reduce_sum(tf.square(x))]))
+    axes = list(range(x.shape.rank - 1))
+    count = tf.cast(tf.size(x) // tf.shape(x)[-1], tf.float32)
+    sums = tf.reduce_sum(x, axis=axes)
+    moments = all_reduce_sum(tf.stack([tf.fill(tf.shape(sums), count), sums,
+                                       tf.reduce_sum(tf.square(x), axis=axes)]))
     count, total, squares = moments[0], moments[1], moments[2]
     mean = total / count
     return tf.sqrt(tf.maximum(squares / count - tf.square(mean), 0.0))
@@ -63,7 +67,8 @@ def gradient_penalty(kind, score, real, fake, uniform, weight):
         points = alpha * real + (1.0 - alpha) * fake
     else:
         # Paper equation 5, as in DRAGAN's reference code: the perturbed point
-        # x_p = x + 0.5 std(x) u with u ~ U(0, 1) per pixel, and x' = alpha x + (1 - alpha) x_p.
+        # x_p = x + 0.5 std(x) u with u ~ U(0, 1) per pixel, and x' = alpha x + (1 - alpha) x_p
+        # (std per channel: an image and its mask's class channels each at their own scale).
         noise = uniform(tf.shape(real))
         perturbed = real + 0.5 * global_std(real) * noise
         points = alpha * real + (1.0 - alpha) * perturbed

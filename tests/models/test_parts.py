@@ -60,7 +60,11 @@ def test_gradient_penalties_against_closed_forms():
 
 def test_global_std_and_lazy_penalty():
     x = np.random.default_rng(1).normal(size=(3, 5, 5, 1)).astype(np.float32)
-    np.testing.assert_allclose(float(penalties.global_std(tf.constant(x))), x.std(), rtol=1e-5)
+    np.testing.assert_allclose(penalties.global_std(tf.constant(x)).numpy(), [x.std()],
+                               rtol=1e-5)
+    pairs = np.concatenate([x, 3.0 * x[..., ::-1] + 1.0, np.ones_like(x)], axis=-1)
+    np.testing.assert_allclose(penalties.global_std(tf.constant(pairs)).numpy(),
+                               [x.std(), 3.0 * x.std(), 0.0], rtol=1e-5, atol=1e-6)
     found = [float(penalties.lazy(lambda: tf.constant(2.0), 3, tf.constant(step)))
              for step in range(6)]
     assert found == [6.0, 0.0, 0.0, 6.0, 0.0, 0.0]
