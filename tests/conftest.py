@@ -5,10 +5,6 @@ import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Two worker processes on two cores (``pytest -n 2``): one thread per op in each (and in
-    # the processes its tests start) instead of two threads each contending for both cores.
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402

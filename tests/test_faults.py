@@ -37,6 +37,7 @@ def _train_command(tiny_config, out, *extra):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_kill_9_during_an_epoch_then_resume_matches_an_uninterrupted_run(tiny_config,
                                                                          tmp_path):
     run, whole = tmp_path / "run", tmp_path / "whole"
@@ -138,6 +139,7 @@ def test_run_option_names_are_checked(tiny_config, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_deterministic_runs_give_identical_weights(tiny_config, tmp_path):
     results = run_concurrently([
         _train_command(tiny_config, tmp_path / name, "--epochs", "2", "--deterministic",
