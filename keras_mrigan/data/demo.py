@@ -401,38 +401,20 @@ def demo_cohort(settings=None, directory=None, progress=True):
         ``Path`` of a folder holding ``sub-XXX.nii.gz`` files and ``cohort.json``.
     """
     settings = settings or DemoSettings()
-    if settings.n_subjects < 1:
-        raise ValueError(
-            f"`n_subjects` must be at least 1. Received: n_subjects={settings.n_subjects}"
-        )
-    root = Path(directory) if directory is not None else cache_dir()
-    target = root / f"demo-{settings.key()}"
-    if (target / "cohort.json").exists():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    template, affine = load_template()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
-    try:
-        bar = Progress(settings.n_subjects, "Building demo cohort") if progress else None
-        for index in range(settings.n_subjects):
-            volume, subject_affine = make_subject(template, affine, settings, index)
-            # Stored as int16 in arbitrary units, as scanners do: readers normalize per volume.
-            counts = np.round(np.clip(volume, 0.0, 3.0) * 10000.0).astype(np.int16)
-            image = nib.Nifti1Image(counts, subject_affine)
-            nib.save(image, tmp / f"sub-{index:03d}.nii.gz")
-            if bar:
-                bar.update()
-        description = {"generator_version": GENERATOR_VERSION, **dataclasses.asdict(settings)}
-        (tmp / "cohort.json").write_text(json.dumps(description, indent=2) + "\n")
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not (target / "cohort.json").exists():  # Not another process winning the race.
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    inputs = {}
+
+    def write_subject(index, folder):
+        if not inputs:
+            inputs["template"], inputs["affine"] = load_template()
+        volume, subject_affine = make_subject(inputs["template"], inputs["affine"], settings,
+                                              index)
+        # Stored as int16 in arbitrary units, as scanners do: readers normalize per volume.
+        counts = np.round(np.clip(volume, 0.0, 3.0) * 10000.0).astype(np.int16)
+        nib.save(nib.Nifti1Image(counts, subject_affine), folder / f"sub-{index:03d}.nii.gz")
+
+    description = {"generator_version": GENERATOR_VERSION, **dataclasses.asdict(settings)}
+    return _cached_subjects(settings, directory, f"demo-{settings.key()}", "cohort.json",
+                            description, write_subject, "Building demo cohort", progress)
 
 
 def demo_masks(settings=None, directory=None, progress=True):
@@ -450,34 +432,52 @@ def demo_masks(settings=None, directory=None, progress=True):
         ``Path`` of a folder holding ``sub-XXX.nii.gz`` masks and ``tissue.json``.
     """
     settings = settings or DemoSettings()
+    inputs = {}
+
+    def write_subject(index, folder):
+        if not inputs:
+            inputs["template"], inputs["affine"] = load_template()
+            inputs["maps"] = load_tissue_maps()
+        tissue = make_tissue(inputs["template"], inputs["maps"], inputs["affine"], settings,
+                             index)
+        _, subject_affine = slab_geometry(inputs["affine"], settings)
+        nib.save(nib.Nifti1Image(tissue, subject_affine), folder / f"sub-{index:03d}.nii.gz")
+
+    description = {"tissue_version": TISSUE_VERSION, "generator_version": GENERATOR_VERSION,
+                   "classes": dict(enumerate(TISSUE_CLASSES)), **dataclasses.asdict(settings)}
+    return _cached_subjects(settings, directory,
+                            f"demo-{settings.key()}-tissue{TISSUE_VERSION}", "tissue.json",
+                            description, write_subject, "Building demo tissue masks", progress)
+
+
+def _cached_subjects(settings, directory, name, marker, description, write_subject, title,
+                     progress):
+    """The cache folder ``name`` of one file per subject, built on first use: each subject
+    written by ``write_subject(index, folder)`` into a temporary folder, then ``marker`` (the
+    ``description`` as JSON), then the folder renamed into place, so a build killed midway
+    leaves no folder that looks finished (and two processes building at once both succeed).
+    """
     if settings.n_subjects < 1:
         raise ValueError(
             f"`n_subjects` must be at least 1. Received: n_subjects={settings.n_subjects}"
         )
     root = Path(directory) if directory is not None else cache_dir()
-    target = root / f"demo-{settings.key()}-tissue{TISSUE_VERSION}"
-    if (target / "tissue.json").exists():
+    target = root / name
+    if (target / marker).exists():
         return target
     root.mkdir(parents=True, exist_ok=True)
-    template, affine = load_template()
-    maps = load_tissue_maps()
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
     try:
-        bar = Progress(settings.n_subjects, "Building demo tissue masks") if progress else None
-        _, subject_affine = slab_geometry(affine, settings)
+        bar = Progress(settings.n_subjects, title) if progress else None
         for index in range(settings.n_subjects):
-            tissue = make_tissue(template, maps, affine, settings, index)
-            nib.save(nib.Nifti1Image(tissue, subject_affine), tmp / f"sub-{index:03d}.nii.gz")
+            write_subject(index, tmp)
             if bar:
                 bar.update()
-        description = {"tissue_version": TISSUE_VERSION, "generator_version": GENERATOR_VERSION,
-                       "classes": dict(enumerate(TISSUE_CLASSES)),
-                       **dataclasses.asdict(settings)}
-        (tmp / "tissue.json").write_text(json.dumps(description, indent=2) + "\n")
+        (tmp / marker).write_text(json.dumps(description, indent=2) + "\n")
         try:
             os.rename(tmp, target)
         except OSError:
-            if not (target / "tissue.json").exists():  # Not another process winning the race.
+            if not (target / marker).exists():  # Not another process winning the race.
                 raise
     finally:
         if tmp.exists():
