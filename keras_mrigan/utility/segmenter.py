@@ -177,7 +177,7 @@ def train_segmenter(images, masks, num_classes, seed=0, steps=SEGMENTER_STEPS, c
         if classic:
             dataset = dataset.map(pair_augmentation(num_classes, seed))
         model.fit(dataset.prefetch(tf.data.AUTOTUNE), epochs=1, steps_per_epoch=steps,
-                  verbose=0)
+                  verbose=0, shuffle=False)  # The dataset shuffles with the seed.
     return model
 
 
