@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import save_png
+from PIL import Image
 
 from keras_mrigan import augment, training
 from keras_mrigan.builders import build_gan, compile_gan, grow_gan
@@ -321,6 +322,11 @@ def test_a_run_on_paired_data_trains_resumes_and_keeps_its_mask_classes(tmp_path
     rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
     swd = float(rows[1].split(",")[rows[0].split(",").index("swd")])
     assert swd > 0
+    # The sample grid shows each image beside its mask: 4 pairs as 2 rows of image, mask,
+    # image, mask (16 px tiles, 2 px apart); a mask tile holds only the classes' gray levels.
+    grid = np.asarray(Image.open(tmp_path / "run" / "samples" / "epoch_001.png"))
+    assert grid.shape == (2 * 18 + 2, 4 * 18 + 2)
+    assert set(np.unique(grid[2:18, 20:36])) <= {0, 255}
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
     assert recorded["masks"] == str(tmp_path / "seg")
     resumed = training.resume(tmp_path / "run", epochs=2, verbose=0)
