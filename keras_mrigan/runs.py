@@ -35,6 +35,7 @@ import tensorflow as tf
 from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.data.pipeline import SliceOptions, load_slices
 from keras_mrigan.layers.conditioning import class_index
+from keras_mrigan.layers.pair_output import split_generated
 from keras_mrigan.metrics.reference import ReferenceStats
 from keras_mrigan.models.latents import MAX_SEED, check_seed_range, seed_latents
 from keras_mrigan.utils import atomic_path
@@ -133,21 +134,6 @@ def seed_range(n, seed):
         raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
     seed = check_seed_range(seed, int(n))
     return np.arange(seed, seed + n, dtype=np.int64)
-
-
-def split_generated(generated):
-    """A generator's output as ``(images, masks)``: channel 0 clipped to ``[-1, 1]`` (float32
-    ``(n, H, W, 1)``), and for a generator of image + mask pairs (``1 + K`` channels, the mask
-    as class probabilities or one-hot) the class of each pixel, the argmax of channels
-    ``1 .. K`` (int32 ``(n, H, W)``), else ``None``.
-
-    TensorFlow ops, so that an exported graph and eager sampling compute the same thing.
-    """
-    generated = tf.cast(generated, tf.float32)  # Also under a mixed-precision policy.
-    images = tf.clip_by_value(generated[..., :1], -1.0, 1.0)
-    if generated.shape[-1] == 1:
-        return images, None
-    return images, tf.argmax(generated[..., 1:], axis=-1, output_type=tf.int32)
 
 
 class Sampler:

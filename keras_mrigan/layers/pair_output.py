@@ -10,6 +10,7 @@ Conditional Computation").
 """
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 IMAGE_ACTIVATIONS = ("tanh", "linear")
@@ -100,3 +101,19 @@ def pair_output(x, mask_classes, image_activation, mask_output="soft", name="pai
     if not check_mask_classes(mask_classes):
         return x
     return PairOutput(image_activation, mask_output, name=name)(x)
+
+
+def split_generated(generated):
+    """A generator's output as ``(images, masks)``: channel 0 clipped to ``[-1, 1]`` (float32
+    ``(n, H, W, 1)``), and for a generator of image + mask pairs (``1 + K`` channels, the mask
+    as class probabilities or one-hot) the class of each pixel, the argmax of channels
+    ``1 .. K`` (int32 ``(n, H, W)``), else ``None``.
+
+    TensorFlow ops, so that an exported graph, a Sampler and ``GAN.generate`` compute the
+    same thing.
+    """
+    generated = tf.cast(generated, tf.float32)  # Also under a mixed-precision policy.
+    images = tf.clip_by_value(generated[..., :1], -1.0, 1.0)
+    if generated.shape[-1] == 1:
+        return images, None
+    return images, tf.argmax(generated[..., 1:], axis=-1, output_type=tf.int32)

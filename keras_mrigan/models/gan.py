@@ -17,6 +17,7 @@ from keras_mrigan.config import validate as validate_setting
 from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.layers import WeightedSum  # noqa: F401  (importable from here)
 from keras_mrigan.layers.conditioning import check_num_classes, class_index
+from keras_mrigan.layers.pair_output import split_generated
 from keras_mrigan.models import ada, ema, fading, penalties
 from keras_mrigan.models.latents import (
     LATENT_DISTRIBUTIONS,
@@ -576,16 +577,15 @@ class GAN(SavesSeedState, keras.Model):
             seeds = np.arange(seed + start, seed + min(start + batch_size, n), dtype=np.int64)
             latents = seed_latents(seeds, self.latent_dim, self.latent_distribution)
             chunk = None if labels is None else labels[start : start + batch_size]
-            batches.append(keras.ops.convert_to_numpy(tf.cast(
-                generator(self._inputs(latents, chunk), training=False), tf.float32)))
-        pairs = np.concatenate(batches)
-        # The clip is for the image; the mask channels are probabilities already.
-        images = np.clip(pairs[..., :1], -1.0, 1.0)
+            # The image clipped, the mask's class per pixel: what an export computes.
+            batches.append(split_generated(generator(self._inputs(latents, chunk),
+                                                     training=False)))
+        images = np.concatenate([keras.ops.convert_to_numpy(b[0]) for b in batches])
         results = [images]
         if return_labels:
             results.append(None if labels is None else keras.ops.convert_to_numpy(labels))
         if return_masks:
-            results.append(np.argmax(pairs[..., 1:], axis=-1).astype(np.int32)
+            results.append(np.concatenate([keras.ops.convert_to_numpy(b[1]) for b in batches])
                            if self.makes_pairs else None)
         return tuple(results) if len(results) > 1 else images
 
