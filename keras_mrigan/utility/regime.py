@@ -69,15 +69,10 @@ def run_regime(regime, test_images, test_labels, num_classes, seeds, epochs=CLAS
     for seed in seeds:
         synthetic = {}
         for row in rows:
-            use_real, classic, ratio = RECIPES[row]
-            parts_x, parts_y = ([regime.images], [regime.labels]) if use_real else ([], [])
-            if ratio:
-                if ratio not in synthetic:
-                    synthetic[ratio] = regime.synthesize(counts * ratio, seed)
-                parts_x.append(synthetic[ratio][0])
-                parts_y.append(synthetic[ratio][1])
-            model = train_classifier(np.concatenate(parts_x), np.concatenate(parts_y),
-                                     num_classes, seed=seed, epochs=epochs, classic=classic)
+            x, y, classic = _row_data(row, regime.images, regime.labels, synthetic,
+                                      regime.synthesize, counts, seed)
+            model = train_classifier(x, y, num_classes, seed=seed, epochs=epochs,
+                                     classic=classic)
             for name, value in scores(model, test_images, test_labels, num_classes).items():
                 results[row][name].append(value)
             if bar:
@@ -122,19 +117,28 @@ def run_segmentation_regime(regime, test_images, test_masks, class_names, seeds,
     for seed in seeds:
         synthetic = {}
         for row in rows:
-            use_real, classic, ratio = RECIPES[row]
-            parts_x, parts_y = ([regime.images], [regime.masks]) if use_real else ([], [])
-            if ratio:
-                if ratio not in synthetic:
-                    synthetic[ratio] = regime.synthesize(len(regime.images) * ratio, seed)
-                parts_x.append(synthetic[ratio][0])
-                parts_y.append(synthetic[ratio][1])
-            model = train_segmenter(np.concatenate(parts_x), np.concatenate(parts_y),
-                                    len(class_names), seed=seed, steps=steps, classic=classic,
-                                    model=model)
+            x, y, classic = _row_data(row, regime.images, regime.masks, synthetic,
+                                      regime.synthesize, len(regime.images), seed)
+            model = train_segmenter(x, y, len(class_names), seed=seed, steps=steps,
+                                    classic=classic, model=model)
             found = segmentation_scores(model, test_images, test_masks, class_names)
             for name, value in found.items():
                 results[row].setdefault(name, []).append(value)
             if bar:
                 bar.update()
     return results
+
+
+def _row_data(row, real_x, real_y, synthetic, synthesize, amount, seed):
+    """A row's training data ``(x, y, classic)`` from ``RECIPES``: the real data if the row
+    uses it, then the generated data of its ratio, ``synthesize(amount * ratio, seed) -> (x,
+    y)`` (``amount``: the real count, or the count per class), drawn once per ratio and seed:
+    ``synthetic`` keeps it for the seed's other rows)."""
+    use_real, classic, ratio = RECIPES[row]
+    parts_x, parts_y = ([real_x], [real_y]) if use_real else ([], [])
+    if ratio:
+        if ratio not in synthetic:
+            synthetic[ratio] = synthesize(amount * ratio, seed)
+        parts_x.append(synthetic[ratio][0])
+        parts_y.append(synthetic[ratio][1])
+    return np.concatenate(parts_x), np.concatenate(parts_y), classic
