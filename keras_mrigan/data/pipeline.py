@@ -437,7 +437,7 @@ def build_dataset(
         prefetch: prefetch batches in the background.
         epochs, initial_epoch: see ``batch_epochs``: with ``epochs``, the dataset holds the
             batches of every epoch from ``initial_epoch``, each epoch's order fixed by the
-            seed and the epoch's number.
+            seed and the epoch's number (laid out lazily).
         options: a ``SliceOptions``; further keyword arguments override its fields.
         labels: one class label per slice: ``"folders"``, ``"demo"``, the path of a CSV
             table, or a ``labels.LabelOptions`` (see ``keras_mrigan.data.labels``); for an
@@ -574,42 +574,35 @@ def batch_epochs(slices, batch_size, *, shuffle=True, shuffle_buffer=4096, seed=
     the order of a pass depends on how many passes came before it in this process.
 
     With ``epochs``, the result holds the batches of epochs ``initial_epoch, ...,
-    epochs - 1`` one after the other, and epoch ``e`` is shuffled by the seed pair
-    ``(seed, e)``, so a run resumed at epoch ``e`` sees exactly the batches of an
-    uninterrupted one. Train on it with ``model.fit(dataset, epochs=epochs,
-    initial_epoch=initial_epoch, steps_per_epoch=len(slices) // batch_size)``. The order also
-    depends on TensorFlow's global seed: build it under the same one (``utils.random_scope``).
+    epochs - 1`` one after the other. Each epoch is one pass of a single shuffle seeded by
+    ``seed`` and reshuffled on every pass, so its order depends on the seed and on the
+    number of epochs before it: a run resumed at epoch ``e`` skips the slices of the first
+    ``e`` passes (cheap: no batch is made of them) and sees exactly the batches of an
+    uninterrupted one. The epochs are laid out lazily, so their number costs nothing up
+    front (a run bounded by a time budget can plan thousands). Train on it with
+    ``model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch,
+    steps_per_epoch=len(slices) // batch_size)``. The order also depends on TensorFlow's
+    global seed: build it under the same one (``utils.random_scope``).
 
     Args:
         slices: an unbatched dataset, e.g. from ``slice_dataset``.
         Others: as for ``build_dataset``.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
+    dataset = slices
     if shuffle:
         shuffle_buffer = check_positive_int(shuffle_buffer, "shuffle_buffer")
-
-    def one_epoch(epoch, reshuffle=False):
-        dataset = slices
-        if shuffle:
-            dataset = dataset.shuffle(shuffle_buffer, seed=seed * EPOCH_SEEDS + epoch,
-                                      reshuffle_each_iteration=reshuffle)
-        return dataset.batch(batch_size, drop_remainder=True)
-
-    if epochs is None:
-        dataset = one_epoch(0, reshuffle=True)
-    else:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if epochs is not None:
         initial_epoch = int(initial_epoch)
         if not 0 <= initial_epoch < epochs:
             raise ValueError(f"`initial_epoch` must be in [0, epochs). Received: "
                              f"initial_epoch={initial_epoch}, epochs={epochs}")
-        # One dataset per epoch, so that each epoch's seed is a Python integer (TensorFlow's
-        # seed handling cannot take a tensor when the global seed is 0), joined by a
-        # balanced tree of concatenations.
-        parts = [one_epoch(epoch) for epoch in range(initial_epoch, epochs)]
-        while len(parts) > 1:
-            parts = [parts[i].concatenate(parts[i + 1]) if i + 1 < len(parts) else parts[i]
-                     for i in range(0, len(parts), 2)]
-        dataset = parts[0]
+        # Whole batches of each pass (the remainder is dropped pass by pass, as
+        # drop_remainder does), so that batches never straddle two epochs.
+        per_epoch = _count(slices) // batch_size * batch_size
+        dataset = dataset.take(per_epoch).repeat(epochs).skip(initial_epoch * per_epoch)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
     if view_resolution is not None:
         dataset = resolution_view(dataset, view_resolution)
     if prefetch:
@@ -617,9 +610,12 @@ def batch_epochs(slices, batch_size, *, shuffle=True, shuffle_buffer=4096, seed=
     return dataset
 
 
-# Epoch e shuffles with the seed seed * EPOCH_SEEDS + e (TensorFlow reduces it modulo
-# 2^31 - 1): distinct for every seed and epoch below a million.
-EPOCH_SEEDS = 1_000_003
+def _count(dataset):
+    """The number of elements of a finite dataset (counted when its cardinality is unknown)."""
+    count = int(dataset.cardinality())
+    if count < 0:
+        count = int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
+    return count
 
 
 def _fill_cache(dataset, generator):

@@ -141,3 +141,34 @@ def test_data_errors_surface_at_build_time_as_themselves(volume_folder):
     (volume_folder / "broken.nii.gz").write_bytes(b"\x1f\x8b garbage")
     with pytest.raises(pipeline.readers.DataError, match="broken.nii.gz"):
         pipeline.build_dataset(volume_folder, 16, 8)
+
+
+def test_batch_epochs_resume_at_any_epoch_and_lay_out_epochs_lazily():
+    import tensorflow as tf
+
+    from keras_mrigan.utils import random_scope
+
+    slices = tf.data.Dataset.range(22).map(lambda i: tf.fill([2, 2, 1], tf.cast(i, tf.float32)))
+
+    def epochs_of(**kwargs):
+        with random_scope(0):
+            batches = pipeline.batch_epochs(slices, 4, seed=5, epochs=4, **kwargs)
+            return np.stack([b[:, 0, 0, 0] for b in _batches(batches)]).reshape(-1, 5, 4)
+
+    whole = epochs_of()
+    assert whole.shape == (4, 5, 4)  # 22 slices in batches of 4: 5 batches, 2 left each epoch.
+    for epoch in whole:  # Each slice at most once an epoch, and a new order every epoch.
+        assert len(np.unique(epoch)) == 20
+    assert len({epoch.tobytes() for epoch in whole}) == 4
+    np.testing.assert_array_equal(epochs_of(initial_epoch=2), whole[2:])
+    np.testing.assert_array_equal(epochs_of(initial_epoch=3), whole[3:])
+    with random_scope(1):  # Another global seed, another order.
+        other = pipeline.batch_epochs(slices, 4, seed=5, epochs=4)
+        assert not np.array_equal(_batches(other)[0][:, 0, 0, 0], whole[0, 0])
+    # A million planned epochs are laid out lazily: building and starting them is immediate.
+    many = pipeline.batch_epochs(slices, 4, seed=5, epochs=10**6, initial_epoch=1,
+                                 prefetch=False)
+    assert int(many.cardinality()) == (10**6 - 1) * 5
+    assert next(iter(many)).shape == (4, 2, 2, 1)
+    with pytest.raises(ValueError, match="initial_epoch=4, epochs=4"):
+        pipeline.batch_epochs(slices, 4, epochs=4, initial_epoch=4)
