@@ -22,15 +22,78 @@ from keras_mrigan.utils import atomic_path, format_duration
 __all__ = [
     "CHECKPOINT", "HISTORY", "LOSS_CURVES", "LR_DECAYS", "STATE", "FadeIn", "GANMetrics",
     "LearningRateDecay", "NaNGuard", "NonFiniteLossError", "RunCheckpoint", "RunClock",
-    "RunTensorBoard", "SampleGrid", "TimeBudget", "decay_factor", "read_history",
+    "RunTensorBoard", "SampleGrid", "SaveSchedule", "TimeBudget", "decay_factor",
+    "read_history",
 ]
 
 logger = logging.getLogger(__name__)
 
 
-class SampleGrid(keras.callbacks.Callback):
+class SaveSchedule(keras.callbacks.Callback):
+    """Decides at each epoch's end whether the run writes what it keeps (its checkpoint and
+    sample grid): after every epoch (``minutes=0``), or at the first epoch end at least
+    ``minutes`` after the last write. The callbacks that write (``SampleGrid``,
+    ``RunCheckpoint``) share one instance, placed before them, so they write at the same
+    epochs; at the end of every ``fit`` (the run's end, a time budget's, a progressive
+    stage's) each writes the last epoch if it has not yet.
+
+    Writing costs a fixed time per write (a checkpoint, a grid, the loss curves): with many
+    short epochs it can outweigh the training itself, which is what ``minutes`` bounds.
+
+    Args:
+        minutes: the least time between two writes (0: every epoch).
+        clock: seconds from any origin (default ``time.monotonic``); tests inject their own.
+    """
+
+    def __init__(self, minutes=0.0, clock=time.monotonic):
+        super().__init__()
+        if not minutes >= 0:
+            raise ValueError(f"`minutes` must be >= 0. Received: minutes={minutes!r}")
+        self.seconds = 60.0 * minutes
+        self.clock = clock
+        # Every epoch writes when ``minutes`` is 0, and the clock is never read.
+        self.last = clock() if self.seconds else 0.0
+        self.writes = True  # Whether this epoch's end writes (read by the writers).
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seconds:
+            now = self.clock()
+            self.writes = now - self.last >= self.seconds
+            if self.writes:
+                self.last = now
+
+
+class _Deferred(keras.callbacks.Callback):
+    """A callback that writes at the epochs its ``SaveSchedule`` says, and at the end of each
+    ``fit`` the last epoch it skipped."""
+
+    def __init__(self, schedule=None):
+        super().__init__()
+        self.schedule = schedule
+        self.pending = None
+
+    def on_train_begin(self, logs=None):
+        self.pending = None
+
+    def defer(self, write, *args):
+        """Writes now, or at the end of the ``fit`` if a later epoch does not first."""
+        if self.schedule is None or self.schedule.writes:
+            self.pending = None
+            write(*args)
+        else:
+            self.pending = (write, args)
+
+    def on_train_end(self, logs=None):
+        if self.pending is not None:
+            write, args = self.pending
+            self.pending = None
+            write(*args)
+
+
+class SampleGrid(_Deferred):
     """Writes a PNG grid of images generated from fixed latents after every epoch (of
-    image and mask pairs: each image beside its mask, see ``plotting.pair_tiles``).
+    image and mask pairs: each image beside its mask, see ``plotting.pair_tiles``), or at the
+    epochs a ``SaveSchedule`` says.
 
     The same latents every epoch make the grids a film of the training.
 
@@ -38,15 +101,19 @@ class SampleGrid(keras.callbacks.Callback):
         directory: folder for ``epoch_001.png``, ``epoch_002.png``, ... and ``latest.png``.
         n: images per grid.
         seed: seed of the fixed latents.
+        schedule: a ``SaveSchedule`` (placed before this callback), or ``None``: every epoch.
     """
 
-    def __init__(self, directory, n=64, seed=0):
-        super().__init__()
+    def __init__(self, directory, n=64, seed=0, schedule=None):
+        super().__init__(schedule)
         self.directory = Path(directory)
         self.n = n
         self.seed = seed
 
     def on_epoch_end(self, epoch, logs=None):
+        self.defer(self.write, epoch)
+
+    def write(self, epoch):
         # A conditional GAN shows its classes in turn: 0, 1, ..., 0, 1, ...
         classes = self.model.num_classes
         label = [i % classes for i in range(self.n)] if classes else None
@@ -478,9 +545,10 @@ class LearningRateDecay(_EpochSteps):
             self.factor = 1.0
 
 
-class RunCheckpoint(keras.callbacks.Callback):
-    """Keeps a run folder resumable: after every epoch it writes the history (CSV and loss
-    curves), the whole model with its optimizer state, and last the epoch count.
+class RunCheckpoint(_Deferred):
+    """Keeps a run folder resumable: after every epoch (or at the epochs a ``SaveSchedule``
+    says, and at the end of each ``fit``) it writes the history (CSV and loss curves), the
+    whole model with its optimizer state, and last the epoch count.
 
     Every file is written to a temporary name and renamed, so a run killed at any moment
     leaves the previous epoch's files intact; ``state.json`` is written last, so it never
@@ -502,11 +570,12 @@ class RunCheckpoint(keras.callbacks.Callback):
             run has trained on.
         seconds: a callable giving the run's seconds so far: ``state.json`` then records
             them as ``seconds`` (a learning-rate decay's progress on resumption).
+        schedule: a ``SaveSchedule`` (placed before this callback), or ``None``: every epoch.
     """
 
     def __init__(self, run_dir, history=None, steps_per_epoch=None, first_step=0,
-                 batch_size=None, seconds=None):
-        super().__init__()
+                 batch_size=None, seconds=None, schedule=None):
+        super().__init__(schedule)
         self.batch_size = batch_size
         self.seconds = seconds
         self.run_dir = Path(run_dir)
@@ -531,12 +600,6 @@ class RunCheckpoint(keras.callbacks.Callback):
                     column = self.history.setdefault(key, [float("nan")] * done)
                     column.append(float(logs.get(key, float("nan"))))
             self.history.setdefault("epoch", []).append(epoch + 1)
-            _write_history(self.history, self.run_dir / HISTORY)
-        where = f"epoch {epoch + 1}" + ("" if whole else f", step {self.batches}")
-        plot_history(self.history, self.run_dir / LOSS_CURVES,
-                     title=f"{self.run_dir.name}: {where}")
-        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
-            self.model.save(tmp)
         state = {"epoch": epoch + 1} if whole else {"epoch": epoch, "step": self.batches}
         if self.steps_per_epoch and self.batch_size:
             state["images"] = ((state["epoch"] * self.steps_per_epoch + state.get("step", 0))
@@ -546,6 +609,16 @@ class RunCheckpoint(keras.callbacks.Callback):
         fades = self.model.fade_layers
         if fades:  # A progressive run: say where it stands (the weights hold alpha itself).
             state.update(resolution=self.model.resolution, alpha=float(fades[0].alpha))
+        where = f"epoch {epoch + 1}" + ("" if whole else f", step {self.batches}")
+        self.defer(self.write, state, where)
+
+    def write(self, state, where):
+        """Writes the history, the loss curves, the model and last ``state``."""
+        _write_history(self.history, self.run_dir / HISTORY)
+        plot_history(self.history, self.run_dir / LOSS_CURVES,
+                     title=f"{self.run_dir.name}: {where}")
+        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
+            self.model.save(tmp)
         with atomic_path(self.run_dir / STATE) as tmp:
             tmp.write_text(json.dumps(state) + "\n")
 

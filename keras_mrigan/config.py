@@ -370,6 +370,11 @@ class ScheduleConfig(_Section):
     jit_compile: bool | str = setting("auto", choices=(True, False, "auto"),
                                       help="compile the train step with XLA")
     sample_count: int = setting(64, check=at_least(1), help="images in each sample grid")
+    save_minutes: float = setting(
+        0.0, check=at_least(0),
+        help="write the checkpoint, sample grid and loss curves at the first epoch end this "
+        "many minutes after the last write (0: after every epoch); the run's end, a budget's "
+        "end and each progressive stage's end always write")
     phase_epochs: int = setting(
         20, check=at_least(1), help="progan: epochs per fade-in and per stabilization phase")
     phase_images: int = setting(

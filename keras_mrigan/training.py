@@ -448,12 +448,15 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
     rollbacks = 0
     while True:
         decay = _lr_decay(config, stages, steps, position, budget, seconds)
+        saves = run_callbacks.SaveSchedule(
+            schedule.save_minutes, clock=budget.clock if budget else time.monotonic)
         callbacks = [
             run_callbacks.NaNGuard(),
             *metrics,
             *extra_callbacks,
+            saves,
             run_callbacks.SampleGrid(run_dir / "samples", n=schedule.sample_count,
-                                     seed=schedule.seed),
+                                     seed=schedule.seed, schedule=saves),
             *([run_callbacks.RunTensorBoard(run_dir / TENSORBOARD, run_dir / "samples")]
               if schedule.tensorboard else []),
             # After TensorBoard (it logs the decayed rates), before the checkpoint (it holds
@@ -461,7 +464,8 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
             *decay,
             run_callbacks.RunCheckpoint(run_dir, history, steps, first_step=position[1],
                                         batch_size=config.data.batch_size,
-                                        seconds=seconds if decay else None),
+                                        seconds=seconds if decay else None,
+                                        schedule=saves),
             *([budget] if budget else []),
         ]
         try:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keras_mrigan import training
-from keras_mrigan.callbacks import TimeBudget
+from keras_mrigan.callbacks import SampleGrid, SaveSchedule, TimeBudget
 
 
 class StepClock:
@@ -112,3 +112,46 @@ def test_the_demo_keeps_to_its_whole_budget_and_records_its_preset(tiny_config, 
     assert "32 images" in result.text() and "its time budget ended it" in result.text()
     with pytest.raises(ValueError, match="leaves no time to train"):
         training.demo(tmp_path / "none", minutes=0.5, **tiny)
+
+
+def test_a_save_schedule_writes_after_its_minutes_and_at_the_end_of_each_fit():
+    now = [0.0]
+    schedule = SaveSchedule(1.0, clock=lambda: now[0])
+    written = []
+
+    class Recorder(SampleGrid):
+        def write(self, epoch):
+            written.append(epoch)
+
+    recorder = Recorder("unused", schedule=schedule)
+    recorder.on_train_begin()
+    for epoch, seconds in enumerate([30, 61, 100, 121.5, 150]):
+        now[0] = seconds
+        schedule.on_epoch_end(epoch)
+        recorder.on_epoch_end(epoch)
+    assert written == [1, 3]  # 61 s after the start, then 60.5 s after that.
+    recorder.on_train_end()  # The fit's end writes the last epoch, once.
+    recorder.on_train_end()
+    assert written == [1, 3, 4]
+    every = SaveSchedule(0, clock=lambda: pytest.fail("read the clock"))
+    every.on_epoch_end(0)
+    assert every.writes
+    with pytest.raises(ValueError, match=r"`minutes` must be >= 0. Received: minutes=-1"):
+        SaveSchedule(-1)
+
+
+def test_save_minutes_keeps_a_run_complete_and_resumable(tiny_config, tmp_path):
+    config = tiny_config.replace(epochs=3, save_minutes=60)
+    run = tmp_path / "run"
+    training.train(config, run, verbose=0)
+    # Only the fit's end wrote: one grid, and a checkpoint with every epoch's history.
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_003.png",
+                                                                   "latest.png"]
+    assert json.loads((run / "state.json").read_text())["epoch"] == 3
+    history = (run / "history.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
+    resumed = training.resume(run, epochs=4, verbose=0)
+    assert int(resumed.g_optimizer.iterations) == 12  # 3 batches an epoch.
+    assert json.loads((run / "state.json").read_text())["epoch"] == 4
+    assert (run / "samples" / "epoch_004.png").exists()
+    assert not (run / "samples" / "epoch_001.png").exists()
