@@ -155,6 +155,14 @@ def test_train_classifier_owns_its_randomness():
     assert not np.allclose(p[0], p[2])
     assert p[0].shape == (16, 2)
     np.testing.assert_allclose(p[0].sum(axis=1), 1.0, rtol=1e-5)
+    # Trained again from seed 4's start (weights, dropout draws, a zeroed optimizer), the
+    # first model becomes the model a new one trained with seed 4 is.
+    reused = utility.train_classifier(images, labels, 2, seed=4, epochs=2, model=first)
+    assert reused is first
+    np.testing.assert_array_equal(reused.predict(images, verbose=0), p[2])
+    with pytest.raises(ValueError, match=r"`model` maps \(None, 16, 16, 1\) to \(None, 2\), "
+                                         r"these slices need \(None, 8, 8, 1\)"):
+        utility.train_classifier(images[:, :8, :8], labels, 2, model=first)
 
 
 def test_report_files_and_figure(tmp_path):

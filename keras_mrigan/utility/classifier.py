@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
+from keras_mrigan.utility.refit import restart_from
 from keras_mrigan.utils import random_scope
 
 MEASURES = ("accuracy", "balanced_accuracy", "auc")
@@ -63,7 +64,7 @@ def classic_augmentation(seed=0):
 
 
 def train_classifier(images, labels, num_classes, seed=0, epochs=CLASSIFIER_EPOCHS,
-                     classic=False, batch_size=32):
+                     classic=False, batch_size=32, model=None):
     """Trains ``build_classifier`` with ``model.fit`` (Adam 1e-3, sparse categorical
     cross-entropy).
 
@@ -78,14 +79,22 @@ def train_classifier(images, labels, num_classes, seed=0, epochs=CLASSIFIER_EPOC
         epochs: passes over the images.
         classic: pass every batch through ``classic_augmentation`` first.
         batch_size: images per step.
+        model: a classifier this function trained before, on slices of the same size and
+            classes: it is trained again from this seed's initial state (that of a new one,
+            ``refit.restart_from``), and Keras reuses its compiled training step. The result
+            is the same as with a new model.
 
     Returns:
-        The trained model.
+        The trained model (``model`` itself when given).
     """
     with random_scope(seed):
-        model = build_classifier(images.shape[1], num_classes)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        fresh = build_classifier(images.shape[1], num_classes)
+        if model is None:
+            model = fresh
+            model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        else:
+            restart_from(model, fresh)
         dataset = tf.data.Dataset.from_tensor_slices((images.astype(np.float32),
                                                       labels.astype(np.int32)))
         dataset = dataset.shuffle(len(images), seed=seed).batch(batch_size)

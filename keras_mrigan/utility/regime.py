@@ -66,13 +66,14 @@ def run_regime(regime, test_images, test_labels, num_classes, seeds, epochs=CLAS
     results = {row: {m: [] for m in MEASURES} for row in rows}
     bar = Progress(len(rows) * len(seeds), f"utility, {regime.fraction:g} of the subjects") \
         if progress else None
+    model = None  # One classifier, trained again from each seed's initial state.
     for seed in seeds:
         synthetic = {}
         for row in rows:
             x, y, classic = _row_data(row, regime.images, regime.labels, synthetic,
                                       regime.synthesize, counts, seed)
             model = train_classifier(x, y, num_classes, seed=seed, epochs=epochs,
-                                     classic=classic)
+                                     classic=classic, model=model)
             for name, value in scores(model, test_images, test_labels, num_classes).items():
                 results[row][name].append(value)
             if bar:

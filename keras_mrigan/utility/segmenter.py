@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mrigan.metrics.masks import dice_per_class, mean_foreground_dice
+from keras_mrigan.utility.refit import restart_from
 from keras_mrigan.utils import random_scope
 
 SEGMENTER_FILTERS = (8, 16, 32)
@@ -163,15 +164,7 @@ def train_segmenter(images, masks, num_classes, seed=0, steps=SEGMENTER_STEPS, c
             model = fresh
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=soft_dice_loss)
         else:
-            if model.input_shape != fresh.input_shape or \
-                    model.output_shape != fresh.output_shape:
-                raise ValueError(f"`model` maps {model.input_shape} to {model.output_shape}, "
-                                 f"these slices need {fresh.input_shape} to "
-                                 f"{fresh.output_shape}.")
-            model.set_weights(fresh.get_weights())
-            for variable in model.optimizer.variables:  # Moments and step count.
-                if "learning_rate" not in variable.path:
-                    variable.assign(keras.ops.zeros_like(variable))
+            restart_from(model, fresh)
         dataset = tf.data.Dataset.from_tensor_slices((images, masks))
         dataset = dataset.shuffle(len(images), seed=seed).repeat().batch(batch_size)
         if classic:
