@@ -318,7 +318,7 @@ def worker(spec):
     tf.config.threading.set_inter_op_parallelism_threads(inter)
     import keras
 
-    measured = rates()
+    measured = rates(spec.get("rate_repeats", 5))
     applied = (tf.config.threading.get_intra_op_parallelism_threads(),
                tf.config.threading.get_inter_op_parallelism_threads())
     head = {"isa": spec["isa"], "threads": f"{intra}:{inter}", "threads_applied": applied,

@@ -67,7 +67,7 @@ def test_throughput_counts_flops_in_proportion_to_the_batch(tmp_path):
     convolution and matrix product scales with the batch, so the count doubles exactly."""
     spec = {"isa": "native", "threads": [0, 0], "archs": ["dcgan"], "steps": 1,
             "batches": [8, 16], "kernels": [5], "jit": ["off"], "data": ["memory"],
-            "short_run": False}
+            "short_run": False, "rate_repeats": 1}
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     subprocess.run([sys.executable, str(BENCHMARKS / "throughput.py"), "--worker",

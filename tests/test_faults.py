@@ -153,8 +153,9 @@ def test_deterministic_runs_give_identical_weights(tiny_config, tmp_path):
 @pytest.mark.parametrize("arch, precision, extra", [
     ("dcgan", "mixed_float16", {}),
     ("dcgan", "mixed_bfloat16", {}),
-    ("progan", "mixed_float16", dict(width=1 / 32, batch_size=4, phase_epochs=1, epochs=5,
-                                     loss="wgan-gp", latent_distribution="normal")),
+    # 4 -> 16 in 5 phases of one epoch (3 batches each).
+    ("progan", "mixed_float16", dict(width=1 / 32, phase_epochs=1, epochs=5, loss="wgan-gp",
+                                     latent_distribution="normal")),
 ])
 def test_mixed_precision_trains_with_finite_losses_and_float32_outputs(
         tiny_config, tmp_path, arch, precision, extra):
@@ -168,7 +169,8 @@ def test_mixed_precision_trains_with_finite_losses_and_float32_outputs(
     for row in _history(tmp_path / "run"):
         assert all(np.isfinite(float(row[k])) for k in ("d_loss", "g_loss", "penalty"))
     images = gan.generate(8, seed=0)
-    assert images.dtype == np.float32 and images.shape == (8, 16, 16, 1)
+    side = config.data.resolution
+    assert images.dtype == np.float32 and images.shape == (8, side, side, 1)
     assert -1 <= images.min() < images.max() <= 1
     resumed = training.resume(tmp_path / "run", epochs=config.schedule.epochs + 1, verbose=0)
     assert resumed.generator.compute_dtype == gan.generator.compute_dtype

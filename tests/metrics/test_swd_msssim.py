@@ -10,7 +10,7 @@ from keras_mrigan.metrics import msssim, swd
 def halves():
     images = load_slices("demo", 64)[..., 0]
     order = np.random.default_rng(0).permutation(len(images))
-    return images[order[:256]], images[order[256:512]]
+    return images[order[:128]], images[order[128:256]]
 
 
 def test_pyramid_levels_reconstruct_the_image():
