@@ -17,11 +17,14 @@ Both clocks count reading the data and building the networks, and neither counts
 the samples to score or scoring them; ours also counts its per-epoch sample grids and
 checkpoints, which are part of a run.
 
-Writes ``OUT/peers.json``, ``OUT/peers.md`` (the table) and ``OUT/peers.png`` (SWD / floor
-against minutes, both curves), and the runs ``OUT/peer/`` and ``OUT/ours/``.
+Writes ``OUT/peers.json``, ``OUT/peers.md`` (the table), ``OUT/peers.png`` (SWD / floor
+against minutes, both curves), ``OUT/peers_grids.png`` (real slices, ours and the peer's
+samples at 10 and 45 minutes), and the runs ``OUT/peer/`` and ``OUT/ours/``. A side skipped
+(``--skip-peer``, ``--skip-ours``) keeps its curve from an earlier ``OUT/peers.json``, so the two
+can be run one after the other, each alone on the machine.
 
     python benchmarks/peers.py --out peers/ --minutes 45 --every 5 [--n 1000]
-        [--preset demo-dcgan] [--peer sngan|ssgan] [--peer-width 0.125]
+        [--preset demo-dcgan-budget] [--peer sngan|ssgan] [--peer-width 0.125]
         [--peer-args "--n-dis 5 --batch-size 64"] [--epochs E] [--setup]
         [--venv /work/peers_venv] [--skip-peer] [--skip-ours]
 """
@@ -36,6 +39,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -143,6 +148,10 @@ def run_ours(args, out, stats):
         done += chunk
         images = json.loads((run / "state.json").read_text()).get("images")
         swd, floor, metrics = evaluate(run, args.n, out / f"ours_report_{done:05.1f}", stats)
+        # 36 samples for the picture, as the peer writes its own (outside both clocks).
+        subprocess.run([*cli(), "generate", "--model", str(run), "--n", str(GRID), "--out",
+                        str(out / "ours_samples" / f"min_{done:05.1f}")], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # The budget's minutes; the commands' wall time (start-up included) beside them.
         points.append({**point(done, images, swd, floor, metrics), "wall_seconds": wall})
         say(f"  ours {done:.1f} min ({images} images): SWD {swd:.2f} = {swd / floor:.2f}x floor")
@@ -167,6 +176,48 @@ def plot(record, path):
     axis.legend()
     axis.grid(alpha=0.3)
     save_figure(figure, path, dpi=110)
+
+
+GRID = 36  # Images per panel of the picture.
+
+
+def picture(record, out, minutes):
+    """``OUT/peers_grids.png``: real slices, then ours and the peer's samples at each of
+    ``minutes`` (the curve points nearest them), 36 a panel."""
+    from keras_mrigan.plotting import image_grid, new_figure, save_figure
+
+    def pngs(folder):
+        files = sorted(Path(folder).glob("*.png"))[:GRID]
+        return read_pngs(files) if len(files) == GRID else None
+
+    real = sorted((out / "slices").glob("*.png"))
+    picks = np.random.default_rng(0).choice(len(real), GRID, replace=False)
+    panels = [("real", image_grid(read_pngs([real[i] for i in sorted(picks)])))]
+    for wanted in minutes:
+        for name, folder in (("ours", out / "ours_samples"), ("peer", out / "peer" / "samples")):
+            run = record["runs"].get(name)
+            if run is None:
+                continue
+            nearest = min(run["points"], key=lambda p: abs(p["minutes"] - wanted))
+            images = pngs(folder / f"min_{nearest['minutes']:05.1f}")
+            if images is not None:
+                panels.append((f"{run['name']}\n{nearest['minutes']:.0f} min, "
+                               f"{nearest['swd_over_floor']:.2f}x floor", image_grid(images)))
+    figure = new_figure(figsize=(3.3 * len(panels), 3.9), layout="tight")
+    for i, (title, image) in enumerate(panels):
+        axis = figure.add_subplot(1, len(panels), i + 1)
+        axis.imshow(image, cmap="gray")
+        axis.set_title(title, fontsize=9)
+        axis.axis("off")
+    save_figure(figure, out / "peers_grids.png", dpi=100)
+
+
+def read_pngs(files):
+    """8-bit PNG files as float32 images in [-1, 1]."""
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.open(f).convert("L"), np.float32) / 127.5 - 1
+                     for f in files])
 
 
 def table(record):
@@ -199,7 +250,8 @@ def main():
     parser.add_argument("--every", type=float, default=0.0,
                         help="a curve point every this many minutes (0: at the end only)")
     parser.add_argument("--n", type=int, default=1000, help="samples scored per point")
-    parser.add_argument("--preset", default="demo-dcgan")
+    parser.add_argument("--preset", default="demo-dcgan-budget",
+                        help="our preset (default: the one `keras-mrigan demo` runs)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="our run's epochs, an upper bound beside the minutes (default: "
                         "10 a minute, more than this machine trains)")
@@ -211,6 +263,8 @@ def main():
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
     parser.add_argument("--setup", action="store_true",
                         help="create the peers' virtual environment and install it first")
+    parser.add_argument("--picture-minutes", type=float, nargs="+", default=[10.0, 45.0],
+                        help="the curve points shown in OUT/peers_grids.png")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--skip-ours", action="store_true")
     args = parser.parse_args()
@@ -218,12 +272,15 @@ def main():
         raise SystemExit(f"--minutes must be > 0 and --every >= 0. Received: "
                          f"minutes={args.minutes}, every={args.every}")
     if args.epochs is None:
-        # Not larger: the run's batches are laid out for all its epochs when it starts.
         args.epochs = math.ceil(10 * args.minutes) + 1
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     record = {"machine": cpu_name(), "date": time.strftime("%Y-%m-%d"), "n": args.n,
               "minutes": args.minutes, "every": args.every, "runs": {}}
+    if (out / "peers.json").exists():  # A run skipped now keeps its earlier curve.
+        earlier = json.loads((out / "peers.json").read_text())
+        record["runs"] = {name: {"date": earlier["date"], **run}
+                          for name, run in earlier["runs"].items()}
     say(f"machine: {record['machine']}")
     if args.setup:
         setup_venv(args.venv)
@@ -238,15 +295,16 @@ def main():
             tmp.write_text(json.dumps(record, indent=1))
 
     if not args.skip_peer:
-        record["runs"]["peer"] = run_peer(args, out, slices, stats)
+        record["runs"]["peer"] = {"date": record["date"], **run_peer(args, out, slices, stats)}
         save()
     if not args.skip_ours:
-        record["runs"]["ours"] = run_ours(args, out, stats)
+        record["runs"]["ours"] = {"date": record["date"], **run_ours(args, out, stats)}
         save()
     text = table(record)
     with atomic_path(out / "peers.md") as tmp:
         tmp.write_text(text)
     plot(record, out / "peers.png")
+    picture(record, out, args.picture_minutes)
     say(text)
 
 
