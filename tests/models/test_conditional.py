@@ -137,7 +137,7 @@ def test_a_conditional_gan_learns_its_classes():
     from sklearn.linear_model import LogisticRegression
 
     keras.utils.set_random_seed(2)
-    images, labels = discs_and_bars(1024, seed=1)
+    images, labels = discs_and_bars(512, seed=1)  # 128 steps of batch 32.
     generator = dcgan.build_generator(16, latent_dim=32, width=0.25, num_classes=2,
                                       upsample="resize")
     discriminator = dcgan.build_discriminator(16, width=0.25, num_classes=2)
