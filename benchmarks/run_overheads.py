@@ -10,7 +10,7 @@ its checkpoint, sample grid and loss curves when its epochs are short.
    after every epoch (``save_minutes=0``) and at most every half minute (0.5): the wall
    time of each run and the time its writes took.
 
-Writes ``OUT/run_overheads.json`` and prints a table. Run it alone on the machine.
+Writes ``OUT/run_overheads.json`` and prints each figure. Run it alone on the machine.
 
     python benchmarks/run_overheads.py --out overheads/ [--parts epochs saves]
 """

@@ -613,9 +613,12 @@ def batch_epochs(slices, batch_size, *, shuffle=True, shuffle_buffer=4096, seed=
 def _count(dataset):
     """The number of elements of a finite dataset (counted when its cardinality is unknown)."""
     count = int(dataset.cardinality())
-    if count < 0:
-        count = int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
-    return count
+    return count if count >= 0 else _count_elements(dataset)
+
+
+def _count_elements(dataset):
+    """Counts a dataset's elements by iterating over it once."""
+    return int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
 
 
 def _fill_cache(dataset, generator):
@@ -627,7 +630,7 @@ def _fill_cache(dataset, generator):
     as themselves, not wrapped in a TensorFlow error.
     """
     try:
-        count = int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
+        count = _count_elements(dataset)
     except tf.errors.InvalidArgumentError:
         if generator.error is not None:
             raise generator.error from None
