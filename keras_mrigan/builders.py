@@ -9,6 +9,8 @@ parameter of the architecture's ``build_generator``/``build_discriminator``, of 
 import contextlib
 import functools
 import inspect
+import os
+from pathlib import Path
 
 import keras
 
@@ -41,6 +43,44 @@ def get_strategy(name):
     return _strategies[name]
 
 
+# oneDNN's instruction-set limits (``ONEDNN_MAX_CPU_ISA``) under which it still computes
+# bfloat16 products natively: the AVX-512 BF16 and AMX levels and those above them.
+_BFLOAT16_ISAS = ("ALL", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX",
+                  "AVX512_CORE_AMX_FP16", "AVX10_1_512", "AVX10_1_512_AMX",
+                  "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2")
+
+
+def native_bfloat16(cpu_flags=None, max_isa=None):
+    """Whether this CPU multiplies bfloat16 natively, as oneDNN may use it: the CPU has
+    AVX-512 BF16 or AMX (``cpu_flags``, default: ``/proc/cpuinfo``'s), and
+    ``ONEDNN_MAX_CPU_ISA`` (``max_isa``, default: the environment's) does not limit oneDNN
+    below them. Elsewhere bfloat16 is emulated, slower than float32."""
+    if cpu_flags is None:
+        try:
+            text = Path("/proc/cpuinfo").read_text()
+        except OSError:  # Not Linux: no way to tell, so no.
+            return False
+        cpu_flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                          if line.startswith("flags")), [])
+    max_isa = (os.environ.get("ONEDNN_MAX_CPU_ISA", "") if max_isa is None else max_isa).upper()
+    if max_isa and max_isa not in _BFLOAT16_ISAS:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & set(cpu_flags))
+
+
+def resolve_precision(precision):
+    """A run's dtype policy: ``precision`` itself, or for ``"auto"``, ``"mixed_bfloat16"`` on
+    a machine without a GPU whose CPU multiplies bfloat16 natively (``native_bfloat16``),
+    else ``"float32"``."""
+    if precision != "auto":
+        return precision
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU") and native_bfloat16():
+        return "mixed_bfloat16"
+    return "float32"
+
+
 def check_run_options(config):
     """Rejects unknown strategy, precision and NaN-policy names before anything is built
     (a config whose fields were assigned directly has not been validated)."""
@@ -60,7 +100,7 @@ def run_scope(config):
     global dtype policy (restored on exit)."""
     check_run_options(config)
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(config.schedule.precision)
+    keras.config.set_dtype_policy(resolve_precision(config.schedule.precision))
     try:
         with get_strategy(config.schedule.strategy).scope():
             yield
@@ -136,6 +176,8 @@ def _build_gan(config, resolution, classes=None, masks=None):
     discriminator_settings = settings_for(architecture.build_discriminator, config)
     if "batch_norm" in _parameters(architecture.build_discriminator):
         discriminator_settings["batch_norm"] = critic_batch_norm(config)
+    if model.d_width is not None:
+        discriminator_settings["width"] = model.d_width
     discriminator = architecture.build_discriminator(
         resolution, num_classes=len(names), **pair,
         **_without(discriminator_settings, *_FROM_DATA))
@@ -185,7 +227,7 @@ def compile_gan(gan, config):
 
     def adam(learning_rate):
         optimizer = keras.optimizers.Adam(learning_rate, beta_1=opt.beta_1, beta_2=opt.beta_2)
-        if config.schedule.precision == "mixed_float16":
+        if resolve_precision(config.schedule.precision) == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 

@@ -31,7 +31,7 @@ UPSAMPLING = ("transpose", "resize")
 AUGMENTATIONS = ("translation", "cutout", "brightness", "contrast", "flip")
 AXES = ("axial", "coronal", "sagittal")
 STRATEGIES = ("default", "mirrored", "multiworker")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 NAN_POLICIES = ("stop", "rollback")
 
 
@@ -269,6 +269,10 @@ class ModelConfig(_Section):
                                        help="U(-1, 1) or normalized N(0, 1)")
     width: float = setting(1.0, check=between(0, 4, low_open=True),
                            help="filter-count multiplier (paper: 1)")
+    d_width: float | None = setting(
+        None, check=between(0, 4, low_open=True),
+        help="the discriminator's own filter-count multiplier (default: --width); a wider "
+        "critic costs little where the generator's large layers dominate a step")
     minibatch_stddev: bool = setting(
         True, help="the discriminator's minibatch standard-deviation layer")
     group_size: int = setting(4, check=at_least(1), help="minibatch-stddev group size")
@@ -391,8 +395,9 @@ class ScheduleConfig(_Section):
         "multiworker as TF_CONFIG describes")
     precision: str = setting(
         "float32", choices=PRECISIONS, flags=("--precision", "--mixed-precision"),
-        help="compute in float32, or float16 (with loss scaling) or bfloat16; variables, "
-        "generator output and penalties stay float32")
+        help="compute in float32, or float16 (with loss scaling) or bfloat16, or auto: "
+        "bfloat16 on a CPU that computes it natively (AVX-512 BF16 or AMX), else float32; "
+        "variables, generator output and penalties stay float32")
     deterministic: bool = setting(
         False, help="TensorFlow op determinism during the run (same seed, same weights)")
     on_nan: str = setting(

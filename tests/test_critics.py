@@ -44,3 +44,26 @@ def test_the_stylegan2_demo_preset_takes_r1_gamma_from_the_heuristic():
     assert (config.model.arch, config.loss.loss, config.schedule.preset) == (
         "stylegan2", "gan-r1", "demo-stylegan2")
     assert not critic_batch_norm(config)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "srresnet", "progan", "stylegan2"])
+def test_d_width_widens_the_critic_alone(tiny_config, arch):
+    config = tiny_config.replace(arch=arch, width=1 / 32, loss="gan-r1")
+    base = build_gan(config)
+    wide = build_gan(config.replace(d_width=1 / 8))
+    assert wide.generator.count_params() == base.generator.count_params()
+    assert wide.discriminator.count_params() > 2 * base.discriminator.count_params()
+    # The same as building the critic at that width.
+    assert (wide.discriminator.count_params()
+            == build_gan(config.replace(width=1 / 8)).discriminator.count_params())
+
+
+def test_d_width_sets_the_dcgan_critic_filters(tiny_config):
+    gan = build_gan(tiny_config.replace(resolution=32, width=1 / 16, d_width=0.5,
+                                        loss="gan-r1"))
+    convolutions = [layer for layer in gan.discriminator.layers
+                    if type(layer).__name__ == "Conv2D"]
+    # Table 2's 64, 128 filters at 32 x 32 (two stages), times 0.5.
+    assert [layer.filters for layer in convolutions] == [32, 64]
+    generator = [layer.filters for layer in gan.generator.layers if hasattr(layer, "filters")]
+    assert max(generator) == 16  # 256 x 1/16: the generator keeps --width.
