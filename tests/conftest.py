@@ -1,8 +1,12 @@
 """Shared fixtures. TensorFlow is imported at most once per session, by the tests that need it."""
 
+import json
 import os
+import statistics
 import subprocess
 import sys
+from collections import defaultdict
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -10,6 +14,60 @@ import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
+
+# Seconds each test file took (setup, call and teardown), written by `--store-durations`.
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--store-durations", action="store_true",
+                     help=f"write each test file's seconds to {DURATIONS.name}, the order "
+                          "in which files are handed to parallel workers")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Puts the files that take longest first. Parallel workers (`-n 2 --dist loadfile
+    --no-loadscope-reorder`) take whole files in collection order: a long file left for the
+    end keeps one worker busy while the other has nothing to do. A file not yet timed counts
+    as the median file."""
+    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    default = statistics.median(seconds.values()) if seconds else 0.0
+    first_seen = {}
+    for item in items:
+        first_seen.setdefault(_file_of(item.nodeid), len(first_seen))
+    items.sort(key=lambda item: (-seconds.get(_file_of(item.nodeid), default),
+                                 first_seen[_file_of(item.nodeid)]))
+
+
+def _file_of(nodeid):
+    return nodeid.split("::", 1)[0]
+
+
+class _DurationStore:
+    """Adds up each file's test durations (reports reach the main process from every
+    worker) and writes them at the end of the session, with each worker's busy time."""
+
+    def __init__(self):
+        self.files, self.workers = defaultdict(float), defaultdict(float)
+
+    def pytest_runtest_logreport(self, report):
+        self.files[_file_of(report.nodeid)] += report.duration
+        node = getattr(report, "node", None)
+        self.workers[getattr(getattr(node, "gateway", None), "id", "main")] += report.duration
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.files or hasattr(terminalreporter.config, "workerinput"):
+            return
+        previous = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+        merged = {**previous, **{name: round(s, 2) for name, s in self.files.items()}}
+        DURATIONS.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
+        busy = ", ".join(f"{worker} {s:.0f} s" for worker, s in sorted(self.workers.items()))
+        terminalreporter.write_line(f"{DURATIONS.name}: {len(self.files)} files; busy: {busy}")
+
+
+def pytest_configure(config):
+    if config.getoption("store_durations") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_DurationStore(), "keras_mrigan_durations")
 
 
 @pytest.fixture(autouse=True, scope="module")
