@@ -45,9 +45,11 @@ def _file_of(nodeid):
 
 class _DurationStore:
     """Adds up each file's test durations (reports reach the main process from every
-    worker) and writes them at the end of the session, with each worker's busy time."""
+    worker). At the end of the session it prints each worker's busy time (how evenly the
+    files were shared) and, with `--store-durations`, writes the files' seconds."""
 
-    def __init__(self):
+    def __init__(self, store):
+        self.store = store
         self.files, self.workers = defaultdict(float), defaultdict(float)
 
     def pytest_runtest_logreport(self, report):
@@ -56,18 +58,21 @@ class _DurationStore:
         self.workers[getattr(getattr(node, "gateway", None), "id", "main")] += report.duration
 
     def pytest_terminal_summary(self, terminalreporter):
-        if not self.files or hasattr(terminalreporter.config, "workerinput"):
+        if not self.files:
             return
-        previous = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
-        merged = {**previous, **{name: round(s, 2) for name, s in self.files.items()}}
-        DURATIONS.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
         busy = ", ".join(f"{worker} {s:.0f} s" for worker, s in sorted(self.workers.items()))
-        terminalreporter.write_line(f"{DURATIONS.name}: {len(self.files)} files; busy: {busy}")
+        terminalreporter.write_line(f"busy time per worker: {busy}")
+        if self.store:
+            previous = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+            merged = {**previous, **{name: round(s, 2) for name, s in self.files.items()}}
+            DURATIONS.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
+            terminalreporter.write_line(f"wrote {DURATIONS.name} ({len(self.files)} files)")
 
 
 def pytest_configure(config):
-    if config.getoption("store_durations") and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(_DurationStore(), "keras_mrigan_durations")
+    if not hasattr(config, "workerinput"):  # The main process: workers' reports reach it.
+        config.pluginmanager.register(_DurationStore(config.getoption("store_durations")),
+                                      "keras_mrigan_durations")
 
 
 @pytest.fixture(autouse=True, scope="module")
