@@ -83,26 +83,19 @@ def table(rows):
 
 def picture(out, presets):
     """Real slices beside each preset's seed-0 samples (the runs' own grids)."""
+    from PIL import Image
+
     from keras_mrigan.data.pipeline import load_slices
-    from keras_mrigan.plotting import new_figure, save_figure
+    from keras_mrigan.plotting import image_grid, save_panels
 
     real = load_slices("demo", 64)
     picks = np.random.default_rng(0).choice(len(real), 36, replace=False)
-    grid = real[picks].reshape(6, 6, 64, 64).transpose(0, 2, 1, 3).reshape(384, 384)
-    panels = [("real", grid)]
+    panels = [("real", image_grid(real[picks]))]
     for preset in presets:
         path = out / f"{preset}_seed0" / "samples" / "latest.png"
         if path.exists():
-            from PIL import Image
-
             panels.append((preset, np.asarray(Image.open(path).convert("L"))))
-    figure = new_figure(figsize=(4 * len(panels), 4.3), layout="tight")
-    for i, (title, image) in enumerate(panels):
-        axis = figure.add_subplot(1, len(panels), i + 1)
-        axis.imshow(image, cmap="gray")
-        axis.set_title(title)
-        axis.axis("off")
-    save_figure(figure, out / "demo_presets.png", dpi=100)
+    save_panels(panels, out / "demo_presets.png")
 
 
 def main():

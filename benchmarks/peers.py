@@ -184,7 +184,7 @@ GRID = 36  # Images per panel of the picture.
 def picture(record, out, minutes):
     """``OUT/peers_grids.png``: real slices, then ours and the peer's samples at each of
     ``minutes`` (the curve points nearest them), 36 a panel."""
-    from keras_mrigan.plotting import image_grid, new_figure, save_figure
+    from keras_mrigan.plotting import image_grid, save_panels
 
     def pngs(folder):
         files = sorted(Path(folder).glob("*.png"))[:GRID]
@@ -203,13 +203,7 @@ def picture(record, out, minutes):
             if images is not None:
                 panels.append((f"{run['name']}\n{nearest['minutes']:.0f} min, "
                                f"{nearest['swd_over_floor']:.2f}x floor", image_grid(images)))
-    figure = new_figure(figsize=(3.3 * len(panels), 3.9), layout="tight")
-    for i, (title, image) in enumerate(panels):
-        axis = figure.add_subplot(1, len(panels), i + 1)
-        axis.imshow(image, cmap="gray")
-        axis.set_title(title, fontsize=9)
-        axis.axis("off")
-    save_figure(figure, out / "peers_grids.png", dpi=100)
+    save_panels(panels, out / "peers_grids.png", size=(3.3, 3.9), fontsize=9)
 
 
 def read_pngs(files):

@@ -141,6 +141,25 @@ def plot_trial_grids(entries, path, ncols=4):
     return save_figure(fig, path, dpi=100)
 
 
+def save_panels(panels, path, size=(4.0, 4.3), fontsize=None):
+    """Draws grayscale images side by side in one row, each under its title, and writes the
+    PNG (as real slices beside generated ones in the benchmarks' pictures).
+
+    Args:
+        panels: ``(title, image)`` pairs, each image a 2-D array (e.g. from ``image_grid``).
+        path: the PNG file.
+        size: inches per panel, ``(width, height)``.
+        fontsize: of the titles (default: matplotlib's).
+    """
+    figure = new_figure(figsize=(size[0] * len(panels), size[1]), layout="tight")
+    for i, (title, image) in enumerate(panels):
+        axis = figure.add_subplot(1, len(panels), i + 1)
+        axis.imshow(image, cmap="gray")
+        axis.set_title(title, fontsize=fontsize)
+        axis.axis("off")
+    return save_figure(figure, path, dpi=100)
+
+
 def new_figure(**kwargs):
     """A matplotlib ``Figure`` with its own Agg canvas, outside ``pyplot``.
 

@@ -123,3 +123,19 @@ def test_pairs_are_tiled_image_then_mask_side_by_side():
     assert grid[0, :4].tolist() == [191, 191, 0, 85]
     with pytest.raises(ValueError, match=r"`masks` must be \(3, 2, 2\) class indices"):
         pair_tiles(images, masks[:, :1], 4)
+
+
+def test_save_panels_draws_every_panel_side_by_side(tmp_path):
+    from keras_mrigan.plotting import save_panels
+
+    # Not constant, so that imshow's scaling keeps each panel's dark and light apart.
+    dark, light = np.zeros((40, 40), np.uint8), np.full((40, 40), 255, np.uint8)
+    dark[0, 0], light[0, 0] = 255, 0
+    path = save_panels([("dark", dark), ("light", light), ("dark", dark)],
+                       tmp_path / "panels.png", size=(2.0, 2.5))
+    image = np.asarray(Image.open(path).convert("L"))
+    assert image.shape == (250, 600)  # 100 dpi: 2.5 x (3 x 2.0) inches.
+    # The centre of each third: black, white, black.
+    centres = [image[110:150, i * 200 + 80:i * 200 + 120].mean() for i in range(3)]
+    assert centres[1] > 250 and centres[0] < 5 and centres[2] < 5
+    assert not list(tmp_path.glob(".*.tmp*"))
