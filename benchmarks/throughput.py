@@ -62,7 +62,7 @@ ARCHS = ("dcgan", "srresnet", "progan", "stylegan2")
 CONV_SHAPES = ((32, 32, 32, 32), (32, 16, 64, 64), (32, 32, 64, 64), (32, 16, 128, 128))
 # The op types counted as the step's convolutions and matrix products.
 KERNEL_OPS = ["Conv2D.*", "Conv3D.*", "DepthwiseConv2d.*", "MatMul", "BatchMatMul.*"]
-# The architectures whose convolutions read their module's KERNEL_SIZE when they are built.
+# The architectures whose convolutions' side is a run setting (``kernel_size``).
 KERNEL_ARCHS = ("dcgan", "progan")
 
 
@@ -128,22 +128,14 @@ def demo_config(arch):
         arch=arch, upsample="transpose")
 
 
-@contextlib.contextmanager
 def kernel_size(arch, size):
-    """Builds ``arch``'s networks with ``size`` x ``size`` convolutions where its module reads
-    ``KERNEL_SIZE`` at build time (a benchmark-only variant; restored afterwards)."""
+    """The side of ``arch``'s convolutions: ``size`` where the architecture lets a run choose
+    it (dcgan and progan, ``kernel_size``), else its own."""
     from keras_mrigan.models import get_architecture
 
-    module = get_architecture(arch)
-    if arch not in KERNEL_ARCHS or size is None:
-        yield getattr(module, "KERNEL_SIZE", 3)
-        return
-    saved = module.KERNEL_SIZE
-    module.KERNEL_SIZE = size
-    try:
-        yield size
-    finally:
-        module.KERNEL_SIZE = saved
+    if arch in KERNEL_ARCHS and size is not None:
+        return size
+    return getattr(get_architecture(arch), "KERNEL_SIZE", 3)
 
 
 def build(config):
@@ -333,11 +325,13 @@ def worker(spec):
         for kernel in kernels:
             for jit in spec["jit"]:
                 for batch, data in [(b, d) for b in spec["batches"] for d in spec["data"]]:
+                    k = kernel_size(arch, kernel)
                     config = base.replace(batch_size=batch, jit_compile=jit == "on",
                                           resolution=64)
+                    if arch in KERNEL_ARCHS:
+                        config = config.replace(kernel_size=k)
                     keras.utils.clear_session()
-                    with kernel_size(arch, kernel) as k:
-                        gan = build(config)
+                    gan = build(config)
                     first, warm = step_times(gan, batch, 64, spec["steps"], data, config)
                     all_flops, flops = count_flops(gan, batch, 64)
                     step = sorted(warm)[len(warm) // 2]

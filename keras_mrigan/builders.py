@@ -158,6 +158,12 @@ def _build_gan(config, resolution, classes=None, masks=None):
             f"({model.group_size}) for the minibatch standard-deviation layer."
         )
     generator_settings = settings_for(architecture.build_generator, config)
+    if model.kernel_size is None:
+        generator_settings.pop("kernel_size", None)
+    elif "kernel_size" not in generator_settings:
+        raise ValueError(f"`kernel_size` sets the dcgan and progan convolutions; {model.arch} "
+                         "has its own (srresnet and stylegan2: 3 x 3). "
+                         f"Received: kernel_size={model.kernel_size!r}")
     if model.upsample != "transpose" and "upsample" not in generator_settings:
         raise ValueError(f"`upsample` chooses the DCGAN generator's upsampling; {model.arch} "
                          "has its own (srresnet: ICNR pixel shuffle, progan: nearest "
@@ -178,6 +184,8 @@ def _build_gan(config, resolution, classes=None, masks=None):
         discriminator_settings["batch_norm"] = critic_batch_norm(config)
     if model.d_width is not None:
         discriminator_settings["width"] = model.d_width
+    if model.kernel_size is None:
+        discriminator_settings.pop("kernel_size", None)
     discriminator = architecture.build_discriminator(
         resolution, num_classes=len(names), **pair,
         **_without(discriminator_settings, *_FROM_DATA))

@@ -77,6 +77,8 @@ def test_every_setting_declares_help_and_validates_with_one_message():
          "Received: jit_compile=1"),
         ("augment", "flip,zoom", "`augment` must be comma-separated names among translation, "
          "cutout, brightness, contrast, flip. Received: augment='flip,zoom'"),
+        ("kernel_size", 4, "`kernel_size` must be a positive odd integer. "
+         "Received: kernel_size=4"),
     ]
     for name, value, message in cases:
         with pytest.raises(ValueError) as error:

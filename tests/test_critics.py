@@ -5,6 +5,7 @@ import pytest
 from keras_mrigan import losses
 from keras_mrigan.builders import build_gan, critic_batch_norm
 from keras_mrigan.config import get_preset
+from keras_mrigan.models import dcgan
 
 
 def _norms(network):
@@ -67,3 +68,26 @@ def test_d_width_sets_the_dcgan_critic_filters(tiny_config):
     assert [layer.filters for layer in convolutions] == [32, 64]
     generator = [layer.filters for layer in gan.generator.layers if hasattr(layer, "filters")]
     assert max(generator) == 16  # 256 x 1/16: the generator keeps --width.
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "progan"])
+def test_kernel_size_sets_every_convolution_of_both_networks(tiny_config, arch):
+    config = tiny_config.replace(arch=arch, width=1 / 32, loss="gan-r1")
+    default, small = build_gan(config), build_gan(config.replace(kernel_size=3))
+
+    def kernels(network):  # The convolutions' kernels, the 1 x 1 ones of progan left out.
+        found = [layer.kernel.shape for layer in network.layers if hasattr(layer, "kernel")]
+        return [shape for shape in found if len(shape) == 4 and shape[0] > 1]
+
+    for network in ("generator", "discriminator"):
+        paper, three = kernels(getattr(default, network)), kernels(getattr(small, network))
+        assert {shape[:2] for shape in paper} == {(5, 5)}
+        assert [shape[2:] for shape in three] == [shape[2:] for shape in paper]
+        assert {shape[:2] for shape in three} == {(3, 3)}
+
+
+def test_kernel_size_is_refused_by_name_for_an_architecture_with_its_own(tiny_config):
+    with pytest.raises(ValueError, match=r"stylegan2: 3 x 3\)\. Received: kernel_size=3"):
+        build_gan(tiny_config.replace(arch="stylegan2", kernel_size=3))
+    with pytest.raises(ValueError, match="positive odd integer. Received: kernel_size=2"):
+        dcgan.build_discriminator(16, width=1 / 16, kernel_size=2)

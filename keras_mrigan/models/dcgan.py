@@ -41,8 +41,8 @@ def _init():
 
 
 def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
-                    upsample="transpose", num_classes=0, mask_classes=0, mask_output="soft",
-                    name="dcgan_generator"):
+                    upsample="transpose", kernel_size=KERNEL_SIZE, num_classes=0,
+                    mask_classes=0, mask_output="soft", name="dcgan_generator"):
     """The DCGAN generator of Table 1, for any power-of-two resolution.
 
     From the latent, a dense layer to 8 x 8 x 256, then per doubling of the resolution a 5 x 5
@@ -60,6 +60,8 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
             ``"resize"``: nearest-neighbour x2, then a 5 x 5 convolution, and convolutions
             for the stride-1 layers (Odena, Dumoulin and Olah 2016, "Deconvolution and
             checkerboard artifacts"); the same shapes and filter counts.
+        kernel_size: side of every convolution's square kernel (paper: 5). 3 x 3 costs
+            about 0.36 of the 5 x 5 arithmetic, for a smaller receptive field per layer.
         num_classes: with K >= 2 classes, the generator also takes a label and starts from
             the latent concatenated with the label's embedding (``layers.conditioning``).
         mask_classes: with K >= 2 mask classes, the generator makes image and mask pairs:
@@ -77,6 +79,7 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
     check_width(width)
     channels = pair_channels(mask_classes)
     check_mask_output(mask_output)
+    check_kernel_size(kernel_size)
     if upsample not in UPSAMPLING:
         raise ValueError(f"`upsample` must be one of {list(UPSAMPLING)}. "
                          f"Received: upsample={upsample!r}")
@@ -98,12 +101,12 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
                 x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{block}_up")(x)
                 stride = 1
             x = convolution(
-                scaled(filters, width), KERNEL_SIZE, strides=stride, padding="same",
+                scaled(filters, width), kernel_size, strides=stride, padding="same",
                 use_bias=not batch_norm, kernel_initializer=_init(), name=f"{block}_conv",
             )(x)
             x = _bn_relu(x, block, batch_norm)
     images = convolution(
-        channels, KERNEL_SIZE, padding="same", activation=None if mask_classes else "tanh",
+        channels, kernel_size, padding="same", activation=None if mask_classes else "tanh",
         kernel_initializer=_init(), name="to_image",
     )(x)
     images = pair_output(images, mask_classes, "tanh", mask_output)
@@ -112,7 +115,7 @@ def build_generator(resolution=256, latent_dim=256, width=1.0, batch_norm=True,
 
 def build_discriminator(
     resolution=256, width=1.0, minibatch_stddev=True, group_size=4, batch_norm=True,
-    num_classes=0, mask_classes=0, name="dcgan_discriminator",
+    kernel_size=KERNEL_SIZE, num_classes=0, mask_classes=0, name="dcgan_discriminator",
 ):
     """The DCGAN discriminator of Table 2, for any power-of-two resolution.
 
@@ -128,6 +131,7 @@ def build_discriminator(
         group_size: its group size; the training batch size must be a multiple of it.
         batch_norm: ``False`` drops the batch normalizations (the convolutions get biases),
             as a critic with a per-sample gradient penalty (WGAN-GP) should.
+        kernel_size: side of every convolution's square kernel (paper: 5).
         num_classes: with K >= 2 classes, a projection discriminator: it also takes a label,
             and adds the inner product of the label's embedding with the dense features to
             the score.
@@ -140,13 +144,14 @@ def build_discriminator(
     """
     stages = _stages(resolution)
     check_width(width)
+    check_kernel_size(kernel_size)
     images = keras.Input((resolution, resolution, pair_channels(mask_classes)), name="image")
     inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     x = images
     for stage in range(stages):
         filters = min(DISCRIMINATOR_FILTERS * 2**stage, MAX_DISCRIMINATOR_FILTERS)
         block = f"down{stage + 1}"
-        x = keras.layers.Conv2D(scaled(filters, width), KERNEL_SIZE, strides=2,
+        x = keras.layers.Conv2D(scaled(filters, width), kernel_size, strides=2,
                                 padding="same", use_bias=stage == 0 or not batch_norm,
                                 kernel_initializer=_init(), name=f"{block}_conv")(x)
         if stage > 0 and batch_norm:
@@ -173,3 +178,12 @@ def check_width(width):
     """Rejects a width multiplier outside (0, 4]."""
     if not isinstance(width, (int, float)) or not 0 < width <= 4:
         raise ValueError(f"`width` must be a number in (0, 4]. Received: width={width!r}")
+
+
+def check_kernel_size(kernel_size):
+    """Rejects a kernel side that is not a positive odd integer (an even one would shift
+    every "same" convolution by half a pixel)."""
+    if (not isinstance(kernel_size, int) or isinstance(kernel_size, bool) or kernel_size < 1
+            or kernel_size % 2 == 0):
+        raise ValueError("`kernel_size` must be a positive odd integer. "
+                         f"Received: kernel_size={kernel_size!r}")

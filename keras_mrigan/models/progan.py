@@ -25,7 +25,7 @@ from keras_mrigan.layers import (
     conditioning,
 )
 from keras_mrigan.layers.pair_output import check_mask_output, pair_channels, pair_output
-from keras_mrigan.models.dcgan import LEAKY_SLOPE, check_width, scaled
+from keras_mrigan.models.dcgan import LEAKY_SLOPE, check_kernel_size, check_width, scaled
 
 PROGRESSIVE = True
 START_RESOLUTION = 4
@@ -69,8 +69,9 @@ def leaky_relu(name):
     return keras.layers.LeakyReLU(LEAKY_SLOPE, name=name)
 
 
-def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0, mask_classes=0,
-                    mask_output="soft", name="progan_generator"):
+def build_generator(resolution=256, latent_dim=512, width=1.0, kernel_size=KERNEL_SIZE,
+                    num_classes=0, mask_classes=0, mask_output="soft",
+                    name="progan_generator"):
     """The progressive generator of the stage at ``resolution``.
 
     The latent is pixel-normalized, mapped by a dense layer to 4 x 4 feature maps, then one
@@ -84,6 +85,7 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0, ma
         resolution: the stage's output side, a power of two from 4 to 1024.
         latent_dim: latent length (paper: 512, normalized Gaussian).
         width: multiplier of every filter count.
+        kernel_size: side of the square kernels of the convolutions (paper: 5).
         num_classes: with K >= 2 classes, the generator also takes a label and starts from
             the latent concatenated with the label's embedding (``layers.conditioning``).
         mask_classes: with K >= 2 mask classes, the generator makes image and mask pairs:
@@ -99,6 +101,7 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0, ma
         labels) to ``(batch, resolution, resolution, 1 + mask_classes)``.
     """
     check_width(width)
+    check_kernel_size(kernel_size)
     channels = pair_channels(mask_classes)
     check_mask_output(mask_output)
     inputs, x = conditioning.generator_inputs(latent_dim, num_classes)
@@ -108,14 +111,14 @@ def build_generator(resolution=256, latent_dim=512, width=1.0, num_classes=0, ma
     x = EqualizedDense(START_RESOLUTION**2 * f, gain=math.sqrt(2) / 4, name="g4_dense")(x)
     x = keras.layers.Reshape((START_RESOLUTION, START_RESOLUTION, f), name="g4_reshape")(x)
     x = PixelNorm(name="g4_dense_norm")(leaky_relu("g4_dense_lrelu")(x))
-    x = EqualizedConv2D(f, KERNEL_SIZE, name="g4_conv")(x)
+    x = EqualizedConv2D(f, kernel_size, name="g4_conv")(x)
     x = PixelNorm(name="g4_conv_norm")(leaky_relu("g4_conv_lrelu")(x))
     previous = None
     for r in stage_resolutions(resolution)[1:]:
         previous = x
         x = keras.layers.UpSampling2D(name=f"g{r}_up")(x)
         for i in (1, 2):
-            x = EqualizedConv2D(filters_at(r, width), KERNEL_SIZE, name=f"g{r}_conv{i}")(x)
+            x = EqualizedConv2D(filters_at(r, width), kernel_size, name=f"g{r}_conv{i}")(x)
             x = PixelNorm(name=f"g{r}_conv{i}_norm")(leaky_relu(f"g{r}_conv{i}_lrelu")(x))
     images = _to_image(resolution, channels)(x)
     if previous is not None:
@@ -131,8 +134,8 @@ def _to_image(resolution, channels=1):
 
 
 def build_discriminator(
-    resolution=256, width=1.0, minibatch_stddev=True, group_size=4, num_classes=0,
-    mask_classes=0, name="progan_discriminator",
+    resolution=256, width=1.0, minibatch_stddev=True, group_size=4, kernel_size=KERNEL_SIZE,
+    num_classes=0, mask_classes=0, name="progan_discriminator",
 ):
     """The progressive discriminator of the stage at ``resolution``.
 
@@ -148,6 +151,7 @@ def build_discriminator(
         width: multiplier of every filter count.
         minibatch_stddev: add the minibatch standard-deviation layer.
         group_size: its group size.
+        kernel_size: side of the square kernels of the convolutions (paper: 5).
         num_classes: with K >= 2 classes, a projection discriminator: it also takes a label,
             and adds the inner product of the label's embedding with its last features to the
             score.
@@ -159,14 +163,15 @@ def build_discriminator(
         mask_classes)`` (and ``(batch,)`` int32 labels) to ``(batch, 1)``.
     """
     check_width(width)
+    check_kernel_size(kernel_size)
     images = keras.Input((resolution, resolution, pair_channels(mask_classes)), name="image")
     inputs, labels = conditioning.discriminator_inputs(images, num_classes)
     resolutions = stage_resolutions(resolution)
     x = _FromImage(resolution, width)(images)
     for r in reversed(resolutions[1:]):
-        x = EqualizedConv2D(filters_at(r, width), KERNEL_SIZE, name=f"d{r}_conv1")(x)
+        x = EqualizedConv2D(filters_at(r, width), kernel_size, name=f"d{r}_conv1")(x)
         x = leaky_relu(f"d{r}_conv1_lrelu")(x)
-        x = EqualizedConv2D(filters_at(r // 2, width), KERNEL_SIZE, name=f"d{r}_conv2")(x)
+        x = EqualizedConv2D(filters_at(r // 2, width), kernel_size, name=f"d{r}_conv2")(x)
         x = leaky_relu(f"d{r}_conv2_lrelu")(x)
         x = keras.layers.AveragePooling2D(2, name=f"d{r}_down")(x)
         if r == resolution:
@@ -174,7 +179,7 @@ def build_discriminator(
             old = _FromImage(r // 2, width)(old)
             x = WeightedSum(name="fade_in")([old, x])
     scores = critic_head(x, labels, num_classes, filters_at(START_RESOLUTION, width),
-                         KERNEL_SIZE, minibatch_stddev, group_size)
+                         kernel_size, minibatch_stddev, group_size)
     return keras.Model(inputs, scores, name=name)
 
 
