@@ -27,7 +27,7 @@ from keras_mrigan.utils import atomic_path
 ARCHITECTURES = ("dcgan", "srresnet", "progan", "stylegan2")
 LOSSES = ("gan", "lsgan", "wgan", "wgan-gp", "dragan", "gan-r1", "rpgan")
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
-UPSAMPLING = ("transpose", "resize")
+UPSAMPLING = ("transpose", "resize", "bilinear")
 AUGMENTATIONS = ("translation", "cutout", "brightness", "contrast", "flip")
 AXES = ("axial", "coronal", "sagittal")
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -282,8 +282,8 @@ class ModelConfig(_Section):
     group_size: int = setting(4, check=at_least(1), help="minibatch-stddev group size")
     upsample: str = setting(
         "transpose", choices=UPSAMPLING,
-        help="dcgan generator: transposed convolutions (the paper's) or nearest-neighbour "
-        "resizing + convolution (no checkerboard)")
+        help="dcgan generator: transposed convolutions (the paper's), or nearest-neighbour "
+        "or bilinear resizing + convolution (no checkerboard)")
     kernel_size: int | None = setting(
         None, check=Check(_is_odd, "a positive odd integer"),
         help="side of the convolution kernels of dcgan and progan (default: the paper's 5); "

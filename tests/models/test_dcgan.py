@@ -85,13 +85,16 @@ def test_bad_arguments():
 def test_resize_upsampling_keeps_table_1_shapes_at_every_resolution():
     for resolution in (16, 32, 64, 128, 256):
         transpose = dcgan.build_generator(resolution, latent_dim=8, width=1 / 16)
-        resize = dcgan.build_generator(resolution, latent_dim=8, width=1 / 16, upsample="resize")
-        shapes = [row for row in _rows(resize) if row[0].endswith(("relu", "image"))]
-        assert shapes == [row for row in _rows(transpose) if row[0].endswith(("relu", "image"))]
-        assert resize.output.shape[1:] == (resolution, resolution, 1)
-        assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in resize.layers)
-    with pytest.raises(ValueError, match="upsample=.bilinear"):
-        dcgan.build_generator(16, upsample="bilinear")
+        for mode in ("resize", "bilinear"):
+            resize = dcgan.build_generator(resolution, latent_dim=8, width=1 / 16, upsample=mode)
+            shapes = [row for row in _rows(resize) if row[0].endswith(("relu", "image"))]
+            assert shapes == [row for row in _rows(transpose)
+                              if row[0].endswith(("relu", "image"))]
+            assert resize.output.shape[1:] == (resolution, resolution, 1)
+            assert not any(isinstance(layer, keras.layers.Conv2DTranspose)
+                           for layer in resize.layers)
+    with pytest.raises(ValueError, match="upsample=.bicubic"):
+        dcgan.build_generator(16, upsample="bicubic")
 
 
 def _upsampled_constant(generator):
@@ -114,3 +117,14 @@ def test_resize_upsampling_has_no_periodic_pattern_on_a_constant_map():
     checker = _upsampled_constant(dcgan.build_generator(16, latent_dim=8, width=1 / 16))
     np.testing.assert_allclose(checker[:-2], checker[2:], rtol=1e-5)
     assert np.abs(checker[0::2, 0::2] - checker[1::2, 1::2]).max() > 1e-3
+
+
+def test_bilinear_upsampling_interpolates_between_neighbours():
+    generator = dcgan.build_generator(16, latent_dim=8, width=1 / 16, upsample="bilinear")
+    up = generator.get_layer("up1_1_up")
+    row = np.array([0.0, 4.0, 8.0, 12.0], np.float32)
+    x = np.broadcast_to(row[None, :, None], (4, 4, 1))[None]
+    out = keras.ops.convert_to_numpy(up(x))[0, 0, :, 0]
+    # Half-pixel centres: interior outputs lie a quarter of the way between neighbours.
+    np.testing.assert_allclose(out[1:-1], [1, 3, 5, 7, 9, 11], rtol=1e-6)
+    assert generator.get_layer("up1_1_up").interpolation == "bilinear"
