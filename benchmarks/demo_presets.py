@@ -101,7 +101,7 @@ def picture(out, presets):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
-    parser.add_argument("--presets", nargs="+", default=["demo-dcgan-budget", "demo-dcgan-fast"])
+    parser.add_argument("--presets", nargs="+", default=["demo-dcgan-fast", "demo-dcgan-k3"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--minutes", type=float, default=10.0)

@@ -84,9 +84,10 @@ def test_config_fields():
                        "Received: lr_decay_start=1"):
         config.RunConfig().replace(lr_decay_start=1)
     # The paper's presets and the earlier demo presets train as before; the budget preset
-    # decays its rates over the second half of its budget, and so does the one built on it.
+    # decays its rates over the second half of its budget, and so do the ones built on it.
     for name in config.PRESETS:
-        expected = "cosine" if name in ("demo-dcgan-budget", "demo-dcgan-fast") else "none"
+        expected = ("cosine" if name in ("demo-dcgan-budget", "demo-dcgan-fast", "demo-dcgan-k3")
+                    else "none")
         assert config.get_preset(name).optimizer.lr_decay == expected
 
 
