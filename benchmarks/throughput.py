@@ -128,16 +128,6 @@ def demo_config(arch):
         arch=arch, upsample="transpose")
 
 
-def kernel_size(arch, size):
-    """The side of ``arch``'s convolutions: ``size`` where the architecture lets a run choose
-    it (dcgan and progan, ``kernel_size``), else its own."""
-    from keras_mrigan.models import get_architecture
-
-    if arch in KERNEL_ARCHS and size is not None:
-        return size
-    return getattr(get_architecture(arch), "KERNEL_SIZE", 3)
-
-
 def build(config):
     """The compiled GAN of ``config`` at its data resolution (a progressive one at its final
     stage, faded in)."""
@@ -310,6 +300,8 @@ def worker(spec):
     tf.config.threading.set_inter_op_parallelism_threads(inter)
     import keras
 
+    from keras_mrigan.models import get_architecture
+
     measured = rates(spec.get("rate_repeats", 5))
     applied = (tf.config.threading.get_intra_op_parallelism_threads(),
                tf.config.threading.get_inter_op_parallelism_threads())
@@ -325,11 +317,9 @@ def worker(spec):
         for kernel in kernels:
             for jit in spec["jit"]:
                 for batch, data in [(b, d) for b in spec["batches"] for d in spec["data"]]:
-                    k = kernel_size(arch, kernel)
                     config = base.replace(batch_size=batch, jit_compile=jit == "on",
-                                          resolution=64)
-                    if arch in KERNEL_ARCHS:
-                        config = config.replace(kernel_size=k)
+                                          resolution=64, kernel_size=kernel)
+                    k = kernel or getattr(get_architecture(arch), "KERNEL_SIZE", 3)
                     keras.utils.clear_session()
                     gan = build(config)
                     first, warm = step_times(gan, batch, 64, spec["steps"], data, config)

@@ -158,9 +158,9 @@ def _build_gan(config, resolution, classes=None, masks=None):
             f"({model.group_size}) for the minibatch standard-deviation layer."
         )
     generator_settings = settings_for(architecture.build_generator, config)
-    if model.kernel_size is None:
-        generator_settings.pop("kernel_size", None)
-    elif "kernel_size" not in generator_settings:
+    # Settings left unset (None) keep the networks' own defaults.
+    unset = ("kernel_size",) if model.kernel_size is None else ()
+    if not unset and "kernel_size" not in generator_settings:
         raise ValueError(f"`kernel_size` sets the dcgan and progan convolutions; {model.arch} "
                          "has its own (srresnet and stylegan2: 3 x 3). "
                          f"Received: kernel_size={model.kernel_size!r}")
@@ -178,17 +178,15 @@ def _build_gan(config, resolution, classes=None, masks=None):
                          f"Received: masks={masks!r}")
     pair = {"mask_classes": k} if k else {}
     generator = architecture.build_generator(resolution, num_classes=len(names), **pair,
-                                             **_without(generator_settings, *_FROM_DATA))
+                                             **_without(generator_settings, *_FROM_DATA, *unset))
     discriminator_settings = settings_for(architecture.build_discriminator, config)
     if "batch_norm" in _parameters(architecture.build_discriminator):
         discriminator_settings["batch_norm"] = critic_batch_norm(config)
     if model.d_width is not None:
         discriminator_settings["width"] = model.d_width
-    if model.kernel_size is None:
-        discriminator_settings.pop("kernel_size", None)
     discriminator = architecture.build_discriminator(
         resolution, num_classes=len(names), **pair,
-        **_without(discriminator_settings, *_FROM_DATA))
+        **_without(discriminator_settings, *_FROM_DATA, *unset))
     return GAN(generator, discriminator, num_classes=len(names), class_names=names,
                class_frequencies=counts, mask_classes=mask_classes,
                **_without(settings_for(GAN.__init__, config), *_FROM_DATA, "class_names",
