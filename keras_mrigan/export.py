@@ -43,7 +43,7 @@ from keras_mrigan.runs import (
     read_metadata,
     read_split,
     resolve_saved_model,
-    split_generated,
+    run_generator,
 )
 
 __all__ = ["METADATA", "export_generator", "load_run", "next_version", "read_metadata",
@@ -101,8 +101,7 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
     mask_classes = None if gan.mask_classes is None else MaskClasses.from_json(gan.mask_classes)
 
     def outputs(latents, labels=None):
-        inputs = latents if labels is None else [latents, labels]
-        images, masks = split_generated(generator(inputs, training=False))
+        images, masks = run_generator(generator, latents, labels)
         if mask_classes is not None:
             return {"image": images, "mask": masks}
         as_uint8 = tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)

@@ -46,8 +46,9 @@ def generate(model, n, seed=0, batch_size=64, progress=True, label=None, return_
     ``label`` for a conditional generator).
 
     Image ``i`` is the image of ``seed_latents([seed + i])``, as ``GAN.generate(n, seed)``
-    and the SavedModel's ``generate_from_seed`` make it; the generator is called on batches
-    of ``batch_size`` seeds.
+    and the SavedModel's ``generate_from_seed`` make it, bit for bit: the sampler is called on
+    ``batch_size`` seeds at a time, and runs the generator on blocks of ``SAMPLING_BLOCK``
+    rows whatever that size (``run_generator``).
 
     Args:
         model: a ``Sampler``, or what it opens (a SavedModel, a run folder, a ``.keras``

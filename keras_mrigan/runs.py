@@ -35,7 +35,7 @@ import tensorflow as tf
 from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.data.pipeline import SliceOptions, load_slices
 from keras_mrigan.layers.conditioning import class_index
-from keras_mrigan.layers.pair_output import split_generated
+from keras_mrigan.layers.pair_output import run_generator
 from keras_mrigan.metrics.reference import ReferenceStats
 from keras_mrigan.models.latents import MAX_SEED, check_seed_range, seed_latents
 from keras_mrigan.utils import atomic_path
@@ -44,7 +44,7 @@ __all__ = [
     "CHECKPOINT", "CONFIG", "FINAL_MODEL", "HISTORY", "LOSS_CURVES", "MAX_SEED", "METADATA",
     "REFERENCE_STATS", "SAMPLES", "SPLIT", "STATE", "TENSORBOARD", "Sampler", "is_saved_model",
     "load_reference", "load_run", "read_config", "read_metadata", "read_split",
-    "reference_fingerprint", "resolve_saved_model", "seed_range", "split_generated",
+    "reference_fingerprint", "resolve_saved_model", "run_generator", "seed_range",
     "write_split",
 ]
 
@@ -255,8 +255,7 @@ class Sampler:
         if self.kind == "savedmodel":
             extra = {} if labels is None else {"label": labels}
             return self._result(self._by_latent(latent=latents, **extra), return_masks)
-        inputs = latents if labels is None else [latents, labels]
-        images, masks = split_generated(self._generator(inputs, training=False))
+        images, masks = run_generator(self._generator, latents, labels)
         return (images.numpy(), masks.numpy()) if return_masks else images.numpy()
 
 

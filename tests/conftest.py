@@ -255,3 +255,22 @@ def poison_discriminator(epoch, batch):
                 self.done = True
 
     return PoisonDiscriminator()
+
+
+def by_blocks(generator, latents, labels=None, block=64):
+    """A generator's images in inference mode, clipped, computed as every sampling path
+    computes them: on blocks of exactly ``block`` rows, the last padded with copies of its
+    last row (CPU kernels may round differently for another batch size)."""
+    latents = np.asarray(latents, np.float32)
+    pad = -len(latents) % block
+    latents = np.concatenate([latents, np.repeat(latents[-1:], pad, axis=0)])
+    if labels is not None:
+        labels = np.asarray(labels, np.int32)
+        labels = np.concatenate([labels, np.repeat(labels[-1:], pad)])
+    outputs = []
+    for start in range(0, len(latents), block):
+        inputs = latents[start : start + block]
+        if labels is not None:
+            inputs = [inputs, labels[start : start + block]]
+        outputs.append(np.asarray(generator(inputs, training=False), np.float32))
+    return np.clip(np.concatenate(outputs)[: len(latents) - pad], -1.0, 1.0)

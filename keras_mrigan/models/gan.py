@@ -17,7 +17,7 @@ from keras_mrigan.config import validate as validate_setting
 from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.layers import WeightedSum  # noqa: F401  (importable from here)
 from keras_mrigan.layers.conditioning import check_num_classes, class_index
-from keras_mrigan.layers.pair_output import split_generated
+from keras_mrigan.layers.pair_output import run_generator
 from keras_mrigan.models import ada, ema, fading, penalties
 from keras_mrigan.models.latents import (
     LATENT_DISTRIBUTIONS,
@@ -550,7 +550,9 @@ class GAN(SavesSeedState, keras.Model):
             seed: the first image's seed, an integer from 0 to 2^63 - n (same seed, same
                 images, in any process); ``None`` picks one at random (without moving the
                 training's random state).
-            batch_size: images per generator call.
+            batch_size: seeds per step (memory); the generator always runs on blocks of
+                ``SAMPLING_BLOCK`` rows (``run_generator``), so any value gives the same
+                images.
             raw: sample with the trained generator, not its moving average.
             label: a conditional GAN's class for every image (an index or a name), or one
                 per image (a sequence of ``n``); ``None`` draws each image's class from
@@ -578,8 +580,7 @@ class GAN(SavesSeedState, keras.Model):
             latents = seed_latents(seeds, self.latent_dim, self.latent_distribution)
             chunk = None if labels is None else labels[start : start + batch_size]
             # The image clipped, the mask's class per pixel: what an export computes.
-            batches.append(split_generated(generator(self._inputs(latents, chunk),
-                                                     training=False)))
+            batches.append(run_generator(generator, latents, chunk))
         images = np.concatenate([keras.ops.convert_to_numpy(b[0]) for b in batches])
         results = [images]
         if return_labels:

@@ -137,14 +137,16 @@ def test_a_conditional_gan_learns_its_classes():
     from sklearn.linear_model import LogisticRegression
 
     keras.utils.set_random_seed(2)
-    images, labels = discs_and_bars(512, seed=1)  # 128 steps of batch 32.
+    images, labels = discs_and_bars(512, seed=1)  # 192 steps of batch 32.
     generator = dcgan.build_generator(16, latent_dim=32, width=0.25, num_classes=2,
                                       upsample="resize")
     discriminator = dcgan.build_discriminator(16, width=0.25, num_classes=2)
     gan = GAN(generator, discriminator, num_classes=2, seed=2, ema_half_life_images=500)
-    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-                d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), loss="gan")
-    gan.fit(images, labels, batch_size=32, epochs=8, verbose=0, shuffle=True)
+    # 8 epochs at 1e-3 were enough with AVX-512 and not without it (bars 0.53-0.64 on three
+    # seeds); 12 at 2e-3 gave 0.87-0.96 on three seeds there.
+    gan.compile(g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+                d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5), loss="gan")
+    gan.fit(images, labels, batch_size=32, epochs=12, verbose=0, shuffle=True)
 
     test_images, test_labels = discs_and_bars(512, seed=9)
     classifier = LogisticRegression().fit(shape_features(images), labels)

@@ -5,12 +5,12 @@ import re
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_mrigan.losses import WGANGPLoss
 from keras_mrigan.models import dcgan
 from keras_mrigan.models.gan import GAN
 from keras_mrigan.models.latents import seed_labels, seed_latents
+from tests.conftest import by_blocks
 
 
 def tiny_gan(num_classes=0, **kwargs):
@@ -20,15 +20,9 @@ def tiny_gan(num_classes=0, **kwargs):
     return GAN(generator, discriminator, seed=0, num_classes=num_classes, **kwargs)
 
 
-def by_hand(generator, seeds, labels=None, batch_size=64):
-    """The generator in inference mode on the seeds' latents, 64 at a time, clipped."""
-    batches = []
-    for start in range(0, len(seeds), batch_size):
-        latents = seed_latents(seeds[start : start + batch_size], 8, "normal")
-        inputs = latents if labels is None else [
-            latents, tf.constant(labels[start : start + batch_size], tf.int32)]
-        batches.append(generator(inputs, training=False).numpy())
-    return np.clip(np.concatenate(batches), -1.0, 1.0)
+def by_hand(generator, seeds, labels=None):
+    """The generator in inference mode on the seeds' latents, in blocks of 64, clipped."""
+    return by_blocks(generator, seed_latents(seeds, 8, "normal"), labels)
 
 
 def test_generate_maps_each_seed_to_its_own_image():
