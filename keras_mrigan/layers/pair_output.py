@@ -151,6 +151,9 @@ def run_generator(generator, latents, labels=None):
 
     elements = in_blocks(latents) if labels is None else (
         in_blocks(latents), in_blocks(tf.cast(labels, tf.int32)))
-    generated = tf.map_fn(call, elements, fn_output_signature=tf.float32)
-    generated = tf.reshape(generated, tf.concat([[-1], tf.shape(generated)[2:]], axis=0))
+    # The block's full shape, so that an empty request keeps the image and mask channels.
+    block_shape = (SAMPLING_BLOCK, *generator.output_shape[1:])
+    generated = tf.map_fn(call, elements,
+                          fn_output_signature=tf.TensorSpec(block_shape, tf.float32))
+    generated = tf.reshape(generated, (-1, *block_shape[1:]))
     return split_generated(generated[:count])

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_mrigan.layers.pair_output import run_generator
 from keras_mrigan.losses import WGANGPLoss
 from keras_mrigan.models import dcgan
 from keras_mrigan.models.gan import GAN
@@ -105,3 +106,13 @@ def test_generate_checks_labels_of_an_unconditional_gan():
                                          "Received: label=0"):
         tiny_gan().generate(2, seed=0, label=0)
     assert tiny_gan().generate(2, seed=0, return_labels=True)[1] is None
+
+
+def test_run_generator_pads_to_blocks_and_answers_an_empty_request():
+    generator = dcgan.build_generator(16, latent_dim=8, width=1 / 16, mask_classes=3)
+    latents = seed_latents(np.arange(70), 8, "normal")
+    images, masks = run_generator(generator, latents)
+    assert images.shape == (70, 16, 16, 1) and masks.shape == (70, 16, 16)
+    np.testing.assert_array_equal(images, by_blocks(generator, latents)[..., :1])
+    images, masks = run_generator(generator, latents[:0])
+    assert images.shape == (0, 16, 16, 1) and masks.shape == (0, 16, 16)
