@@ -11,12 +11,19 @@ preset) and ``OUT/demo_presets.png`` (each preset's seed-0 samples beside real s
 
     python benchmarks/demo_presets.py --out demo_presets/ [--presets demo-dcgan ...]
         [--seeds 0 1 2] [--n 1000] [--minutes 10]
+        [--variants NAME="--flag value ..." ...] [--demo-args "--flag value ..."]
+
+``--variants`` runs each preset once per named set of the demo's own flags (e.g.
+``b16="--batch-size 16"``; an empty set is the preset as it is) and ``--demo-args`` adds flags
+to every run: ``--demo-args "--epochs 9 --precision float32"`` gives every run the images a
+slower CPU trains in its 10 minutes, to compare settings for such machines on a faster one.
 """
 
 import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -38,19 +45,22 @@ def run(argv, log):
     return time.perf_counter() - started
 
 
-def measure(out, preset, seed, n, minutes):
-    """One demo run and its evaluation: a row of the table."""
-    folder = out / f"{preset}_seed{seed}"
+def measure(out, preset, seed, n, minutes, variant="", flags=()):
+    """One demo run (the preset with the demo's ``flags``) and its evaluation: a row of the
+    table, named ``preset`` or ``preset:variant``."""
+    name = f"{preset}:{variant}" if variant else preset
+    folder = out / f"{name.replace(':', '_')}_seed{seed}"
     wall = run(["demo", "--preset", preset, "--seed", str(seed), "--out", str(folder),
-                "--minutes", str(minutes)], out / f"{preset}_seed{seed}.log")
-    report = out / f"{preset}_seed{seed}_eval"
+                "--minutes", str(minutes), *flags], folder.with_name(folder.name + ".log"))
+    report = folder.with_name(folder.name + "_eval")
     run(["evaluate", "--generated", str(folder), "--reference", "demo", "--n", str(n),
          "--reference-stats", str(out / "reference_stats.npz"), "--out", str(report)],
-        out / f"{preset}_seed{seed}_eval.log")
+        report.with_name(report.name + ".log"))
     metrics = json.loads((report / "metrics.json").read_text())
     state = json.loads((folder / "state.json").read_text())
     real = metrics["reference"]
-    return {"preset": preset, "seed": seed, "minutes": wall / 60, "images": state["images"],
+    return {"preset": name, "flags": list(flags), "folder": folder.name, "seed": seed,
+            "minutes": wall / 60, "images": state["images"],
             "epoch": state["epoch"], "swd": metrics["swd"]["mean"],
             "floor": real["swd"]["mean"], "swd_levels": metrics["swd"]["levels"],
             "floor_levels": real["swd"]["levels"],
@@ -81,8 +91,9 @@ def table(rows):
     return "\n".join(lines) + "\n"
 
 
-def picture(out, presets):
-    """Real slices beside each preset's seed-0 samples (the runs' own grids)."""
+def picture(out, rows):
+    """Real slices beside each preset's (and variant's) seed-0 samples (the runs' own
+    grids)."""
     from PIL import Image
 
     from keras_mrigan.data.pipeline import load_slices
@@ -91,10 +102,10 @@ def picture(out, presets):
     real = load_slices("demo", 64)
     picks = np.random.default_rng(0).choice(len(real), 36, replace=False)
     panels = [("real", image_grid(real[picks]))]
-    for preset in presets:
-        path = out / f"{preset}_seed0" / "samples" / "latest.png"
-        if path.exists():
-            panels.append((preset, np.asarray(Image.open(path).convert("L"))))
+    for row in rows:
+        path = out / row["folder"] / "samples" / "latest.png"
+        if row["seed"] == 0 and path.exists():
+            panels.append((row["preset"], np.asarray(Image.open(path).convert("L"))))
     save_panels(panels, out / "demo_presets.png")
 
 
@@ -105,21 +116,28 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--variants", nargs="+", default=[""], metavar='NAME="FLAGS"',
+                        help="named sets of the demo's flags, each run for every preset")
+    parser.add_argument("--demo-args", default="", help="the demo's flags for every run")
     args = parser.parse_args()
+    variants = [variant.partition("=")[::2] for variant in args.variants]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; "
-          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'native')}", flush=True)
+          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'native')}; "
+          f"demo flags {args.demo_args!r}", flush=True)
     rows = []
     for seed in args.seeds:  # Seed by seed, so that an early stop still compares presets.
         for preset in args.presets:
-            rows.append(measure(out, preset, seed, args.n, args.minutes))
-            print(table(rows[-1:]).splitlines()[2], flush=True)
-            with atomic_path(out / "demo_presets.json") as tmp:
-                tmp.write_text(json.dumps(rows, indent=1))
-            with atomic_path(out / "demo_presets.md") as tmp:
-                tmp.write_text(table(rows))
-    picture(out, args.presets)
+            for variant, flags in variants:
+                rows.append(measure(out, preset, seed, args.n, args.minutes, variant,
+                                    [*shlex.split(flags), *shlex.split(args.demo_args)]))
+                print(table(rows[-1:]).splitlines()[2], flush=True)
+                with atomic_path(out / "demo_presets.json") as tmp:
+                    tmp.write_text(json.dumps(rows, indent=1))
+                with atomic_path(out / "demo_presets.md") as tmp:
+                    tmp.write_text(table(rows))
+    picture(out, rows)
     print(table(rows))
 
 

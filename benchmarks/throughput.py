@@ -22,7 +22,9 @@ the conv shapes) and of the matmul rate.
 
 Every configuration of thread pools and of oneDNN's instruction set runs in a fresh process
 (``tf.config.threading`` cannot change after TensorFlow starts; ``ONEDNN_MAX_CPU_ISA=AVX2``
-makes oneDNN behave as on a CPU without AVX-512). ``--kernel 3`` rebuilds the networks whose
+makes oneDNN behave as on a CPU without AVX-512; ``--isa eigen`` turns oneDNN off, which is
+what TensorFlow does by default on x86 Linux CPUs without AVX512_VNNI, AVX512_BF16, AVX_VNNI
+or AMX, such as AMD EPYC before Zen 4). ``--kernel 3`` rebuilds the networks whose
 convolutions are 5 x 5 (dcgan, progan) with 3 x 3 ones; srresnet and stylegan2 are 3 x 3.
 
 "Where a short run's time goes": ``training.train`` of ``demo-progan`` at 16 x 16 on 96
@@ -36,7 +38,7 @@ Writes ``OUT/throughput.json``, ``OUT/throughput.md`` (tables) and ``OUT/through
 
     python benchmarks/throughput.py --out throughput/ [--archs dcgan srresnet progan stylegan2]
         [--steps 10] [--batch 32] [--kernel 5 3] [--jit off on] [--data memory pipeline]
-        [--threads 0:0 1:1 2:1] [--isa native avx2] [--no-short-run]
+        [--threads 0:0 1:1 2:1] [--isa native avx2 eigen] [--no-short-run]
 
 ``--threads INTRA:INTER`` (0: TensorFlow's default) and ``--isa`` each add fresh processes;
 ``--batch``, ``--kernel``, ``--jit`` and ``--data`` are compared inside each process
@@ -351,12 +353,16 @@ def worker(spec):
 # The driver: a fresh process per configuration, then the tables and the chart.
 
 
+# The environment of each ``--isa`` setting: oneDNN as TensorFlow starts it on this CPU,
+# oneDNN limited to AVX2, and oneDNN off (TensorFlow's own Eigen kernels, what TensorFlow
+# runs by default on x86 Linux CPUs without AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX).
+ISA_ENV = {"native": {}, "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
+           "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}}
+
+
 def run_worker(spec):
-    """``worker(spec)`` in a fresh Python process (with oneDNN limited to AVX2 for
-    ``isa="avx2"``)."""
-    env = dict(os.environ)
-    if spec["isa"] == "avx2":
-        env["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    """``worker(spec)`` in a fresh Python process, with the environment of its ``isa``."""
+    env = {**os.environ, **ISA_ENV[spec["isa"]]}
     with tempfile.TemporaryDirectory() as folder:
         spec_path, result_path = Path(folder) / "spec.json", Path(folder) / "result.json"
         spec_path.write_text(json.dumps(spec))
@@ -457,8 +463,9 @@ def main():
                         "pipeline of the demo cohort")
     parser.add_argument("--threads", nargs="+", type=parse_threads, default=[[0, 0]],
                         metavar="INTRA:INTER", help="thread pools, 0: TensorFlow's default")
-    parser.add_argument("--isa", nargs="+", default=["native", "avx2"],
-                        choices=["native", "avx2"])
+    parser.add_argument("--isa", nargs="+", default=["native", "avx2"], choices=list(ISA_ENV),
+                        help="oneDNN as TensorFlow starts it, oneDNN limited to AVX2, or oneDNN "
+                        "off (eigen)")
     parser.add_argument("--no-short-run", dest="short_run", action="store_false",
                         help="skip the short progressive run's time breakdown")
     args = parser.parse_args()

@@ -42,6 +42,8 @@ from keras_mrigan.builders import (
     compile_gan,
     get_strategy,
     grow_gan,
+    onednn_advice,
+    onednn_enabled,
     run_scope,
 )
 from keras_mrigan.config import (
@@ -407,6 +409,9 @@ def _fit(gan, config, run_dir, position, history, verbose, extra_callbacks, data
     seconds ``state.json`` records of earlier sessions."""
     schedule = config.schedule
     clock = budget.clock if budget is not None else clock
+    advice = onednn_advice(onednn_enabled())
+    if advice:
+        logger.warning(advice)
     # Each epoch's shuffle order depends on the seed and on TensorFlow's global seed: the
     # same in a run and in its resumption.
     with op_determinism(schedule.deterministic), random_scope(schedule.seed):

@@ -9,6 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's oneDNN kernels on every CPU, as the keras-mrigan command runs them.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402

@@ -114,7 +114,7 @@ def test_train_prints_parameter_counts_and_the_expected_duration(tmp_path, capsy
 def test_tensorflow_start_up_lines_are_hidden_unless_asked_for(tmp_path):
     for i in range(2):
         save_nifti(tmp_path / "in" / f"s{i}.nii.gz", head_volume(seed=i))
-    unset = {"TF_CPP_MIN_LOG_LEVEL": None}
+    unset = {"TF_CPP_MIN_LOG_LEVEL": None, "TF_ENABLE_ONEDNN_OPTS": None}
     # The keras-mrigan command's entry point (``python -m keras_mrigan`` imports the package,
     # and so TensorFlow, before any of the command's code can run).
     command = [sys.executable, "-m", "keras_mrigan_cli", "train", "--data", str(tmp_path / "in"),
@@ -126,6 +126,17 @@ def test_tensorflow_start_up_lines_are_hidden_unless_asked_for(tmp_path):
     assert "InitializeLog" not in quiet.stderr and "I0000" not in quiet.stderr
     assert "Finished run" in quiet.stdout
     assert "InitializeLog" in verbose.stderr
+    # oneDNN on, whatever TensorFlow's default for this CPU.
+    assert "oneDNN custom operations are on" in verbose.stderr
+
+
+def test_the_command_turns_onednn_on_unless_the_environment_chose():
+    import keras_mrigan_cli
+
+    unset, chosen = {}, {"TF_ENABLE_ONEDNN_OPTS": "0"}
+    keras_mrigan_cli.enable_onednn(unset)
+    keras_mrigan_cli.enable_onednn(chosen)
+    assert unset == {"TF_ENABLE_ONEDNN_OPTS": "1"} and chosen == {"TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
 def test_evaluate_a_run_and_an_image_folder(tiny_run, tmp_path, capsys):

@@ -4,7 +4,12 @@ import keras
 import pytest
 
 from keras_mrigan import training
-from keras_mrigan.builders import native_bfloat16, resolve_precision
+from keras_mrigan.builders import (
+    native_bfloat16,
+    onednn_advice,
+    onednn_enabled,
+    resolve_precision,
+)
 from keras_mrigan.config import RunConfig
 
 SAPPHIRE_RAPIDS = ["fpu", "avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
@@ -46,3 +51,22 @@ def test_an_auto_precision_run_computes_in_what_the_machine_supports(tiny_config
     assert json.loads((tmp_path / "run" / "state.json").read_text())["epoch"] == 1
     with pytest.raises(ValueError, match="precision"):
         RunConfig().replace(precision="bfloat16")
+
+
+def test_the_suite_runs_tensorflow_with_onednn_as_the_command_does():
+    assert onednn_enabled() is True  # conftest sets TF_ENABLE_ONEDNN_OPTS=1, like the command.
+
+
+@pytest.mark.parametrize("enabled, environ, machine, advised", [
+    (False, {}, "x86_64", True),  # TensorFlow's default on a CPU without VNNI, BF16 or AMX.
+    (False, {"TF_ENABLE_ONEDNN_OPTS": "0"}, "x86_64", False),  # The user's choice.
+    (True, {}, "x86_64", False),
+    (None, {}, "x86_64", False),  # Cannot tell.
+    (False, {}, "aarch64", False),
+])
+def test_onednn_advice_only_where_tensorflow_turned_it_off_by_default(enabled, environ, machine,
+                                                                      advised):
+    advice = onednn_advice(enabled, environ, machine)
+    assert (advice is not None) is advised
+    if advised:
+        assert "TF_ENABLE_ONEDNN_OPTS=1" in advice
