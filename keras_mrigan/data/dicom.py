@@ -557,8 +557,9 @@ def _decoded(file, ds):
         syntax = ds.file_meta.get("TransferSyntaxUID")
         name = getattr(syntax, "name", syntax)
         raise DataError(file, f"its pixel data ({name}) cannot be decoded here ({exc}); "
-                        "decompress the series first (e.g. `gdcmconv --raw`) or install a "
-                        "pydicom decoder (pylibjpeg, gdcm)") from exc
+                        "install pydicom's decoders with `pip install keras-mrigan[dicom]` "
+                        "(pylibjpeg and its plugins), or decompress the series first (e.g. "
+                        "`gdcmconv --raw`)") from exc
 
 
 def _frames(file, ds):

@@ -185,6 +185,7 @@ def test_compressed_series_that_cannot_be_decoded(tmp_path):
     with pytest.raises(readers.DataError, match="cannot be decoded here") as error:
         readers.read_volume(series)
     assert broken.name in str(error.value) and "JPEG" in str(error.value)
+    assert "pip install keras-mrigan[dicom]" in str(error.value)
 
 
 def test_structured_report_is_not_an_image(tmp_path):
@@ -359,6 +360,28 @@ def test_compressed_series_read_like_the_uncompressed_one(tmp_path, syntax):
     assert pydicom.dcmread(files[0]).file_meta.TransferSyntaxUID == getattr(pydicom.uid, syntax)
     [series] = readers.find_files(tmp_path / "d")
     np.testing.assert_allclose(readers.read_volume(series), volume, atol=SLOPE / 2)
+
+
+def test_jpeg_lossless_series_read_like_the_uncompressed_one(tmp_path):
+    # JPEG Lossless (Process 14), the syntax PACS exports use most, decoded by
+    # pylibjpeg-libjpeg (the dicom extra). pydicom cannot encode it: imagecodecs' lossless
+    # JPEG encoder (a dev dependency only) writes the slices' codestreams.
+    imagecodecs = pytest.importorskip("imagecodecs")
+    volume = ras_volume()
+    volume[4, 6, 2] = volume.max() + 50 * SLOPE  # A marker voxel where it should land.
+    files = write_axial_series(tmp_path / "d", volume)
+    for file in files:
+        ds = pydicom.dcmread(file)
+        stream = imagecodecs.ljpeg_encode(ds.pixel_array.astype(np.uint16),
+                                          bitspersample=ds.BitsStored)
+        assert stream[:2] == b"\xff\xd8" and b"\xff\xc3" in stream  # SOF3: lossless JPEG.
+        ds.PixelData = pydicom.encaps.encapsulate([stream])
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.JPEGLossless
+        ds.save_as(file, enforce_file_format=True)
+    [series] = readers.find_files(tmp_path / "d")
+    read = readers.read_volume(series)
+    np.testing.assert_allclose(read, volume, atol=SLOPE / 2)
+    assert np.unravel_index(np.argmax(read), read.shape) == (4, 6, 2)
 
 
 def test_a_runs_subjects_come_from_the_series_it_reads(tmp_path):
