@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 
 from keras_mrigan import losses
-from keras_mrigan.config import NAN_POLICIES, PRECISIONS, STRATEGIES
+from keras_mrigan.config import validate as validate_setting
 from keras_mrigan.models import get_architecture, is_progressive
 from keras_mrigan.models.gan import GAN, as_mask_classes, mask_class_count
 from keras_mrigan.utils import random_scope
@@ -34,8 +34,7 @@ def get_strategy(name):
     """
     import tensorflow as tf
 
-    if name not in STRATEGIES:
-        raise ValueError(f"Unknown strategy {name!r}: one of {list(STRATEGIES)}")
+    validate_setting("strategy", name)
     if name == "default":
         return tf.distribute.get_strategy()
     if name not in _strategies:
@@ -118,14 +117,8 @@ def onednn_advice(enabled, environ=None, machine=None):
 def check_run_options(config):
     """Rejects unknown strategy, precision and NaN-policy names before anything is built
     (a config whose fields were assigned directly has not been validated)."""
-    schedule = config.schedule
-    for name, value, valid in (("strategy", schedule.strategy, STRATEGIES),
-                               ("precision", schedule.precision, PRECISIONS),
-                               ("on_nan", schedule.on_nan, NAN_POLICIES)):
-        if value not in valid:
-            raise ValueError(f"Unknown {name} {value!r}: one of {list(valid)}")
-    if not 0 < schedule.nan_lr_factor < 1:
-        raise ValueError(f"`nan_lr_factor` must be in (0, 1). Received: {schedule.nan_lr_factor}")
+    for name in ("strategy", "precision", "on_nan", "nan_lr_factor"):
+        validate_setting(name, getattr(config.schedule, name))
 
 
 @contextlib.contextmanager

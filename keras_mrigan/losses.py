@@ -17,6 +17,8 @@ import numbers
 
 from keras import ops
 
+from keras_mrigan.config import validate as validate_setting
+
 
 def gan_discriminator_loss(real_logits, fake_logits, real_label=1.0):
     """Original GAN discriminator loss (Goodfellow et al. 2014), paper equation 1.
@@ -184,16 +186,10 @@ class AdversarialLoss:
     _generator = None
 
     def __init__(self, penalty_weight=10.0, clip_value=0.01, penalty_interval=1):
-        if penalty_weight < 0:
-            raise ValueError(
-                f"`penalty_weight` must be >= 0. Received: penalty_weight={penalty_weight}"
-            )
-        if clip_value <= 0:
-            raise ValueError(f"`clip_value` must be > 0. Received: clip_value={clip_value}")
-        if isinstance(penalty_interval, bool) or not isinstance(penalty_interval, int) \
-                or penalty_interval < 1:
-            raise ValueError("`penalty_interval` must be a positive integer. Received: "
-                             f"penalty_interval={penalty_interval!r}")
+        # Checked by the run settings' schema: the same message as from a config or a flag.
+        penalty_weight = validate_setting("penalty_weight", penalty_weight)
+        clip_value = validate_setting("clip_value", clip_value)
+        penalty_interval = validate_setting("penalty_interval", penalty_interval)
         if penalty_interval > 1 and self.penalty not in GRADIENT_PENALTIES:
             raise ValueError(f"`penalty_interval` spaces out gradient penalties; {self.name!r} "
                              f"has none. Received: penalty_interval={penalty_interval}")
@@ -353,5 +349,5 @@ def get(identifier, **kwargs):
     key = str(identifier).lower()
     key = _ALIASES.get(key, key)
     if key not in LOSSES:
-        raise ValueError(f"Unknown loss {identifier!r}. Valid losses: {sorted(LOSSES)}")
+        validate_setting("loss", identifier)  # Raises the schema's message.
     return LOSSES[key](**kwargs)

@@ -79,7 +79,7 @@ def test_adaptive_probability_follows_the_sign_of_real_scores():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"augment": "spin"}, "Unknown augmentation 'spin'"),
+    ({"augment": "spin"}, "`augment` must be comma-separated names among .* augment='spin'"),
     ({"augment": "cutout", "ada_target": 1.5}, r"ada_target.*\(0, 1\).*1.5"),
     ({"augment": "cutout", "augment_p": -0.1}, r"augment_p.*\[0, 1\]"),
     ({"augment": "cutout", "ada_images": -1}, "ada_images"),

@@ -191,6 +191,8 @@ class GAN(SavesSeedState, keras.Model):
         self.mask_classes = as_mask_classes(mask_classes)
         self.num_mask_classes = mask_class_count(self.mask_classes)
         _check_pair_channels(generator, discriminator, self.num_mask_classes)
+        if isinstance(augment, str):
+            validate_setting("augment", augment)
         self.augment_policy = augment_module.parse_policy(augment)
         self.generator = generator
         self.discriminator = discriminator
