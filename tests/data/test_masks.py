@@ -157,6 +157,19 @@ def test_unmatched_images_and_masks_are_listed(tmp_path):
         pipeline.load_slices(root / "keras_png_slices_train", 16, masks=str(tmp_path / "empty"))
 
 
+def test_a_run_on_unmatched_pairs_fails_before_its_run_folder_is_made(tmp_path):
+    from keras_mrigan import training
+    from keras_mrigan.config import RunConfig
+
+    root = _oasis_release(tmp_path / "release", splits=(("train", 2),))
+    (root / "keras_png_slices_seg_train" / "seg_001_slice_1.nii.png").unlink()
+    config = RunConfig().replace(source=str(root / "keras_png_slices_train"), resolution=16,
+                                 masks=str(root / "keras_png_slices_seg_train"), epochs=1)
+    with pytest.raises(DataError, match="have no mask"):
+        training.train(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
 def test_mask_of_another_size_and_a_value_not_listed(tmp_path):
     root = _oasis_release(tmp_path / "release", splits=(("train", 2),))
     images, masks = root / "keras_png_slices_train", root / "keras_png_slices_seg_train"
