@@ -79,7 +79,6 @@ from keras_mrigan.runs import (
     read_split,
     write_split,
 )
-from keras_mrigan.speed import choose_demo_batch_size
 from keras_mrigan.utils import atomic_path, op_determinism, random_scope
 
 # Names that lived here before the builders and the run-folder format had modules of their
@@ -260,9 +259,6 @@ def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=DEMO_PRESET, started=None
     The time budget covers everything from ``started`` (default: now): building the cohort
     (the first time), loading it, tracing and training; ``DEMO_RESERVE_MINUTES`` of it are
     kept for the last checkpoint and the final model. The preset's epochs are an upper bound.
-    The default preset's batch size is chosen for the machine unless ``batch_size`` is given:
-    a few timed steps (``speed.choose_demo_batch_size``) tell how many images the budget
-    allows, and a small budget trains at batch 16.
 
     Args:
         out: the run folder (replaced).
@@ -276,21 +272,12 @@ def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=DEMO_PRESET, started=None
         A ``DemoResult``.
     """
     started = clock() if started is None else started
-
-    def minutes_left():
-        spent = (clock() - started) / 60
-        budget = minutes - spent - DEMO_RESERVE_MINUTES
-        if budget <= 0:
-            raise ValueError(f"The demo's budget of {minutes} minutes leaves no time to train "
-                             f"after {spent:.1f} minutes of start-up. Received: "
-                             f"minutes={minutes}")
-        return budget
-
+    spent = (clock() - started) / 60
+    budget = minutes - spent - DEMO_RESERVE_MINUTES
+    if budget <= 0:
+        raise ValueError(f"The demo's budget of {minutes} minutes leaves no time to train "
+                         f"after {spent:.1f} minutes of start-up. Received: minutes={minutes}")
     config = get_preset(preset).replace(**settings)
-    if preset == DEMO_PRESET and "batch_size" not in settings:
-        config = choose_demo_batch_size(config, min(minutes_left(),
-                                                    config.schedule.minutes or minutes))
-    budget = minutes_left()
     config = config.replace(minutes=min(budget, config.schedule.minutes or budget))
     logger.info("Training %s for at most %.1f minutes in all (its cohort built the first "
                 "time included), into %s.", preset, minutes, out)
