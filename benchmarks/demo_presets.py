@@ -13,6 +13,7 @@ preset) and ``OUT/demo_presets.png`` (each preset's seed-0 samples beside real s
         [--seeds 0 1 2] [--n 1000] [--minutes 10]
         [--variants NAME="--flag value ..." ...] [--demo-args "--flag value ..."]
 
+``--presets auto`` runs the demo without ``--preset``: the preset it chooses for the machine.
 ``--variants`` runs each preset once per named set of the demo's own flags (e.g.
 ``b16="--batch-size 16"``; an empty set is the preset as it is) and ``--demo-args`` adds flags
 to every run: ``--demo-args "--epochs 9 --precision float32"`` gives every run the images a
@@ -50,8 +51,12 @@ def measure(out, preset, seed, n, minutes, variant="", flags=()):
     table, named ``preset`` or ``preset:variant``."""
     name = f"{preset}:{variant}" if variant else preset
     folder = out / f"{name.replace(':', '_')}_seed{seed}"
-    wall = run(["demo", "--preset", preset, "--seed", str(seed), "--out", str(folder),
+    chosen = [] if preset == "auto" else ["--preset", preset]  # auto: the demo's own choice.
+    wall = run(["demo", *chosen, "--seed", str(seed), "--out", str(folder),
                 "--minutes", str(minutes), *flags], folder.with_name(folder.name + ".log"))
+    if preset == "auto":
+        saved = json.loads((folder / "config.json").read_text())["schedule"]["preset"]
+        name = name.replace("auto", f"auto ({saved})", 1)
     report = folder.with_name(folder.name + "_eval")
     run(["evaluate", "--generated", str(folder), "--reference", "demo", "--n", str(n),
          "--reference-stats", str(out / "reference_stats.npz"), "--out", str(report)],

@@ -501,9 +501,11 @@ def build_parser():
         "demo cohort's first build included; flags override its settings.",
     )
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
-    demo.add_argument("--preset", default=run_config.DEMO_PRESET, choices=sorted(
+    demo.add_argument("--preset", default=None, choices=sorted(
         name for name in run_config.PRESETS if name.startswith("demo-")),
-        help=f"the settings to train (default: {run_config.DEMO_PRESET})")
+        help=f"the settings to train (default: {run_config.DEMO_PRESET}, or "
+        f"{run_config.DEMO_SMALL_BUDGET_PRESET} where a few timed steps say this CPU trains "
+        f"fewer than {run_config.DEMO_SMALL_BUDGET_IMAGES:,} images of it in the budget)")
     add_setting_flags(demo)
     demo.set_defaults(func=_demo)
     return parser

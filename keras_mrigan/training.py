@@ -49,7 +49,6 @@ from keras_mrigan.builders import (
 from keras_mrigan.config import (
     DEFAULT_EPOCHS,
     DEMO_MINUTES,
-    DEMO_PRESET,
     NAN_POLICIES,
     PRECISIONS,
     STRATEGIES,
@@ -79,6 +78,7 @@ from keras_mrigan.runs import (
     read_split,
     write_split,
 )
+from keras_mrigan.speed import choose_demo_preset
 from keras_mrigan.utils import atomic_path, op_determinism, random_scope
 
 # Names that lived here before the builders and the run-folder format had modules of their
@@ -252,18 +252,21 @@ class DemoResult:
                 f"{self.run_dir / LOSS_CURVES}; model: {self.run_dir / FINAL_MODEL}")
 
 
-def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=DEMO_PRESET, started=None,
+def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=None, started=None,
          clock=time.monotonic, verbose="auto", **settings):
     """Trains the demo preset on the embedded demo cohort for at most ``minutes`` in all.
 
     The time budget covers everything from ``started`` (default: now): building the cohort
     (the first time), loading it, tracing and training; ``DEMO_RESERVE_MINUTES`` of it are
     kept for the last checkpoint and the final model. The preset's epochs are an upper bound.
+    Without a ``preset``, a few timed steps choose one for the machine
+    (``speed.choose_demo_preset``): ``DEMO_PRESET``, or where the budget allows fewer than
+    ``DEMO_SMALL_BUDGET_IMAGES`` images of it, ``DEMO_SMALL_BUDGET_PRESET``.
 
     Args:
         out: the run folder (replaced).
         minutes: the whole budget.
-        preset: the settings to train.
+        preset: the settings to train (default: chosen for the machine).
         started: when the budget began, on ``clock`` (the command line passes its start).
         clock: seconds, for the budget.
         **settings: run settings that override the preset's.
@@ -272,12 +275,21 @@ def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=DEMO_PRESET, started=None
         A ``DemoResult``.
     """
     started = clock() if started is None else started
-    spent = (clock() - started) / 60
-    budget = minutes - spent - DEMO_RESERVE_MINUTES
-    if budget <= 0:
-        raise ValueError(f"The demo's budget of {minutes} minutes leaves no time to train "
-                         f"after {spent:.1f} minutes of start-up. Received: minutes={minutes}")
+
+    def minutes_left():
+        spent = (clock() - started) / 60
+        budget = minutes - spent - DEMO_RESERVE_MINUTES
+        if budget <= 0:
+            raise ValueError(f"The demo's budget of {minutes} minutes leaves no time to train "
+                             f"after {spent:.1f} minutes of start-up. Received: "
+                             f"minutes={minutes}")
+        return budget
+
+    if preset is None:
+        preset = choose_demo_preset(min(minutes_left(), settings.get("minutes") or minutes),
+                                    settings)
     config = get_preset(preset).replace(**settings)
+    budget = minutes_left()
     config = config.replace(minutes=min(budget, config.schedule.minutes or budget))
     logger.info("Training %s for at most %.1f minutes in all (its cohort built the first "
                 "time included), into %s.", preset, minutes, out)

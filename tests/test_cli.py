@@ -175,9 +175,10 @@ def test_demo_command(tmp_path):
                  "0.0625"])
     assert code == 0
     saved = json.loads((tmp_path / "demo" / "config.json").read_text())
-    # The default preset: the budget's learning-rate decay, the wider critic, 3 x 3 kernels and
-    # the machine's precision; --epochs bounds it here and --width thins the generator.
-    assert saved["schedule"]["preset"] == "demo-dcgan-k3"
+    # The preset chosen for the machine, either way with the budget's learning-rate decay, the
+    # wider critic, 3 x 3 kernels and the machine's precision; --epochs bounds it here and
+    # --width thins the generator.
+    assert saved["schedule"]["preset"] in ("demo-dcgan-k3", "demo-dcgan-thin")
     assert saved["optimizer"]["lr_decay"] == "cosine" and saved["schedule"]["epochs"] == 1
     assert saved["model"]["width"] == 0.0625 and saved["model"]["d_width"] == 0.25
     assert saved["model"]["kernel_size"] == 3
