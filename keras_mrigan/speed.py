@@ -3,10 +3,10 @@ that suits it.
 
 What a small DCGAN learns in a fixed number of CPU minutes depends on how many images those
 minutes buy. With the images a slow CPU trains in the demo's 10 minutes, a generator half as
-wide, which trains about twice the images in the same time, came out far ahead; with the
-images a fast CPU trains, the wider generator was the better one (``benchmarks/RESULTS.md``,
-"the demo on slower CPUs"). So the demo measures the machine first and chooses its preset by
-the images its budget allows.
+wide, which trains 1.4x (bfloat16) to 2x (float32) the images in the same time, came out far
+ahead; with the images a fast CPU trains, the wider generator was the better one
+(``benchmarks/RESULTS.md``, "the demo on slower CPUs"). So the demo measures the machine
+first and chooses its preset by the images its budget allows.
 """
 
 import logging
@@ -69,5 +69,5 @@ def choose_demo_preset(minutes, settings=None, clock=time.perf_counter):
                 "demo's %.1f minutes%s.", rate, DEMO_PRESET, f"{images:,.0f}", minutes,
                 "" if preset == DEMO_PRESET else
                 f", fewer than {DEMO_SMALL_BUDGET_IMAGES:,}, so the demo trains {preset} "
-                "(a thinner generator: about twice the images in the same minutes)")
+                "(a thinner generator: 1.4x to 2x the images in the same minutes)")
     return preset
