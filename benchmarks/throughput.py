@@ -22,7 +22,8 @@ the conv shapes) and of the matmul rate.
 
 Every configuration of thread pools and of oneDNN's instruction set runs in a fresh process
 (``tf.config.threading`` cannot change after TensorFlow starts; ``ONEDNN_MAX_CPU_ISA=AVX2``
-makes oneDNN behave as on a CPU without AVX-512; ``--isa eigen`` turns oneDNN off, which is
+makes oneDNN behave as on a CPU without AVX-512; ``--isa onednn`` turns oneDNN on as the
+``keras-mrigan`` command does; ``--isa eigen`` turns oneDNN off, which is
 what TensorFlow does by default on x86 Linux CPUs without AVX512_VNNI, AVX512_BF16, AVX_VNNI
 or AMX, such as AMD EPYC before Zen 4). ``--kernel 3`` rebuilds the networks whose
 convolutions are 5 x 5 (dcgan, progan) with 3 x 3 ones; srresnet and stylegan2 are 3 x 3.
@@ -38,7 +39,7 @@ Writes ``OUT/throughput.json``, ``OUT/throughput.md`` (tables) and ``OUT/through
 
     python benchmarks/throughput.py --out throughput/ [--archs dcgan srresnet progan stylegan2]
         [--steps 10] [--batch 32] [--kernel 5 3] [--jit off on] [--data memory pipeline]
-        [--threads 0:0 1:1 2:1] [--isa native avx2 eigen] [--no-short-run]
+        [--threads 0:0 1:1 2:1] [--isa native onednn avx2 eigen] [--no-short-run]
 
 ``--threads INTRA:INTER`` (0: TensorFlow's default) and ``--isa`` each add fresh processes;
 ``--batch``, ``--kernel``, ``--jit`` and ``--data`` are compared inside each process
@@ -353,10 +354,12 @@ def worker(spec):
 # The driver: a fresh process per configuration, then the tables and the chart.
 
 
-# The environment of each ``--isa`` setting: oneDNN as TensorFlow starts it on this CPU,
-# oneDNN limited to AVX2, and oneDNN off (TensorFlow's own Eigen kernels, what TensorFlow
-# runs by default on x86 Linux CPUs without AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX).
-ISA_ENV = {"native": {}, "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
+# The environment of each ``--isa`` setting: TensorFlow as it starts on this CPU (oneDNN on
+# or off by its own policy), oneDNN on (what the ``keras-mrigan`` command asks for), oneDNN on
+# and limited to AVX2, and oneDNN off (TensorFlow's own Eigen kernels, what TensorFlow runs by
+# default on x86 Linux CPUs without AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX).
+ISA_ENV = {"native": {}, "onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"},
+           "avx2": {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"},
            "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}}
 
 
@@ -464,8 +467,8 @@ def main():
     parser.add_argument("--threads", nargs="+", type=parse_threads, default=[[0, 0]],
                         metavar="INTRA:INTER", help="thread pools, 0: TensorFlow's default")
     parser.add_argument("--isa", nargs="+", default=["native", "avx2"], choices=list(ISA_ENV),
-                        help="oneDNN as TensorFlow starts it, oneDNN limited to AVX2, or oneDNN "
-                        "off (eigen)")
+                        help="TensorFlow as it starts on this CPU (native), oneDNN on, oneDNN on "
+                        "and limited to AVX2, or oneDNN off (eigen)")
     parser.add_argument("--no-short-run", dest="short_run", action="store_false",
                         help="skip the short progressive run's time breakdown")
     args = parser.parse_args()

@@ -1,401 +1,50 @@
-"""From any source of slices to a batched ``tf.data.Dataset`` (and to previews).
+"""From any source of slices to a batched ``tf.data.Dataset``.
 
 Sources are a path (file, folder, or a list of them), the string ``"demo"`` for the embedded
 demo cohort, or a numpy array of slices. Files are decoded one at a time, so a dataset larger
 than memory streams from disk on its first pass and is then read from the cache.
+
+How files become slices lives below this module (``sources``: options and files; ``pairing``:
+images with their masks; ``slices``: reading, ``load_slices`` and ``preview``); their public
+names are importable from here too.
 """
 
-import dataclasses
-import json
-import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import masks as masks_module
 from keras_mrigan.data import preprocess, readers
-from keras_mrigan.data.demo import TISSUE_CLASSES, DemoSettings, demo_cohort, demo_masks
-from keras_mrigan.data.masks import MaskClasses
-from keras_mrigan.plotting import save_image_grid
+from keras_mrigan.data.pairing import MaskPairs, mask_pairs
+from keras_mrigan.data.slices import (
+    DataSummary,
+    data_files,
+    file_stacks,
+    iter_slice_stacks,
+    load_slices,
+    preview,
+    with_channel_axis,
+)
+from keras_mrigan.data.sources import (
+    SliceOptions,
+    label_files,
+    resolve_source,
+    slice_options,
+    source_files,
+)
 from keras_mrigan.utils import check_positive_int
 
-logger = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class SliceOptions:
-    """How files become slices. Every field has the default the README documents.
-
-    Attributes:
-        axis: slicing plane of volumes: ``"axial"``, ``"coronal"`` or ``"sagittal"``.
-        central_fraction: keep this central fraction of each volume's slices.
-        min_foreground: drop volume slices whose foreground fraction is lower (0 keeps all).
-            Single images (PNG slices) are never dropped.
-        clip_percentiles: per-volume intensity percentiles mapped to -1 and 1.
-        square: make slices square by ``"pad"`` (with background) or ``"crop"``.
-        include_masks: also read folders whose name contains ``seg``.
-        pattern: shell pattern that file names must match, e.g. ``"*masked_gfc.hdr"``.
-        skip_bad_files: skip unreadable files with one warning instead of raising.
-        subject_pattern: regular expression that finds a file's subject in its path (see
-            ``readers.subject_of``; default: OASIS IDs, volume files, 2D slice names).
-        spacing: side in mm of the square pixels every volume slice is resampled to before
-            it is made square and resized (default: each volume's finer voxel size in the
-            slicing plane); see ``geometry.resample_slices``.
-        series: regular expression: read only the DICOM series whose SeriesDescription or
-            SeriesInstanceUID it matches (one that cannot be read is then an error).
-        split_gaps: read a DICOM series with a missing slice as the volumes on either side
-            of the gap, instead of an error.
-        masks: a mask per image: ``"demo"`` (the demo cohort's tissue classes), a folder of
-            masks, or a pattern relative to each image (see ``keras_mrigan.data.masks``).
-            Slices then travel as pairs ``(..., H, W, 1 + K)``: the image, then the mask's
-            ``K`` classes one-hot.
-        mask_classes: the mask values and their names, ``"0=background,85=CSF,..."`` (or a
-            ``MaskClasses``); a value found in a mask and not listed is an error. Default:
-            every value found, in increasing order, named by itself.
-    """
-
-    axis: str = "axial"
-    central_fraction: float = 1.0
-    min_foreground: float = preprocess.DEFAULT_MIN_FOREGROUND
-    clip_percentiles: tuple = preprocess.DEFAULT_CLIP_PERCENTILES
-    square: str = "pad"
-    include_masks: bool = False
-    pattern: str | None = None
-    skip_bad_files: bool = False
-    subject_pattern: str | None = None
-    spacing: float | None = None
-    series: str | None = None
-    split_gaps: bool = False
-    masks: str | None = None
-    mask_classes: str | MaskClasses | None = None
-
-
-def source_files(source, options):
-    """The files (``Path`` or ``dicom.DicomSeries``) a resolved source's paths hold, as
-    ``options`` select them (see ``readers.find_files``)."""
-    return readers.find_files(source, options.include_masks, options.pattern, options.series,
-                              options.split_gaps)
-
-
-def _options(options, overrides):
-    options = options or SliceOptions()
-    if not isinstance(options, SliceOptions):
-        raise TypeError(f"`options` must be a SliceOptions. Received: options={options!r}")
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(SliceOptions)}
-    if unknown:
-        raise TypeError(
-            f"Unknown slice option(s) {sorted(unknown)}. "
-            f"Valid: {[f.name for f in dataclasses.fields(SliceOptions)]}"
-        )
-    return dataclasses.replace(options, **overrides)
-
-
-def resolve_source(source):
-    """Turns ``"demo"`` into the demo cohort's folder and strings into paths."""
-    if isinstance(source, str) and source == "demo":
-        return demo_cohort()
-    if isinstance(source, (str, Path)):
-        return Path(source)
-    return source
-
-
-def iter_slice_stacks(source, resolution, options=None, **overrides):
-    """Yields ``(name, stack)`` per source file, each stack ready for training.
-
-    Args:
-        source: path(s), ``"demo"``, or an array ``(N, H, W[, 1])``.
-        resolution: side of the output slices, a power of two from 16 to 1024.
-        options: a ``SliceOptions``; keyword arguments override its fields.
-
-    Yields:
-        ``(name, stack)`` with ``stack`` float32 ``(n, resolution, resolution)`` in [-1, 1]
-        (with ``options.masks``: pairs ``(n, resolution, resolution, 1 + K)``).
-
-    Raises:
-        DataError: a file is unreadable (unless ``skip_bad_files``), a volume has no non-empty
-            slice, or no file at all gave a slice.
-    """
-    options = _options(options, overrides)
-    for path, stack in _file_stacks(source, resolution, options, None,
-                                    mask_pairs(source, options)):
-        yield str(path), stack
-
-
-def _file_stacks(source, resolution, options, files=None, paired=None):
-    """``iter_slice_stacks`` with each file as found (a ``Path`` or a ``DicomSeries``), or
-    ``None`` for an array; ``files`` replaces the source's own listing (the labelled ones).
-    With ``paired`` (a ``MaskPairs``), each stack holds pairs ``(n, r, r, 1 + K)``."""
-    resolution = preprocess.check_resolution(resolution)
-    source = resolve_source(source)
-    if not isinstance(source, (Path, list, tuple)):
-        stack = readers.array_stack(source, name="source")
-        yield None, preprocess.prepare_slices(stack, resolution, 0.0, options.square)
-        return
-    if files is None:
-        files = paired.files if paired is not None else source_files(source, options)
-    bad = []
-    total = 0
-    for path in files:
-        try:
-            stack = readers.read_stack(
-                path, options.axis, options.central_fraction, options.clip_percentiles,
-                options.spacing,
-            )
-            volume = readers.is_volume(path)
-            min_foreground = options.min_foreground if volume else 0.0
-            if paired is None:
-                stack = preprocess.prepare_slices(stack, resolution, min_foreground,
-                                                  options.square)
-            else:
-                stack = paired.prepare(path, stack, resolution, min_foreground, options)
-            if volume and len(stack) == 0:
-                raise readers.DataError(
-                    path, f"every slice is empty (less than {options.min_foreground:.0%} "
-                    "foreground); lower `min_foreground` or check the file"
-                )
-        except readers.DataError as exc:
-            if not options.skip_bad_files:
-                raise
-            bad.append(str(exc))
-            continue
-        total += len(stack)
-        yield path, stack
-    if bad:
-        listing = "\n  ".join(bad)
-        warnings.warn(f"Skipped {len(bad)} unreadable file(s):\n  {listing}", stacklevel=3)
-    if total == 0:
-        raise readers.DataError(source, "no usable slice in any file")
-
-
-def label_files(source, labels, options=None, files=None):
-    """The labelled files of a source (a ``labels.FileLabels``), or ``None`` without labels.
-
-    Args:
-        source: path(s) or ``"demo"``.
-        labels: ``None``, a ``labels.LabelOptions``, or ``"folders"``/``"demo"``/a CSV path.
-        options: a ``SliceOptions`` (which files the source holds).
-        files: the files to label, if not every file of the source (those with a mask).
-    """
-    labels = labels_module.label_options(labels)
-    if labels is None:
-        return None
-    options = _options(options, {})
-    source = resolve_source(source)
-    if not isinstance(source, (Path, list, tuple)):
-        raise ValueError("Labels come from files (class folders, a table, the demo cohort); "
-                         "an array source has none.")
-    if files is None:
-        files = source_files(source, options)
-    return labels_module.assign(files, source, labels)
-
-
-@dataclasses.dataclass
-class MaskPairs:
-    """The images of a source with a mask each, and the masks' classes.
-
-    Attributes:
-        files: the images (``Path`` or ``DicomSeries``), in source order.
-        masks: the mask ``Path`` of each image, by ``str(image)``.
-        classes: a ``MaskClasses``, with each class's pixel count over the masks.
-    """
-
-    files: list
-    masks: dict
-    classes: MaskClasses
-
-    def of(self, path):
-        return self.masks[str(path)]
-
-    def prepare(self, path, stack, resolution, min_foreground, options):
-        """A file's slices (``read_stack``'s ``stack``) with its mask's, as pairs
-        ``(n, resolution, resolution, 1 + K)`` that went through the same steps."""
-        indices = readers.read_mask_stack(path, self.of(path), self.classes, options.axis,
-                                          options.central_fraction, options.spacing)
-        if indices.shape != stack.shape:  # Guards the readers' promise of equal slicing.
-            raise readers.DataError(self.of(path), f"mask slices of shape {indices.shape} "
-                                    f"differ from those of its image {path}: {stack.shape}")
-        images, indices = preprocess.prepare_pairs(stack, indices, resolution, min_foreground,
-                                                   options.square)
-        return masks_module.to_pair(images, indices, self.classes.num_classes)
-
-
-def mask_pairs(source, options=None):
-    """Pairs every image of a source with its mask and reads the masks' classes, or ``None``
-    without ``options.masks``.
-
-    Every mask is read once here: its size (or voxel grid) against its image's and its
-    values against ``options.mask_classes``, so that a bad pair stops the run before any
-    slice is used. The classes found are logged once with their pixel counts.
-
-    Args:
-        source: path(s) or ``"demo"``.
-        options: a ``SliceOptions``.
-
-    Returns:
-        A ``MaskPairs``.
-
-    Raises:
-        DataError: images without a mask or masks without an image (listed), a mask of
-            another size or voxel grid, a value not in ``mask_classes``, fewer than two
-            classes.
-        ValueError: ``masks`` is not ``"demo"``, a folder or a pattern; masks with an array
-            source, with ``include_masks``, or ``"demo"`` for another source.
-    """
-    options = _options(options, {})
-    kind = masks_module.mask_kind(options.masks)
-    if kind is None:
-        return None
-    if options.include_masks:
-        raise ValueError("`masks` pairs each image with its mask; `include_masks` would read "
-                         "the masks as images too. Use one or the other.")
-    source = resolve_source(source)
-    if not isinstance(source, (Path, list, tuple)):
-        raise ValueError("`masks` pairs files with their masks; an array source cannot take "
-                         "them (pass pairs (N, H, W, 1 + K) with `mask_classes` instead).")
-    roots = [Path(r) for r in (source if isinstance(source, (list, tuple)) else [source])]
-    files = source_files(source, options)
-    classes = masks_module.parse_mask_classes(options.mask_classes) \
-        if options.mask_classes is not None else None
-    strict = options.pattern is None  # A pattern leaves out the masks of the images it skips.
-    if kind == "pattern":
-        files, found = masks_module.pair_pattern(files, options.masks)
-    else:
-        if kind == "demo":
-            folder = _demo_masks(roots)
-            classes = classes or MaskClasses((0, 1, 2, 3), TISSUE_CLASSES)
-        else:
-            folder = Path(options.masks)
-        images = {str(f) for f in files}
-        try:
-            candidates = [m for m in readers.find_files(folder, include_masks=True)
-                          if isinstance(m, Path) and str(m) not in images]
-        except ValueError:  # No file at all: every image is listed as without a mask.
-            candidates = []
-        if folder.resolve() not in {r.resolve() for r in roots}:
-            # A mask folder inside the source holds masks, not images.
-            files = [f for f in files if not _inside(f, folder)]
-        found = masks_module.pair_folder(files, roots, candidates, folder, strict=strict)
-    return _read_mask_classes(files, found, classes, options)
-
-
-def _inside(path, folder):
-    try:
-        Path(str(path)).resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def _demo_masks(roots):
-    """The tissue masks of the demo cohort a source is."""
-    description = roots[0] / "cohort.json" if len(roots) == 1 else None
-    if description is None or not description.exists():
-        raise ValueError("--masks demo pairs the demo cohort with its tissue masks: use it "
-                         "with --data demo.")
-    fields = json.loads(description.read_text())
-    fields.pop("generator_version", None)
-    return demo_masks(DemoSettings(**fields), directory=roots[0].parent)
-
-
-def _read_mask_classes(files, found, classes, options):
-    """Reads every mask once: checks it against its image, collects its values' pixel
-    counts, and returns the ``MaskPairs`` (logging the classes once)."""
-    counts, kept, bad = {}, [], []
-    for image, mask in zip(files, found, strict=True):
-        try:
-            values = readers.check_mask(image, mask)
-            present, number = masks_module.value_counts(values)
-            if classes is not None:
-                classes.to_indices(present, mask)  # A value not listed is an error.
-        except readers.DataError as exc:
-            if not options.skip_bad_files:
-                raise
-            bad.append(str(exc))
-            continue
-        for value, count in zip(present.tolist(), number.tolist(), strict=True):
-            counts[value] = counts.get(value, 0) + count
-        kept.append((image, mask))
-    if bad:
-        listing = "\n  ".join(bad)
-        warnings.warn(f"Skipped {len(bad)} image(s) whose mask cannot be used:\n  {listing}",
-                      stacklevel=3)
-    if not kept:
-        raise readers.DataError(options.masks, "no image with a usable mask")
-    if classes is None:
-        if len(counts) < 2:
-            raise readers.DataError(kept[0][1], f"every mask holds the one value "
-                                    f"{next(iter(counts))}: masks need at least two classes "
-                                    "(the background counts as one)")
-        classes = MaskClasses(tuple(sorted(counts)))
-    classes = classes.with_counts([counts.get(v, 0) for v in classes.values])
-    logger.info("Masks of %d image(s) from %s: %s", len(kept), options.masks, classes)
-    return MaskPairs([i for i, _ in kept], {str(i): m for i, m in kept}, classes)
+__all__ = ["DataSummary", "MaskPairs", "SliceOptions", "batch_epochs", "build_dataset",
+           "data_files", "iter_slice_stacks", "label_files", "load_slices", "mask_pairs",
+           "preview", "resolution_view", "resolve_source", "slice_dataset", "source_files",
+           "with_classes", "with_masks"]
 
 
 def with_masks(dataset, mask_classes):
     """Sets ``mask_classes`` (a ``MaskClasses``) on a dataset; returns it."""
     dataset.mask_classes = mask_classes
     return dataset
-
-
-def data_files(source, options=None, labels=None):
-    """The files a dataset of ``source`` reads, in order: every image of the source, or
-    with ``options.masks`` those with a mask, or with ``labels`` those with a label."""
-    options = _options(options, {})
-    paired = mask_pairs(source, options)
-    labelled = label_files(source, labels, options, paired.files if paired else None)
-    if labelled is not None:
-        return list(labelled.files)
-    return list(paired.files) if paired else source_files(resolve_source(source), options)
-
-
-def load_slices(source, resolution, options=None, return_subjects=False, labels=None,
-                **overrides):
-    """Reads every slice into memory.
-
-    Args:
-        return_subjects: also return each slice's subject (``readers.subject_of`` of its file,
-            with ``options.subject_pattern``; the slices of an array are each their own).
-        labels: also return each slice's class index (see ``label_files``), and the class
-            names.
-
-    Returns:
-        float32 array ``(N, resolution, resolution, 1)`` in ``[-1, 1]`` (with
-        ``options.masks``: pairs ``(N, resolution, resolution, 1 + K)``, then the
-        ``MaskClasses``); then with ``labels`` an int32 array of ``N`` class indices and the
-        tuple of class names; then with ``return_subjects`` an array of ``N`` subject names.
-    """
-    options = _options(options, overrides)
-    paired = mask_pairs(source, options)
-    labelled = label_files(source, labels, options, paired.files if paired else None)
-    files, stacks = [], []
-    for path, stack in _file_stacks(source, resolution, options,
-                                    labelled.files if labelled else None, paired):
-        files.append(path)
-        stacks.append(stack)
-    images = _channels(np.concatenate(stacks))
-    counts = [len(stack) for stack in stacks]
-    result = [images]
-    if paired:
-        result.append(paired.classes)
-    if labelled:
-        classes = np.repeat(np.array([labelled.of(f) for f in files], np.int32), counts)
-        result += [classes, labelled.class_names]
-    if return_subjects:
-        if files == [None]:
-            result.append(np.array([f"array[{i}]" for i in range(len(images))]))
-        else:
-            subjects = [readers.subject_of(path, options.subject_pattern) for path in files]
-            result.append(np.repeat(np.array(subjects), counts))
-    return result[0] if len(result) == 1 else tuple(result)
-
-
-def _channels(stack):
-    """Slices ``(n, r, r)`` -> ``(n, r, r, 1)``; pairs already have their channels."""
-    return stack[..., None] if stack.ndim == 3 else stack
 
 
 def build_dataset(
@@ -483,7 +132,7 @@ def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, 
         ``(N, resolution, resolution, 1 + K)`` is a source too, with ``mask_classes`` set.
     """
     resolution = preprocess.check_resolution(resolution)
-    options = _options(options, overrides)
+    options = slice_options(options, overrides)
     if isinstance(source, np.ndarray) and options.mask_classes is not None:
         return _pair_array_dataset(source, resolution, options, min_count, labels)
     if isinstance(source, np.ndarray):
@@ -657,10 +306,10 @@ class _SliceGenerator:
             count = 0
             labelled = self.labelled
             counts = np.zeros(len(labelled.class_names) if labelled else 0, np.int64)
-            for path, stack in _file_stacks(self.source, self.resolution, self.options,
+            for path, stack in file_stacks(self.source, self.resolution, self.options,
                                             labelled.files if labelled else None, self.paired):
                 count += len(stack)
-                stack = _channels(stack)
+                stack = with_channel_axis(stack)
                 if labelled:
                     label = np.int32(labelled.of(path))
                     counts[label] += len(stack)
@@ -706,54 +355,3 @@ def resolution_view(dataset, resolution):
         return (images, *labels) if labels else images
 
     return dataset.map(pool, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-
-@dataclasses.dataclass
-class DataSummary:
-    """What a pass over a source found: slice counts per file and the slice shape."""
-
-    counts: dict
-    shape: tuple
-
-    @property
-    def total(self):
-        return sum(self.counts.values())
-
-    def __str__(self):
-        width = max(len(name) for name in self.counts)
-        rows = [f"  {name:<{width}}  {count:>6}" for name, count in self.counts.items()]
-        head = f"{self.total} slices of shape {self.shape} from {len(self.counts)} file(s)"
-        if len(rows) > 40:
-            rows = rows[:20] + [f"  ... {len(rows) - 40} more ..."] + rows[-20:]
-        return "\n".join([head, *rows])
-
-
-def preview(source, resolution, out, n=64, seed=0, options=None, **overrides):
-    """Reads a source once, writes a PNG grid of ``n`` of its slices, and summarizes it.
-
-    The slices shown are a seeded random sample of the whole source (reservoir sampling, so the
-    source is streamed), drawn in source order.
-
-    Returns:
-        A ``DataSummary`` (printable) with the slice count per file and the slice shape.
-    """
-    n = check_positive_int(n, "n")
-    rng = np.random.default_rng(seed)
-    counts, sample, keys = {}, [], []
-    seen = 0
-    for name, stack in iter_slice_stacks(source, resolution, options, **overrides):
-        counts[name] = len(stack)
-        if stack.ndim == 4:  # Pairs: the images are shown.
-            stack = stack[..., 0]
-        for image in stack:
-            if len(sample) < n:
-                sample.append(image)
-                keys.append(seen)
-            else:
-                j = int(rng.integers(0, seen + 1))
-                if j < n:
-                    sample[j], keys[j] = image, seen
-            seen += 1
-    order = np.argsort(keys)
-    save_image_grid(np.stack([sample[i] for i in order]), out)
-    return DataSummary(counts=counts, shape=(resolution, resolution, 1))

@@ -93,7 +93,7 @@ def test_mask_classes_values_and_json():
 
 def test_oasis_release_reaches_batches_as_aligned_pairs(tmp_path, caplog):
     root = _oasis_release(tmp_path / "release")
-    with caplog.at_level(logging.INFO, logger="keras_mrigan.data.pipeline"):
+    with caplog.at_level(logging.INFO, logger="keras_mrigan.data"):
         dataset = pipeline.build_dataset(root, 32, batch_size=5, masks=str(root),
                                          mask_classes=OASIS_CLASSES)
     listed = [r.getMessage() for r in caplog.records if "mask classes" in r.getMessage()]

@@ -172,3 +172,33 @@ def test_batch_epochs_resume_at_any_epoch_and_lay_out_epochs_lazily():
     assert next(iter(many)).shape == (4, 2, 2, 1)
     with pytest.raises(ValueError, match="initial_epoch=4, epochs=4"):
         pipeline.batch_epochs(slices, 4, epochs=4, initial_epoch=4)
+
+
+def test_reading_lives_below_the_pipeline_and_keeps_its_old_names():
+    import sys
+
+    from keras_mrigan.data import pairing, slices, sources
+
+    for name, module in [("SliceOptions", sources), ("source_files", sources),
+                         ("resolve_source", sources), ("label_files", sources),
+                         ("MaskPairs", pairing), ("mask_pairs", pairing),
+                         ("iter_slice_stacks", slices), ("load_slices", slices),
+                         ("data_files", slices), ("preview", slices),
+                         ("DataSummary", slices)]:
+        assert getattr(pipeline, name) is getattr(module, name), name
+        assert name in pipeline.__all__
+    # Reading slices does not need TensorFlow's data pipeline: none of the three imports it.
+    for module in (sources, pairing, slices):
+        text = open(module.__file__).read()
+        assert "import tensorflow" not in text and "data.pipeline" not in text
+    assert sys.modules["keras_mrigan.data.slices"] is slices
+
+
+def test_slice_options_names_an_unknown_option():
+    from keras_mrigan.data.sources import SliceOptions, slice_options
+
+    assert slice_options(None, {"axis": "coronal"}) == SliceOptions(axis="coronal")
+    with pytest.raises(TypeError, match=r"Unknown slice option\(s\) \['axes'\]"):
+        slice_options(SliceOptions(), {"axes": "coronal"})
+    with pytest.raises(TypeError, match="must be a SliceOptions"):
+        slice_options({"axis": "coronal"}, {})
