@@ -8,10 +8,11 @@ from keras_mrigan.config import get_preset
 
 
 @pytest.mark.parametrize("images, preset", [
-    (18_432, "demo-dcgan-thin"),  # A slow CPU's 10 minutes.
-    (39_999, "demo-dcgan-thin"),
-    (40_000, "demo-dcgan-k3"),
-    (81_920, "demo-dcgan-k3"),  # A fast CPU's 10 minutes.
+    (18_432, "demo-dcgan-thin"),  # An AVX2 CPU's 10 minutes without oneDNN.
+    (44_992, "demo-dcgan-thin"),  # An AVX2 CPU's estimate with oneDNN.
+    (63_999, "demo-dcgan-thin"),
+    (64_000, "demo-dcgan-k3"),
+    (120_000, "demo-dcgan-k3"),  # A CPU with AVX-512 BF16: 81,920 images in 8 minutes.
 ])
 def test_the_demo_preset_follows_the_images_of_its_budget(images, preset):
     assert speed.demo_preset_for(images) == preset
