@@ -307,7 +307,7 @@ class _SliceGenerator:
             labelled = self.labelled
             counts = np.zeros(len(labelled.class_names) if labelled else 0, np.int64)
             for path, stack in file_stacks(self.source, self.resolution, self.options,
-                                            labelled.files if labelled else None, self.paired):
+                                           labelled.files if labelled else None, self.paired):
                 count += len(stack)
                 stack = with_channel_axis(stack)
                 if labelled:

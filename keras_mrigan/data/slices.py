@@ -36,7 +36,7 @@ def iter_slice_stacks(source, resolution, options=None, **overrides):
     """
     options = slice_options(options, overrides)
     for path, stack in file_stacks(source, resolution, options, None,
-                                    mask_pairs(source, options)):
+                                   mask_pairs(source, options)):
         yield str(path), stack
 
 
@@ -118,7 +118,7 @@ def load_slices(source, resolution, options=None, return_subjects=False, labels=
     labelled = label_files(source, labels, options, paired.files if paired else None)
     files, stacks = [], []
     for path, stack in file_stacks(source, resolution, options,
-                                    labelled.files if labelled else None, paired):
+                                   labelled.files if labelled else None, paired):
         files.append(path)
         stacks.append(stack)
     images = with_channel_axis(np.concatenate(stacks))
