@@ -40,6 +40,10 @@ Writes ``OUT/throughput.json``, ``OUT/throughput.md`` (tables) and ``OUT/through
     python benchmarks/throughput.py --out throughput/ [--archs dcgan srresnet progan stylegan2]
         [--steps 10] [--batch 32] [--kernel 5 3] [--jit off on] [--data memory pipeline]
         [--threads 0:0 1:1 2:1] [--isa native onednn avx2 eigen] [--no-short-run]
+        [--presets demo-dcgan-k3 demo-dcgan-thin]
+
+``--presets`` adds rows for named presets as they are (their own kernel size and widths);
+``--archs`` with no name leaves only those.
 
 ``--threads INTRA:INTER`` (0: TensorFlow's default) and ``--isa`` each add fresh processes;
 ``--batch``, ``--kernel``, ``--jit`` and ``--data`` are compared inside each process
@@ -129,6 +133,20 @@ def demo_config(arch):
         return name, get_preset(name)
     return f"demo-dcgan (arch={arch})", get_preset("demo-dcgan").replace(
         arch=arch, upsample="transpose")
+
+
+def configurations(spec):
+    """``(name, RunConfig, kernel sizes)`` of each architecture of ``spec["archs"]`` (its
+    demo settings, rebuilt with each of ``spec["kernels"]`` where the kernel is a setting),
+    then of each preset of ``spec["presets"]`` as it is."""
+    from keras_mrigan.config import get_preset
+
+    for arch in spec["archs"]:
+        name, config = demo_config(arch)
+        yield name, config, spec["kernels"] if arch in KERNEL_ARCHS else [None]
+    for name in spec.get("presets", []):
+        config = get_preset(name)
+        yield name, config, [config.model.kernel_size]
 
 
 def build(config):
@@ -314,9 +332,8 @@ def worker(spec):
           f"GFLOP/s, conv3 {max(s['rate'] for s in measured['conv3']) / 1e9:.1f}, conv5 "
           f"{max(s['rate'] for s in measured['conv5']) / 1e9:.1f}", flush=True)
     rows = []
-    for arch in spec["archs"]:
-        preset, base = demo_config(arch)
-        kernels = spec["kernels"] if arch in KERNEL_ARCHS else [None]
+    for preset, base, kernels in configurations(spec):
+        arch = base.model.arch
         for kernel in kernels:
             for jit in spec["jit"]:
                 for batch, data in [(b, d) for b in spec["batches"] for d in spec["data"]]:
@@ -455,7 +472,10 @@ def main():
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
-    parser.add_argument("--archs", nargs="+", default=list(ARCHS), choices=ARCHS)
+    parser.add_argument("--archs", nargs="*", default=list(ARCHS), choices=ARCHS)
+    parser.add_argument("--presets", nargs="+", default=[], metavar="PRESET",
+                        help="presets measured as they are (their kernel size), after the "
+                        "architectures: e.g. demo-dcgan-k3 demo-dcgan-thin")
     parser.add_argument("--steps", type=int, default=10, help="warm steps timed")
     parser.add_argument("--batch", type=int, nargs="+", default=[32])
     parser.add_argument("--kernel", type=int, nargs="+", default=[5], choices=[3, 5],
@@ -472,18 +492,23 @@ def main():
     parser.add_argument("--no-short-run", dest="short_run", action="store_false",
                         help="skip the short progressive run's time breakdown")
     args = parser.parse_args()
+    from keras_mrigan.config import PRESETS
+    from keras_mrigan.utils import atomic_path
+
+    unknown = sorted(set(args.presets) - set(PRESETS))
+    if unknown:
+        parser.error(f"unknown --presets {unknown}; valid presets: {sorted(PRESETS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     host = machine()
     print(f"machine: {host['cpu']} ({', '.join(host['isa'])}), {host['cores']} cores",
           flush=True)
-    from keras_mrigan.utils import atomic_path
-
     record = {"machine": host, "date": time.strftime("%Y-%m-%d"), "options": vars(args),
               "results": []}
     for isa in args.isa:
         for i, threads in enumerate(args.threads):
-            spec = {"isa": isa, "threads": threads, "archs": args.archs, "steps": args.steps,
+            spec = {"isa": isa, "threads": threads, "archs": args.archs,
+                    "presets": args.presets, "steps": args.steps,
                     "batches": args.batch, "kernels": args.kernel, "jit": args.jit,
                     "data": args.data,
                     "short_run": args.short_run and i == 0}

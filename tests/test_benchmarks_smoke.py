@@ -50,6 +50,20 @@ def test_short_run_breakdown_adds_up_to_the_run():
     assert found["warm_step"] == pytest.approx(0.5)
 
 
+def test_throughput_rows_cover_each_architecture_kernel_and_preset():
+    throughput = load_script("throughput")
+    spec = {"archs": ["dcgan", "srresnet"], "kernels": [5, 3],
+            "presets": ["demo-dcgan-thin", "demo-stylegan2"]}
+    found = [(name, config.model.arch, config.model.width, kernels)
+             for name, config, kernels in throughput.configurations(spec)]
+    # dcgan is rebuilt with each kernel size; srresnet has none to set; a preset keeps its own
+    # (demo-dcgan-thin: 3 x 3, its generator half as wide as demo-dcgan's).
+    assert found == [("demo-dcgan", "dcgan", 0.125, [5, 3]),
+                     ("demo-srresnet", "srresnet", 0.25, [None]),
+                     ("demo-dcgan-thin", "dcgan", 0.0625, [3]),
+                     ("demo-stylegan2", "stylegan2", 0.125, [None])]
+
+
 def test_peer_table_reads_each_point():
     peers = load_script("peers")
     record = {"machine": "test CPU", "date": "2026-01-01", "n": 64, "runs": {"ours": {

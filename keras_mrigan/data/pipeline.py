@@ -24,6 +24,7 @@ from keras_mrigan.data.slices import (
     iter_slice_stacks,
     load_slices,
     preview,
+    selection,
     with_channel_axis,
 )
 from keras_mrigan.data.sources import (
@@ -144,8 +145,7 @@ def slice_dataset(source, resolution, *, cache=True, min_count=1, options=None, 
         dataset = tf.data.Dataset.from_tensor_slices((stack, classes))
         names = tuple(str(i) for i in range(int(classes.max()) + 1))
         return with_classes(dataset, names, np.bincount(classes, minlength=len(names)))
-    paired = mask_pairs(source, options)
-    labelled = label_files(source, labels, options, paired.files if paired else None)
+    paired, labelled = selection(source, labels, options)
     generator = _SliceGenerator(source, resolution, options, min_count, labelled, paired)
     channels = 1 + paired.classes.num_classes if paired else 1
     image_spec = tf.TensorSpec((resolution, resolution, channels), tf.float32)

@@ -40,6 +40,14 @@ def iter_slice_stacks(source, resolution, options=None, **overrides):
         yield str(path), stack
 
 
+def selection(source, labels, options):
+    """``(paired, labelled)``: the source's images with their masks (``mask_pairs``, ``None``
+    without ``options.masks``) and, with ``labels``, those of them with a label
+    (``label_files``, else ``None``)."""
+    paired = mask_pairs(source, options)
+    return paired, label_files(source, labels, options, paired.files if paired else None)
+
+
 def file_stacks(source, resolution, options, files=None, paired=None):
     """``iter_slice_stacks`` with each file as found (a ``Path`` or a ``DicomSeries``), or
     ``None`` for an array; ``files`` replaces the source's own listing (the labelled ones).
@@ -90,8 +98,7 @@ def data_files(source, options=None, labels=None):
     """The files a dataset of ``source`` reads, in order: every image of the source, or
     with ``options.masks`` those with a mask, or with ``labels`` those with a label."""
     options = slice_options(options, {})
-    paired = mask_pairs(source, options)
-    labelled = label_files(source, labels, options, paired.files if paired else None)
+    paired, labelled = selection(source, labels, options)
     if labelled is not None:
         return list(labelled.files)
     return list(paired.files) if paired else source_files(resolve_source(source), options)
@@ -114,8 +121,7 @@ def load_slices(source, resolution, options=None, return_subjects=False, labels=
         tuple of class names; then with ``return_subjects`` an array of ``N`` subject names.
     """
     options = slice_options(options, overrides)
-    paired = mask_pairs(source, options)
-    labelled = label_files(source, labels, options, paired.files if paired else None)
+    paired, labelled = selection(source, labels, options)
     files, stacks = [], []
     for path, stack in file_stacks(source, resolution, options,
                                    labelled.files if labelled else None, paired):
