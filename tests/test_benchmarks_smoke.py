@@ -1,12 +1,15 @@
 """The benchmark scripts' own arithmetic, and a tiny throughput measurement end to end."""
 
+import argparse
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -62,6 +65,56 @@ def test_throughput_rows_cover_each_architecture_kernel_and_preset():
                      ("demo-srresnet", "srresnet", 0.25, [None]),
                      ("demo-dcgan-thin", "dcgan", 0.0625, [3]),
                      ("demo-stylegan2", "stylegan2", 0.125, [None])]
+
+
+def load_averages(monkeypatch):
+    # The script turns oneDNN on for its own process; the test's environment is restored.
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    return load_script("averages")
+
+
+def test_side_averages_follow_the_runs_arithmetic(monkeypatch):
+    averages = load_averages(monkeypatch)
+    import keras
+
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    side = averages.SideAverages({"flat": (64, 0.0), "ramped": (64, 0.5)}, batch=16)
+    side.set_model(types.SimpleNamespace(generator=generator))
+    for step in (1, 2, 3):  # The weights after each update: all equal to the step's number.
+        for weight in generator.trainable_weights:
+            weight.assign(np.full(weight.shape, float(step)))
+        side.on_train_batch_end(step - 1)
+    assert side.seen == 48
+    # Half-life 64 images, 16 a batch: beta = 0.5 ** 0.25 at each update after the first.
+    beta = 0.5**0.25
+    flat = (1 * beta + 2 * (1 - beta)) * beta + 3 * (1 - beta)
+    # Ramp-up 0.5: the half-life is at most half the images seen, 16 then 24.
+    first, second = 0.5 ** (16 / 16), 0.5 ** (16 / 24)
+    ramped = (1 * first + 2 * (1 - first)) * second + 3 * (1 - second)
+    for name, expected in (("flat", flat), ("ramped", ramped)):
+        for average in side.averages[name]:
+            np.testing.assert_allclose(average, expected, rtol=1e-6)
+
+
+def test_averages_table_and_arguments(monkeypatch):
+    averages = load_averages(monkeypatch)
+    record = {"machine": "test CPU", "preset": "demo-dcgan-thin", "settings": {},
+              "minutes": 9.0, "seeds": [0, 1], "names": ["trained weights", "half-life 500"],
+              "images": {"0": 76064, "1": 76224},
+              "ratios": {"0": {"trained weights": 3.13, "half-life 500": 3.0},
+                         "1": {"trained weights": 3.01, "half-life 500": 2.5}}}
+    lines = averages.table(record).splitlines()
+    assert lines[4] == "| images | 76,064 | 76,224 | |"
+    assert lines[5] == "| trained weights | 3.13 | 3.01 | 3.07 |"
+    assert lines[6] == "| half-life 500 | 3.00 | 2.50 | 2.75 |"
+    assert averages.parse_half_life("2000:0.05") == (2000.0, 0.05)
+    assert averages.parse_half_life("500") == (500.0, 0.0)
+    assert averages.parse_setting("upsample=bilinear") == ("upsample", "bilinear")
+    assert averages.parse_setting("width=0.0625") == ("width", 0.0625)
+    with pytest.raises(argparse.ArgumentTypeError, match="IMAGES"):
+        averages.parse_half_life("long")
+    with pytest.raises(argparse.ArgumentTypeError, match="NAME=VALUE"):
+        averages.parse_setting("bilinear")
 
 
 def test_peer_table_reads_each_point():
