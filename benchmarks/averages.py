@@ -14,8 +14,11 @@ average of the same half-life agree to the digit.
 Writes ``OUT/averages.json`` and ``OUT/averages.md`` (SWD / floor per average and seed).
 
     python benchmarks/averages.py --out averages/ [--preset demo-dcgan-thin] [--seeds 0 1 2]
-        [--minutes 9] [--half-lives 500:0 1000:0.05 2000:0.05 4000:0.05] [--n 1000]
+        [--minutes 9 | --epochs 39] [--half-lives 500:0 1000:0.05 2000:0.05 4000:0.05] [--n 1000]
         [--set upsample=bilinear ...]
+
+``--epochs N`` bounds every run by its epochs instead of a time budget, so that runs on hosts
+of different speed (or one host whose speed changes) train the same images.
 
 Like the ``keras-mrigan`` command, it turns TensorFlow's oneDNN kernels on unless the
 environment chose. One run at a time: run it alone on the machine.
@@ -112,8 +115,10 @@ def parse_setting(text):
 
 def table(record):
     seeds = record["seeds"]
+    bound = (f"{record['minutes']} minutes" if record.get("minutes") is not None
+             else f"{record['epochs']} epochs")
     lines = [f"Machine: {record['machine']}; {record['preset']} with {record['settings']}, "
-             f"{record['minutes']} minutes per seed; SWD / floor.", "",
+             f"{bound} per seed; SWD / floor.", "",
              "| generator | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |",
              "| --- |" + " ---: |" * (len(seeds) + 1),
              "| images | " + " | ".join(f"{record['images'][str(s)]:,}" for s in seeds) + " | |"]
@@ -129,8 +134,11 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--preset", default="demo-dcgan-thin")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--minutes", type=float, default=9.0,
-                        help="each run's time budget (the demo trains about 9 of its 10)")
+    bound = parser.add_mutually_exclusive_group()
+    bound.add_argument("--minutes", type=float, default=9.0,
+                       help="each run's time budget (the demo trains about 9 of its 10)")
+    bound.add_argument("--epochs", type=int, default=None,
+                       help="bound each run by this many epochs instead, with no time budget")
     parser.add_argument("--half-lives", type=parse_half_life, nargs="+",
                         default=[(500, 0.0), (1000, 0.05), (2000, 0.05), (4000, 0.05)],
                         metavar="IMAGES[:RAMPUP]")
@@ -140,19 +148,23 @@ def main():
     args = parser.parse_args()
     settings = dict(args.set)
     base = get_preset(args.preset).replace(**settings)  # Bad settings fail here, before runs.
+    if args.epochs is not None:
+        base = base.replace(epochs=args.epochs)
+    minutes = None if args.epochs is not None else args.minutes
     half_lives = {f"half-life {h:g}, ramp-up {r:g}": (h, r) for h, r in args.half_lives}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stats = out / "reference_stats.npz"
     record = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "preset": args.preset, "settings": settings, "minutes": args.minutes,
+              "preset": args.preset, "settings": settings, "minutes": minutes,
+              "epochs": base.schedule.epochs,
               "seeds": args.seeds, "names": ["trained weights", "the run's average",
                                              *half_lives],
               "images": {}, "ratios": {}, "metrics": {}}
     for seed in args.seeds:
         folder = out / f"seed{seed}"
         averages = SideAverages(half_lives, base.data.batch_size)
-        config = base.replace(seed=seed, minutes=args.minutes)
+        config = base.replace(seed=seed, minutes=minutes)
         gan = training.train(config, folder / "run", overwrite=True, verbose=2,
                              extra_callbacks=[averages])
         metrics = {"trained weights": score(folder / "run", stats, args.n, folder / "eval_raw",
