@@ -28,8 +28,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
@@ -37,13 +35,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from common import evaluate_demo, parse_setting, swd_ratio  # noqa: E402
 
 from keras_mrigan import training  # noqa: E402
 from keras_mrigan.config import get_preset  # noqa: E402
 from keras_mrigan.models import ema  # noqa: E402
 from keras_mrigan.utils import atomic_path  # noqa: E402
-
-CLI = [sys.executable, "-c", "import keras_mrigan_cli, sys; sys.exit(keras_mrigan_cli.main())"]
 
 
 class SideAverages(keras.callbacks.Callback):
@@ -81,17 +78,7 @@ def save_with_average(gan, average, path):
 
 def score(path, stats, n, out, raw=False):
     """``keras-mrigan evaluate`` of a run folder or ``.keras`` file: its metrics."""
-    argv = ["evaluate", "--generated", str(path), "--reference", "demo", "--n", str(n),
-            "--reference-stats", str(stats), "--out", str(out)]
-    done = subprocess.run(CLI + argv + (["--raw-generator"] if raw else []),
-                          capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"keras-mrigan {' '.join(argv)} failed:\n{done.stderr[-3000:]}")
-    return json.loads((out / "metrics.json").read_text())
-
-
-def swd_ratio(metrics):
-    return metrics["swd"]["mean"] / metrics["reference"]["swd"]["mean"]
+    return evaluate_demo(path, out, n, stats, flags=["--raw-generator"] if raw else [])
 
 
 def parse_half_life(text):
@@ -101,16 +88,6 @@ def parse_half_life(text):
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--half-lives takes IMAGES[:RAMPUP], e.g. 2000:0.05. Received: {text!r}") from None
-
-
-def parse_setting(text):
-    name, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE. Received: {text!r}")
-    try:
-        return name, json.loads(value)
-    except json.JSONDecodeError:
-        return name, value  # A bare word: a string setting.
 
 
 def table(record):

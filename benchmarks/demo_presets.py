@@ -26,15 +26,13 @@ import os
 import platform
 import shlex
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from common import CLI, evaluate_demo
 
 from keras_mrigan.utils import atomic_path
-
-CLI = [sys.executable, "-c", "import keras_mrigan_cli, sys; sys.exit(keras_mrigan_cli.main())"]
 
 
 def run(argv, log):
@@ -58,10 +56,8 @@ def measure(out, preset, seed, n, minutes, variant="", flags=()):
         saved = json.loads((folder / "config.json").read_text())["schedule"]["preset"]
         name = name.replace("auto", f"auto ({saved})", 1)
     report = folder.with_name(folder.name + "_eval")
-    run(["evaluate", "--generated", str(folder), "--reference", "demo", "--n", str(n),
-         "--reference-stats", str(out / "reference_stats.npz"), "--out", str(report)],
-        report.with_name(report.name + ".log"))
-    metrics = json.loads((report / "metrics.json").read_text())
+    metrics = evaluate_demo(folder, report, n, out / "reference_stats.npz",
+                            log=report.with_name(report.name + ".log"))
     state = json.loads((folder / "state.json").read_text())
     real = metrics["reference"]
     return {"preset": name, "flags": list(flags), "folder": folder.name, "seed": seed,

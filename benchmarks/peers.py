@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import CLI, evaluate_demo
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -52,11 +53,6 @@ DEFAULT_VENV = Path("/work/peers_venv")
 
 def say(text):
     print(text, flush=True)
-
-
-def cli():
-    """The ``keras-mrigan`` command of this interpreter's environment."""
-    return [sys.executable, "-m", "keras_mrigan"]
 
 
 def setup_venv(venv):
@@ -95,10 +91,7 @@ def write_slices(folder, resolution=64):
 
 def evaluate(generated, n, out, stats):
     """``keras-mrigan evaluate`` of ``generated``: ``(mean SWD, floor, metrics)``."""
-    subprocess.run([*cli(), "evaluate", "--generated", str(generated), "--reference", "demo",
-                    "--n", str(n), "--out", str(out), "--reference-stats", str(stats)],
-                   check=True, stdout=subprocess.DEVNULL)
-    metrics = json.loads((Path(out) / "metrics.json").read_text())
+    metrics = evaluate_demo(generated, out, n, stats)
     return metrics["swd"]["mean"], metrics["reference"]["swd"]["mean"], metrics
 
 
@@ -137,10 +130,10 @@ def run_ours(args, out, stats):
     while done < args.minutes - 1e-9:
         chunk = min(args.every or args.minutes, args.minutes - done)
         if done == 0:
-            command = [*cli(), "train", "--preset", args.preset, "--out", str(run),
+            command = [*CLI, "train", "--preset", args.preset, "--out", str(run),
                        "--overwrite", "--minutes", f"{chunk:g}", "--epochs", str(args.epochs)]
         else:
-            command = [*cli(), "train", "--resume", str(run), "--minutes", f"{chunk:g}"]
+            command = [*CLI, "train", "--resume", str(run), "--minutes", f"{chunk:g}"]
         say("ours: " + " ".join(command))
         started = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -149,7 +142,7 @@ def run_ours(args, out, stats):
         images = json.loads((run / "state.json").read_text()).get("images")
         swd, floor, metrics = evaluate(run, args.n, out / f"ours_report_{done:05.1f}", stats)
         # 36 samples for the picture, as the peer writes its own (outside both clocks).
-        subprocess.run([*cli(), "generate", "--model", str(run), "--n", str(GRID), "--out",
+        subprocess.run([*CLI, "generate", "--model", str(run), "--n", str(GRID), "--out",
                         str(out / "ours_samples" / f"min_{done:05.1f}")], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # The budget's minutes; the commands' wall time (start-up included) beside them.

@@ -15,13 +15,14 @@ time and the machine beside the report.
 """
 
 import argparse
-import json
 import os
 import platform
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from common import parse_setting  # noqa: E402
 
 from keras_mrigan import utility  # noqa: E402
 from keras_mrigan.config import get_preset  # noqa: E402
@@ -44,16 +45,11 @@ def main():
     parser.add_argument("--generator-minutes", type=float, default=None,
                         help="time budget of each regime's generator (default: the preset's)")
     parser.add_argument("--rows", nargs="+", default=None, help="only these rows")
-    parser.add_argument("--set", nargs="*", default=[], metavar="SETTING=VALUE",
-                        help="override preset settings (numbers are parsed)")
+    parser.add_argument("--set", type=parse_setting, nargs="*", default=[],
+                        metavar="SETTING=VALUE",
+                        help="override preset settings (values read as JSON, else strings)")
     args = parser.parse_args()
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    overrides = dict(args.set)
     if args.generator_minutes is not None:
         overrides["minutes"] = args.generator_minutes
     started = time.perf_counter()

@@ -16,9 +16,15 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def load_script(name):
+    """Imports ``benchmarks/NAME.py`` as a script run from its folder would (its sibling
+    ``common`` importable), leaving ``sys.path`` as it was."""
     spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
     return module
 
 
@@ -109,12 +115,23 @@ def test_averages_table_and_arguments(monkeypatch):
     assert lines[6] == "| half-life 500 | 3.00 | 2.50 | 2.75 |"
     assert averages.parse_half_life("2000:0.05") == (2000.0, 0.05)
     assert averages.parse_half_life("500") == (500.0, 0.0)
-    assert averages.parse_setting("upsample=bilinear") == ("upsample", "bilinear")
-    assert averages.parse_setting("width=0.0625") == ("width", 0.0625)
     with pytest.raises(argparse.ArgumentTypeError, match="IMAGES"):
         averages.parse_half_life("long")
-    with pytest.raises(argparse.ArgumentTypeError, match="NAME=VALUE"):
-        averages.parse_setting("bilinear")
+    record.update(minutes=None, epochs=39)
+    assert "39 epochs per seed" in averages.table(record).splitlines()[0]
+
+
+def test_common_settings_and_ratio():
+    common = load_script("common")
+    assert common.parse_setting("upsample=bilinear") == ("upsample", "bilinear")
+    assert common.parse_setting("width=0.0625") == ("width", 0.0625)
+    assert common.parse_setting("minutes=null") == ("minutes", None)
+    assert common.parse_setting("augment=[\"translation\"]") == ("augment", ["translation"])
+    for bad in ("bilinear", "=3"):
+        with pytest.raises(argparse.ArgumentTypeError, match="NAME=VALUE"):
+            common.parse_setting(bad)
+    metrics = {"swd": {"mean": 13.0}, "reference": {"swd": {"mean": 5.2}}}
+    assert common.swd_ratio(metrics) == pytest.approx(2.5)
 
 
 def test_peer_table_reads_each_point():
