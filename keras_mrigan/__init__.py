@@ -3,12 +3,11 @@
 Importing the package imports the modules that define its Keras objects (layers, models), so
 every one of them is registered with Keras (``package="keras_mrigan"``), as keras-hub does:
 ``keras.saving.load_model`` reads the package's ``.keras`` files after ``import keras_mrigan``.
-Importing it also loads TensorFlow; the command line stays fast by importing the library only
-for the subcommand it runs.
+Importing it also loads TensorFlow. The ``keras-mrigan`` command starts from
+``keras_mrigan_cli``, beside the package, which imports TensorFlow with its start-up lines
+hidden before the package; the version alone is in ``keras_mrigan.version``, which imports
+nothing.
 """
-
-# First, so that modules which read it can be imported below.
-__version__ = "0.1.0"
 
 from keras_mrigan import layers, models
 from keras_mrigan.callbacks import FadeIn, GANMetrics, RunCheckpoint, SampleGrid
@@ -41,6 +40,7 @@ from keras_mrigan.models.latents import sample_latents, seed_latents
 from keras_mrigan.plotting import save_image_grid
 from keras_mrigan.runs import Sampler
 from keras_mrigan.training import resume, train
+from keras_mrigan.version import __version__
 
 __all__ = [
     "__version__",

@@ -14,19 +14,24 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_mrigan import runs
+from keras_mrigan.deprecation import moved
 from keras_mrigan.metrics.reference import cheap_measures
 from keras_mrigan.plotting import pair_grid_columns, pair_tiles, plot_history, save_image_grid
-from keras_mrigan.runs import CHECKPOINT, HISTORY, LOSS_CURVES, STATE
 from keras_mrigan.utils import atomic_path, format_duration
 
 __all__ = [
-    "CHECKPOINT", "HISTORY", "LOSS_CURVES", "LR_DECAYS", "STATE", "FadeIn", "GANMetrics",
+    "LR_DECAYS", "FadeIn", "GANMetrics",
     "LearningRateDecay", "NaNGuard", "NonFiniteLossError", "RunCheckpoint", "RunClock",
     "RunTensorBoard", "SampleGrid", "SaveSchedule", "TimeBudget", "decay_factor",
     "read_history",
 ]
 
 logger = logging.getLogger(__name__)
+
+# The run folder's file names moved to ``keras_mrigan.runs``.
+__getattr__ = moved(__name__, ("CHECKPOINT", "HISTORY", "LOSS_CURVES", "STATE"),
+                    "keras_mrigan.runs")
 
 
 class SaveSchedule(keras.callbacks.Callback):
@@ -614,12 +619,12 @@ class RunCheckpoint(_Deferred):
 
     def write(self, state, where):
         """Writes the history, the loss curves, the model and last ``state``."""
-        _write_history(self.history, self.run_dir / HISTORY)
-        plot_history(self.history, self.run_dir / LOSS_CURVES,
+        _write_history(self.history, self.run_dir / runs.HISTORY)
+        plot_history(self.history, self.run_dir / runs.LOSS_CURVES,
                      title=f"{self.run_dir.name}: {where}")
-        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
+        with atomic_path(self.run_dir / runs.CHECKPOINT) as tmp:
             self.model.save(tmp)
-        with atomic_path(self.run_dir / STATE) as tmp:
+        with atomic_path(self.run_dir / runs.STATE) as tmp:
             tmp.write_text(json.dumps(state) + "\n")
 
 

@@ -3,8 +3,9 @@
 Each subcommand parses its arguments and calls one library function; the logic lives in the
 library, so everything the command does can also be done from Python. The flags of run
 settings are derived from the ``RunConfig`` fields (``add_setting_flags``): their names,
-types, help and choices are declared once, in ``keras_mrigan.config``. Library modules are
-imported inside the handlers, so that ``keras-mrigan --help`` stays quick.
+types, help and choices are declared once, in ``keras_mrigan.config``. The command starts
+from ``keras_mrigan_cli``, which imports TensorFlow with its start-up lines hidden before this
+module (and so the package) is imported.
 """
 
 import argparse
@@ -13,24 +14,29 @@ import dataclasses
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
-from keras_mrigan import __version__
+from keras_mrigan import config as run_config
+from keras_mrigan import training, tuning, utility
+from keras_mrigan.data import info, pipeline
+from keras_mrigan.data.labels import label_options
+from keras_mrigan.evaluation import evaluate_path
+from keras_mrigan.export import export_generator
+from keras_mrigan.generate import write_samples
+from keras_mrigan.version import __version__
 
-# ``SliceOptions``' fields (``data.pipeline``, which needs TensorFlow); a test keeps them equal.
-SLICE_SETTINGS = ("axis", "central_fraction", "min_foreground", "clip_percentiles", "square",
-                  "include_masks", "pattern", "skip_bad_files", "subject_pattern", "spacing",
-                  "series", "split_gaps", "masks", "mask_classes")
+# The names of every run setting, of the slice options and of the label options.
+RUN_SETTINGS = tuple(run_config.fields())
+SLICE_SETTINGS = tuple(field.name for field in dataclasses.fields(pipeline.SliceOptions))
 LABEL_SETTINGS = ("labels", "label_column", "id_column", "label_map", "drop_unlabelled")
 
 
 def __getattr__(name):
-    # The names of every run setting: computed on first use, since the settings' module
-    # loads TensorFlow, which must wait until ``quiet_tensorflow`` has run.
-    if name in ("RUN_SETTINGS", "RUN_FLAGS"):  # RUN_FLAGS: the former name.
-        from keras_mrigan.config import fields
-
-        return tuple(fields())
+    if name == "RUN_FLAGS":
+        warnings.warn("`keras_mrigan.cli.RUN_FLAGS` is deprecated; use `RUN_SETTINGS`.",
+                      DeprecationWarning, stacklevel=2)
+        return RUN_SETTINGS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -46,8 +52,6 @@ def _bool_or_text(text):
 
 def setting_flags(name):
     """The command-line option strings of a run setting (``--field-name`` by default)."""
-    from keras_mrigan import config as run_config
-
     field = run_config.fields()[name]
     return field.metadata["flags"] or (f"--{name.replace('_', '-')}",)
 
@@ -56,8 +60,6 @@ def _flag_arguments(name):
     """``add_argument`` keywords of a run setting, from its field: type, help, choices (in
     the metavar: the value is checked by ``config.validate``, so the command line fails with
     the same message as the library), default ``None`` (the preset's value)."""
-    from keras_mrigan import config as run_config
-
     field = run_config.fields()[name]
     meta = field.metadata
     kinds = run_config.kinds(name)
@@ -95,9 +97,7 @@ def add_setting_flags(parser, names=None, required=()):
         names: the settings to add, among ``config.fields()``.
         required: settings whose flag must be given.
     """
-    from keras_mrigan import config as run_config
-
-    names = tuple(run_config.fields()) if names is None else tuple(names)
+    names = RUN_SETTINGS if names is None else tuple(names)
     for section_name, section in run_config.SECTIONS.items():
         group = None
         for field in dataclasses.fields(section):
@@ -110,9 +110,7 @@ def add_setting_flags(parser, names=None, required=()):
 
 def given_settings(args, names=None):
     """The run settings given on the command line: ``{name: value}``."""
-    from keras_mrigan import config as run_config
-
-    names = tuple(run_config.fields()) if names is None else names
+    names = RUN_SETTINGS if names is None else names
     return {name: getattr(args, name) for name in names
             if getattr(args, name, None) is not None}
 
@@ -121,8 +119,6 @@ def config_flags(config, names=None):
     """The command-line arguments that set ``config``'s values of ``names`` (default: every
     setting with a flag): ``RunConfig().replace(**given_settings(parse(flags)))`` gives
     ``config`` back."""
-    from keras_mrigan import config as run_config
-
     argv = []
     for name, value in config.settings().items():
         field = run_config.fields()[name]
@@ -148,27 +144,20 @@ def _raw_generator(parser):
 
 
 def _data_preview(args):
-    from keras_mrigan.data.pipeline import SliceOptions, preview
-
-    options = SliceOptions(**given_settings(args, SLICE_SETTINGS))
-    summary = preview(args.source, args.resolution, args.out, n=args.n, seed=args.seed,
-                      options=options)
+    options = pipeline.SliceOptions(**given_settings(args, SLICE_SETTINGS))
+    summary = pipeline.preview(args.source, args.resolution, args.out, n=args.n,
+                               seed=args.seed, options=options)
     print(summary)
     print(f"Wrote a grid of {min(args.n, summary.total)} slices to {args.out}")
 
 
 def _data_info(args):
-    from keras_mrigan.data import info
-    from keras_mrigan.data.pipeline import SliceOptions
-
-    rows = info.describe(args.source, SliceOptions(**given_settings(args, SLICE_SETTINGS)))
+    options = pipeline.SliceOptions(**given_settings(args, SLICE_SETTINGS))
+    rows = info.describe(args.source, options)
     print(info.to_json(rows) if args.json else info.format_table(rows))
 
 
 def _train(args):
-    from keras_mrigan import config as run_config
-    from keras_mrigan import training
-
     given = given_settings(args)
     if args.resume:
         extra = sorted(set(given) - {"epochs", "minutes"})
@@ -188,19 +177,7 @@ def _train(args):
     print(f"Finished run {args.out}: model.keras, history.csv, loss_curves.png, samples/")
 
 
-# keras_mrigan.tuning's names, repeated so that `--help` need not import keras-tuner (a test
-# keeps them equal).
-TUNERS = ("random", "bayesian", "hyperband")
-TUNE_OBJECTIVES = ("delta", "ms_ssim", "rho", "sigma_per_image", "swd")
-TUNE_DEFAULT_SPACE = ("loss", "g_learning_rate", "d_learning_rate", "beta_1", "g_steps",
-                      "d_steps", "real_label", "penalty_weight", "latent_distribution",
-                      "minibatch_stddev")
-
-
 def _tune(args):
-    from keras_mrigan import config as run_config
-    from keras_mrigan import tuning
-
     given = given_settings(args)
     config = run_config.get_preset(args.preset).replace(**given)
     tuning.tune(config, args.out, tuner=args.tuner, max_trials=args.max_trials,
@@ -215,8 +192,6 @@ def _tune(args):
 
 
 def _demo(args):
-    from keras_mrigan import training
-
     settings = given_settings(args)
     minutes = settings.pop("minutes", training.DEMO_MINUTES)
     print(f"keras-mrigan demo: at most {minutes:g} minutes in all, the demo cohort's first "
@@ -228,27 +203,21 @@ def _demo(args):
 
 
 def _evaluate(args):
-    from keras_mrigan.data.labels import label_options
-    from keras_mrigan.data.pipeline import SliceOptions
-    from keras_mrigan.evaluation import evaluate_path
-
     labels = label_options(args.labels, label_column=args.label_column,
                            id_column=args.id_column, label_map=args.label_map,
                            drop_unlabelled=args.drop_unlabelled)
     report = evaluate_path(args.generated, args.reference, out=args.out, n=args.n,
                            seed=args.seed, raw=args.raw_generator, labels=labels,
                            stats_path=args.reference_stats,
-                           options=SliceOptions(subject_pattern=args.subject_pattern,
-                                                masks=args.masks,
-                                                mask_classes=args.mask_classes),
+                           options=pipeline.SliceOptions(subject_pattern=args.subject_pattern,
+                                                         masks=args.masks,
+                                                         mask_classes=args.mask_classes),
                            segmenter_steps=args.segmenter_steps)
     print(report.text())
     print(f"Wrote {args.out}/" + ", ".join(report.files))
 
 
 def _export(args):
-    from keras_mrigan.export import export_generator
-
     path = export_generator(args.run, args.name, base=args.base, version=args.version,
                             overwrite=args.overwrite, raw=args.raw_generator)
     print(f"Exported the generator of {args.run} to {path} (serving_default, "
@@ -256,8 +225,6 @@ def _export(args):
 
 
 def _generate(args):
-    from keras_mrigan.generate import write_samples
-
     for written in write_samples(args.model, args.out, n=args.n, per_class=args.per_class,
                                  label=args.label, seed=args.seed, batch_size=args.batch_size,
                                  format=args.format, nifti_per_slice=args.nifti_per_slice,
@@ -268,9 +235,6 @@ def _generate(args):
 
 
 def _utility(args):
-    from keras_mrigan import config as run_config
-    from keras_mrigan import utility
-
     config = run_config.get_preset(args.preset).replace(**given_settings(args))
     common = dict(seeds=args.seeds, generator=args.generator, test_fraction=args.test_fraction,
                   **({"rows": [row.strip() for row in args.rows.split(",")]} if args.rows
@@ -308,7 +272,6 @@ def _floats(text, flag):
 
 
 def build_parser():
-    from keras_mrigan import config as run_config
 
     parser = argparse.ArgumentParser(
         prog="keras-mrigan",
@@ -364,7 +327,7 @@ def build_parser():
         "tune", parents=[common], help="search hyperparameters with Keras Tuner",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Trains one run per trial and scores it by a quality measure of its "
-        "samples (not by a loss). Searched by default: " + ", ".join(TUNE_DEFAULT_SPACE) + ". "
+        "samples (not by a loss). Searched by default: " + ", ".join(tuning.DEFAULT_SPACE) + ". "
         "Model, loss "
         "and optimization flags fix that setting in the search; --space FILE.json gives "
         "ranges ({\"g_learning_rate\": {\"min\": 1e-5, \"max\": 1e-3, \"log\": true}, "
@@ -374,9 +337,9 @@ def build_parser():
         "KERASTUNER_ORACLE_PORT set.",
     )
     tune.add_argument("--out", required=True, help="search folder")
-    tune.add_argument("--tuner", choices=TUNERS, default="random")
+    tune.add_argument("--tuner", choices=tuning.TUNERS, default="random")
     tune.add_argument("--max-trials", type=int, default=10, help="number of trials (10)")
-    tune.add_argument("--objective", choices=TUNE_OBJECTIVES, default="swd",
+    tune.add_argument("--objective", choices=sorted(tuning.OBJECTIVES), default="swd",
                       help="quality measure to optimize (swd, minimized)")
     tune.add_argument("--space", metavar="FILE.json", help="search space")
     tune.add_argument("--no-default-space", action="store_true",

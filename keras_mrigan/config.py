@@ -22,8 +22,8 @@ from pathlib import Path
 from keras_mrigan.data import preprocess
 from keras_mrigan.utils import atomic_path
 
-# The names of registries that live above this module (it must stay importable without
-# TensorFlow, for a quick `keras-mrigan --help`); a test keeps each equal to its registry.
+# The names of registries that live in modules above this one (losses, models, augment, ...
+# import the schema to check their settings); a test keeps each equal to its registry.
 ARCHITECTURES = ("dcgan", "srresnet", "progan", "stylegan2")
 LOSSES = ("gan", "lsgan", "wgan", "wgan-gp", "dragan", "gan-r1", "rpgan")
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
@@ -62,7 +62,7 @@ def between(low, high, low_open=False, high_open=False):
 
 
 def setting(default, *, help, choices=None, check=None, flags=None, metavar=None,
-            no_flag=None):
+            no_flag=None, tunable=False):
     """A ``RunConfig`` field: its default and, as metadata, everything else said about it.
 
     Args:
@@ -74,10 +74,13 @@ def setting(default, *, help, choices=None, check=None, flags=None, metavar=None
             the one ``keras-mrigan`` shows.
         metavar: the command line's name for the value.
         no_flag: why the setting has no command-line flag (only then it has none).
+        tunable: whether a hyperparameter search may vary it (``keras_mrigan.tuning``):
+            settings of the networks and their training, not of the data, the schedule or
+            where the run goes.
     """
     metadata = {"help": help, "choices": tuple(choices) if choices is not None else None,
                 "check": check, "flags": tuple(flags) if flags else None, "metavar": metavar,
-                "no_flag": no_flag}
+                "no_flag": no_flag, "tunable": tunable}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -110,9 +113,15 @@ def _is_percentile_pair(pair):
 
 def fields():
     """Every run setting: ``{name: dataclasses.Field}`` in declaration order, section by
-    section (the metadata holds ``help``, ``choices``, ``check``, ``flags``, ``metavar`` and
-    ``no_flag``)."""
+    section (the metadata holds ``help``, ``choices``, ``check``, ``flags``, ``metavar``,
+    ``no_flag`` and ``tunable``)."""
     return dict(_FIELDS)
+
+
+def tunable_settings():
+    """The settings a hyperparameter search may vary (``tunable`` in their metadata), in
+    declaration order."""
+    return tuple(name for name, field in _FIELDS.items() if field.metadata["tunable"])
 
 
 def kinds(name):
@@ -200,7 +209,7 @@ class DataConfig(_Section):
     resolution: int = setting(
         64, check=Check(_is_power_of_two, "a power of two between 16 and 1024 (16, 32, 64, ...)"),
         help="image side (progan: the final stage's)")
-    batch_size: int = setting(64, check=at_least(1), help="images per batch")
+    batch_size: int = setting(64, check=at_least(1), help="images per batch", tunable=True)
     axis: str = setting("axial", choices=AXES, help="slicing plane of volumes")
     central_fraction: float = setting(
         1.0, check=between(0, 1, low_open=True),
@@ -267,23 +276,24 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     """Which architecture, at which width, with which latent space."""
 
-    arch: str = setting("dcgan", choices=ARCHITECTURES, help="architecture")
-    latent_dim: int = setting(256, check=at_least(1), help="latent length (paper: 256)")
+    arch: str = setting("dcgan", choices=ARCHITECTURES, help="architecture", tunable=True)
+    latent_dim: int = setting(256, check=at_least(1), help="latent length (paper: 256)",
+                              tunable=True)
     latent_distribution: str = setting("uniform", choices=LATENT_DISTRIBUTIONS,
-                                       help="U(-1, 1) or normalized N(0, 1)")
+                                       help="U(-1, 1) or normalized N(0, 1)", tunable=True)
     width: float = setting(1.0, check=between(0, 4, low_open=True),
-                           help="filter-count multiplier (paper: 1)")
+                           help="filter-count multiplier (paper: 1)", tunable=True)
     d_width: float | None = setting(
         None, check=between(0, 4, low_open=True),
         help="the discriminator's own filter-count multiplier (default: --width); a wider "
         "critic costs little where the generator's large layers dominate a step")
     minibatch_stddev: bool = setting(
-        True, help="the discriminator's minibatch standard-deviation layer")
+        True, help="the discriminator's minibatch standard-deviation layer", tunable=True)
     group_size: int = setting(4, check=at_least(1), help="minibatch-stddev group size")
     upsample: str = setting(
         "transpose", choices=UPSAMPLING,
         help="dcgan generator: transposed convolutions (the paper's), or nearest-neighbour "
-        "or bilinear resizing + convolution (no checkerboard)")
+        "or bilinear resizing + convolution (no checkerboard)", tunable=True)
     kernel_size: int | None = setting(
         None, check=Check(_is_odd, "a positive odd integer"),
         help="side of the convolution kernels of dcgan and progan (default: the paper's 5); "
@@ -302,28 +312,30 @@ class ModelConfig(_Section):
 class LossConfig(_Section):
     """The adversarial objective and its options (see ``GAN.compile``)."""
 
-    loss: str = setting("dragan", choices=LOSSES, help="adversarial objective")
+    loss: str = setting("dragan", choices=LOSSES, help="adversarial objective", tunable=True)
     real_label: float = setting(1.0, check=between(0, 1, low_open=True),
-                                help="target of real images; 0.9: one-sided label smoothing")
-    drift: float = setting(0.0, check=at_least(0), help="ProGAN drift weight epsilon")
+                                help="target of real images; 0.9: one-sided label smoothing",
+                                tunable=True)
+    drift: float = setting(0.0, check=at_least(0), help="ProGAN drift weight epsilon", tunable=True)
     penalty_weight: float = setting(
         10.0, check=at_least(0),
-        help="gradient-penalty lambda, or gamma of R1 (gan-r1) and of R1 + R2 (rpgan)")
+        help="gradient-penalty lambda, or gamma of R1 (gan-r1) and of R1 + R2 (rpgan)",
+        tunable=True)
     clip_value: float = setting(0.01, check=positive(), help="WGAN weight clip c")
     penalty_interval: int = setting(
         1, check=at_least(1),
         help="lazy regularization: the gradient penalty every N discriminator steps, "
-        "weighted by N")
+        "weighted by N", tunable=True)
     augment: str = setting(
         "", metavar="POLICY",
         check=Check(_is_policy, f"comma-separated names among {', '.join(AUGMENTATIONS)}"),
         help="differentiable augmentation of every image the discriminator sees "
-        "(empty: none)")
+        "(empty: none)", tunable=True)
     augment_p: float = setting(0.0, check=between(0, 1),
-                               help="probability of each transform at the start")
+                               help="probability of each transform at the start", tunable=True)
     ada_target: float = setting(
         0.6, check=between(0, 1, low_open=True, high_open=True),
-        help="adaptive probability: target mean sign of D's real scores")
+        help="adaptive probability: target mean sign of D's real scores", tunable=True)
     ada_images: float = setting(
         500_000, check=at_least(0),
         help="images for the probability to go from 0 to 1 (0 keeps --augment-p fixed)")
@@ -334,17 +346,17 @@ class OptimizerConfig(_Section):
     """Adam settings of both networks (paper: lr 2e-4, beta_1 0.5 for DCGAN and SRResNet)."""
 
     g_learning_rate: float = setting(2e-4, check=positive(), flags=("--g-lr",),
-                                     help="generator Adam learning rate")
+                                     help="generator Adam learning rate", tunable=True)
     d_learning_rate: float = setting(2e-4, check=positive(), flags=("--d-lr",),
-                                     help="discriminator Adam learning rate")
+                                     help="discriminator Adam learning rate", tunable=True)
     beta_1: float = setting(0.5, check=between(0, 1, high_open=True), flags=("--beta1",),
-                            help="Adam beta_1 of both")
+                            help="Adam beta_1 of both", tunable=True)
     beta_2: float = setting(0.999, check=between(0, 1, high_open=True), flags=("--beta2",),
-                            help="Adam beta_2 of both")
+                            help="Adam beta_2 of both", tunable=True)
     ema_half_life_images: float = setting(
         0, check=at_least(0), flags=("--ema-half-life",), metavar="IMAGES",
         help="keep a moving average of the generator's weights with this half-life in "
-        "images, and sample with it (0: none)")
+        "images, and sample with it (0: none)", tunable=True)
     ema_rampup: float = setting(
         0.05, check=at_least(0),
         help="the half-life is at most this times the images seen (0: no ramp-up)")
@@ -376,8 +388,10 @@ class ScheduleConfig(_Section):
         help="time budget: stop at the first step after this many minutes (data loading "
         "included), with a complete checkpoint that --resume continues; with --epochs, "
         "whichever comes first")
-    d_steps: int = setting(1, check=at_least(1), help="discriminator updates per batch")
-    g_steps: int = setting(1, check=at_least(1), help="generator updates per batch (r)")
+    d_steps: int = setting(1, check=at_least(1), help="discriminator updates per batch",
+                           tunable=True)
+    g_steps: int = setting(1, check=at_least(1), help="generator updates per batch (r)",
+                           tunable=True)
     seed: int = setting(0, check=at_least(0), help="seed of the networks, latents and shuffle")
     jit_compile: bool | str = setting("auto", choices=(True, False, "auto"),
                                       help="compile the train step with XLA")

@@ -26,10 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_mrigan import runs
 from keras_mrigan.data.labels import label_options
 from keras_mrigan.data.masks import split_pair
 from keras_mrigan.data.pipeline import SliceOptions, load_slices
 from keras_mrigan.data.readers import find_files, read_image
+from keras_mrigan.deprecation import moved
 from keras_mrigan.generate import generate
 from keras_mrigan.metrics.fidelity import fidelity_scores, fidelity_table
 from keras_mrigan.metrics.interpolation import save_interpolation
@@ -46,7 +48,7 @@ from keras_mrigan.metrics.reference import (
     swd_sample,
 )
 from keras_mrigan.metrics.swd import swd
-from keras_mrigan.runs import Sampler, is_saved_model, load_reference
+from keras_mrigan.runs import Sampler, is_saved_model
 from keras_mrigan.utility import (
     SEGMENTER_STEPS,
     scores,
@@ -59,11 +61,14 @@ from keras_mrigan.utility import (
 __all__ = [
     "BASELINE", "MS_SSIM_PAIRS", "SWD_IMAGES", "GeneratedSet", "Report", "ReferenceStats",
     "cheap_measures", "class_fidelity", "evaluate", "evaluate_classes", "evaluate_path",
-    "fidelity_table", "load_generated", "load_reference", "mask_fit", "mask_measures",
+    "fidelity_table", "load_generated", "mask_fit", "mask_measures",
     "mask_table", "table",
 ]
 
 logger = logging.getLogger(__name__)
+
+# Loading reference statistics moved to ``keras_mrigan.runs``.
+__getattr__ = moved(__name__, ("load_reference",), "keras_mrigan.runs")
 DEFAULT_N = 1000  # Images sampled from a generator (per class for a conditional one).
 CLASSIFIER_EPOCHS = 15
 
@@ -533,7 +538,7 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
     else:
         found = load_generated(path, n=n, seed=seed, batch_size=batch_size)
     say(f"{len(found.images)} generated images of {found.images.shape[1:]} from {path}")
-    stats = load_reference(reference, found.images.shape[1], n=len(found.images),
+    stats = runs.load_reference(reference, found.images.shape[1], n=len(found.images),
                            stats_path=stats_path, seed=seed, options=options,
                            progress=lambda message: say(f"reference: {message}"))
     result = evaluate(found.images, stats, out=out, name=found.name, generate=found.generate,

@@ -12,7 +12,7 @@ Signatures (tag ``serve``):
 - ``serving_default``: ``latent`` float32 ``[batch, latent_dim]`` -> ``images`` float32
   ``[batch, H, W, 1]`` in ``[-1, 1]`` and ``images_uint8`` uint8 ``[batch, H, W, 1]``.
 - ``generate_from_seed``: ``seed`` int64 ``[batch]`` -> the same outputs; each seed is mapped
-  to a latent by a stateless generator (``models.gan.seed_latents``), so a seed gives the same
+  to a latent by a stateless generator (``models.latents.seed_latents``), so a seed gives the same
   image in every process.
 
 A conditional generator's signatures also take ``label`` int32 ``[batch]`` (class indices;
@@ -33,21 +33,19 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_mrigan import __version__
+from keras_mrigan import runs
 from keras_mrigan.data.masks import MaskClasses
+from keras_mrigan.deprecation import moved
 from keras_mrigan.models.gan import GAN
 from keras_mrigan.models.latents import seed_latents
-from keras_mrigan.runs import (
-    METADATA,
-    load_run,
-    read_metadata,
-    read_split,
-    resolve_saved_model,
-    run_generator,
-)
+from keras_mrigan.runs import read_split, run_generator
+from keras_mrigan.version import __version__
 
-__all__ = ["METADATA", "export_generator", "load_run", "next_version", "read_metadata",
-           "resolve_saved_model"]
+__all__ = ["export_generator", "next_version"]
+
+# Reading runs and SavedModels moved to ``keras_mrigan.runs``.
+__getattr__ = moved(__name__, ("METADATA", "load_run", "read_metadata", "resolve_saved_model"),
+                    "keras_mrigan.runs")
 
 # The run settings that say how a conditional generator's training data were labelled; the
 # export records them so that it can be evaluated class by class without being told.
@@ -82,7 +80,7 @@ def export_generator(run, name, base="saved_models", version=None, overwrite=Fal
     """
     if not name or "/" in str(name) or str(name).startswith("."):
         raise ValueError(f"`name` must be a plain folder name. Received: name={name!r}")
-    gan, config = (run, None) if isinstance(run, GAN) else load_run(run)
+    gan, config = (run, None) if isinstance(run, GAN) else runs.load_run(run)
     model_dir = Path(base) / name
     if version is None:
         version = next_version(model_dir)
@@ -185,4 +183,4 @@ def _train_subjects(run):
 def _write_metadata(saved_model, metadata):
     assets = Path(saved_model) / "assets"
     assets.mkdir(exist_ok=True)
-    (assets / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
+    (assets / runs.METADATA).write_text(json.dumps(metadata, indent=2) + "\n")

@@ -22,12 +22,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_mrigan import runs
+from keras_mrigan.deprecation import moved
 from keras_mrigan.plotting import to_uint8
-from keras_mrigan.runs import MAX_SEED, Sampler, seed_range
+from keras_mrigan.runs import seed_range
 from keras_mrigan.utils import atomic_path
 
-__all__ = ["FORMATS", "IMAGES", "MASKS", "MAX_SEED", "NIFTI_AFFINE", "Sampler", "Written",
-           "check_writable", "generate", "write_images", "write_samples"]
+__all__ = ["FORMATS", "IMAGES", "MASKS", "NIFTI_AFFINE", "Written", "check_writable", "generate",
+           "write_images", "write_samples"]
+
+# The sampler of runs and SavedModels moved to ``keras_mrigan.runs``.
+__getattr__ = moved(__name__, ("MAX_SEED", "Sampler"), "keras_mrigan.runs")
 
 FORMATS = ("png", "nifti", "npy")
 # Affine of written NIfTI volumes: 1 mm voxels, RAS+, origin at the first voxel. Slices stack
@@ -61,7 +66,7 @@ def generate(model, n, seed=0, batch_size=64, progress=True, label=None, return_
         indices ``(n, H, W)``.
     """
     seeds = seed_range(n, seed)
-    sampler = model if isinstance(model, Sampler) else Sampler(model)
+    sampler = model if isinstance(model, runs.Sampler) else runs.Sampler(model)
     bar = keras.utils.Progbar(n, unit_name="image") if progress else None
     images, masks = [], []
     for start in range(0, n, batch_size):
@@ -339,7 +344,7 @@ def write_samples(model, out, n=None, per_class=None, label=None, seed=0, batch_
     if masks not in (None, True, False):
         raise ValueError(f"`masks` must be None, True or False. Received: masks={masks!r}")
     check_writable(out)  # Fail before sampling, not after.
-    sampler = model if isinstance(model, Sampler) else Sampler(model, raw=raw)
+    sampler = model if isinstance(model, runs.Sampler) else runs.Sampler(model, raw=raw)
     if masks and sampler.mask_classes is None:
         raise ValueError(f"{sampler.path} generates images without masks: it cannot write "
                          "image + mask pairs.")

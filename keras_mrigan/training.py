@@ -185,7 +185,7 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
         The trained ``GAN``. A run that its time budget stopped is written like a finished
         one (``model.keras``), and ``--resume`` continues it from its checkpoint.
     """
-    budget = _budget(config, clock)
+    budget = time_budget(config, clock)
     run_dir = Path(run_dir)
     # Bad settings fail before any file is made.
     if data is not None:
@@ -214,8 +214,8 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
     new_run_folder(run_dir, config)
     if subjects:
         write_split(run_dir, subjects, in_memory=data is not None)
-    return _fit(gan, config, run_dir, (0, 0), {}, verbose, extra_callbacks, dataset, budget,
-                clock)
+    return fit_run(gan, config, run_dir, (0, 0), {}, verbose, extra_callbacks, dataset, budget,
+                   clock)
 
 
 def _knows_data(config):
@@ -223,7 +223,8 @@ def _knows_data(config):
     return bool(config.data.labels or getattr(config.data, "masks", None))
 
 
-def _budget(config, clock):
+def time_budget(config, clock):
+    """The ``TimeBudget`` callback of ``config``'s ``minutes`` on ``clock``, or ``None``."""
     minutes = config.schedule.minutes
     return run_callbacks.TimeBudget(minutes, clock) if minutes else None
 
@@ -295,7 +296,7 @@ def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=None, started=None,
                 "time included), into %s.", preset, minutes, out)
     gan = train(config, out, overwrite=True, verbose=verbose, clock=clock)
     return DemoResult(gan, Path(out), _state(out)["images"], (clock() - started) / 60,
-                      _position(out) != (run_epochs(config), 0))
+                      checkpoint_position(out) != (run_epochs(config), 0))
 
 
 def new_run_folder(run_dir, config):
@@ -333,10 +334,10 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=(), minutes=Non
     if epochs is not None or minutes is not None:
         config = config.replace(epochs=epochs, minutes=minutes)
         config.save(run_dir / CONFIG)
-    budget = _budget(config, clock)
+    budget = time_budget(config, clock)
     gan, done, history = load_checkpoint(run_dir, config)
-    return _fit(gan, config, run_dir, _position(run_dir), history, verbose, extra_callbacks,
-                budget=budget, clock=clock)
+    return fit_run(gan, config, run_dir, checkpoint_position(run_dir), history, verbose,
+                   extra_callbacks, budget=budget, clock=clock)
 
 
 def load_checkpoint(run_dir, config):
@@ -345,13 +346,13 @@ def load_checkpoint(run_dir, config):
 
     Returns:
         ``(gan, epochs_done, history)``: the compiled GAN with its optimizer state, and the
-        history of the finished epochs (``_position`` also tells the batches done of a
-        budget-stopped epoch); a fresh GAN, 0 and ``{}`` without a checkpoint.
+        history of the finished epochs (``checkpoint_position`` also tells the batches done
+        of a budget-stopped epoch); a fresh GAN, 0 and ``{}`` without a checkpoint.
     """
     run_dir = Path(run_dir)
     for stale in [*run_dir.glob(".*.tmp*"), *run_dir.glob("samples/.*.tmp*")]:
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-    done, step = _position(run_dir)
+    done, step = checkpoint_position(run_dir)
     if not done and not step:  # Killed before its first checkpoint: start it again.
         classes = masks = None
         if _knows_data(config):
@@ -401,7 +402,7 @@ def _metrics_callback(config, run_dir):
                                      seed=schedule.seed)]
 
 
-def _fit(gan, config, run_dir, position, history, verbose, extra_callbacks, dataset=None,
+def fit_run(gan, config, run_dir, position, history, verbose, extra_callbacks, dataset=None,
          budget=None, clock=time.monotonic):
     """Trains ``gan`` from ``position`` (``(epoch, step)``: whole epochs done and batches of
     the next) to ``config.schedule.epochs`` into ``run_dir`` (with the run's dataset unless
@@ -490,7 +491,7 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
                               verbose, budget)
             break
         except run_callbacks.NonFiniteLossError as error:
-            done = _position(run_dir)[0]
+            done = checkpoint_position(run_dir)[0]
             if schedule.on_nan != "rollback" or rollbacks >= schedule.nan_rollbacks:
                 where = (f"the last good checkpoint (epoch {done}) is "
                          f"{run_dir / run_callbacks.CHECKPOINT}" if done else
@@ -506,12 +507,12 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
                 decay[0].base if decay and decay[0].base is not None else
                 (float(o.learning_rate) for o in (gan.g_optimizer, gan.d_optimizer)))]
             gan, _, history = load_checkpoint(run_dir, config)
-            position = _position(run_dir)
+            position = checkpoint_position(run_dir)
             gan.g_optimizer.learning_rate, gan.d_optimizer.learning_rate = rates
             logger.warning("%s Rolled back to epoch %d; learning rates now G %.3g, D %.3g "
                            "(rollback %d of %d).", error, position[0], rates[0], rates[1],
                            rollbacks, schedule.nan_rollbacks)
-    done, step = _position(run_dir)
+    done, step = checkpoint_position(run_dir)
     if budget is not None and budget.expired and (done, step) != (stages[-1].stop, 0):
         logger.info("The time budget of %g minutes ended the run at epoch %d%s (%s images); "
                     "`keras-mrigan train --resume %s` continues it.", budget.minutes,
@@ -529,7 +530,7 @@ def _state(run_dir):
     return json.loads(state.read_text()) if state.exists() else {}
 
 
-def _position(run_dir):
+def checkpoint_position(run_dir):
     """``(epochs, steps)``: the whole epochs a run folder's checkpoint holds, and the batches
     of the next one (a time budget stops runs between epochs' ends)."""
     state = _state(run_dir)

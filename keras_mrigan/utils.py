@@ -1,10 +1,10 @@
 """Small helpers shared across the package."""
 
 import contextlib
+import logging
 import os
 import random
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -76,34 +76,13 @@ def cache_dir():
     return Path(base) / "keras_mrigan"
 
 
-class Progress:
-    """A minimal text progress bar on stderr for long loops outside ``model.fit``.
-
-    On a terminal the bar redraws in place; elsewhere (logs, CI) it prints a line at every
-    tenth of the work, so logs stay short.
-    """
-
-    def __init__(self, total, description, stream=None, width=30):
-        self.total = max(int(total), 1)
-        self.description = description
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.count = 0
-        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last_tenth = -1
-
-    def update(self, n=1):
-        self.count = min(self.count + n, self.total)
-        done = self.count / self.total
-        if self._tty:
-            filled = int(self.width * done)
-            bar = "=" * filled + "." * (self.width - filled)
-            end = "\n" if self.count == self.total else ""
-            self.stream.write(f"\r{self.description} [{bar}] {self.count}/{self.total}{end}")
-        elif int(done * 10) > self._last_tenth:
-            self._last_tenth = int(done * 10)
-            self.stream.write(f"{self.description}: {self.count}/{self.total}\n")
-        self.stream.flush()
+def progress_bar(total, title, unit="step"):
+    """Keras' ``Progbar`` over ``total`` units (``unit``: what one is), for long loops outside
+    ``model.fit``, after ``title`` is logged (``keras_mrigan``, INFO: shown by the command
+    line). The bar is Keras' own, so ``keras.config.disable_interactive_logging()`` sends it
+    to absl's logging as it does ``fit``'s."""
+    logging.getLogger("keras_mrigan").info("%s", title)
+    return keras.utils.Progbar(total, unit_name=unit, interval=1.0)
 
 
 def format_duration(seconds):

@@ -276,3 +276,31 @@ def by_blocks(generator, latents, labels=None, block=64):
             inputs = [inputs, labels[start : start + block]]
         outputs.append(np.asarray(generator(inputs, training=False), np.float32))
     return np.clip(np.concatenate(outputs)[: len(latents) - pad], -1.0, 1.0)
+
+
+class StepClock:
+    """A clock that advances one second each time it is read: a time budget reads it once
+    when it starts and once after every batch, so a budget of k seconds lasts k batches."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def assert_same_weights(a, b):
+    """Two GANs' generator, discriminator and moving-average weights are bit-equal."""
+    import keras
+
+    def weights(gan):
+        networks = [gan.generator, gan.discriminator]
+        if gan.ema_generator is not None:
+            networks.append(gan.ema_generator)
+        return {w.path: keras.ops.convert_to_numpy(w) for net in networks for w in net.weights}
+
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for path in wa:
+        np.testing.assert_array_equal(wa[path], wb[path], err_msg=path)

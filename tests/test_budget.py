@@ -3,38 +3,11 @@ and the resumed run ends where an uninterrupted one does, bit for bit."""
 
 import json
 
-import keras
-import numpy as np
 import pytest
+from conftest import StepClock, assert_same_weights
 
 from keras_mrigan import training
 from keras_mrigan.callbacks import SampleGrid, SaveSchedule, TimeBudget
-
-
-class StepClock:
-    """A clock that advances one second each time it is read: the budget reads it once when
-    it starts and once after every batch, so a budget of k seconds lasts k batches."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        self.now += 1.0
-        return self.now
-
-
-def _weights(gan):
-    networks = [gan.generator, gan.discriminator]
-    if gan.ema_generator is not None:
-        networks.append(gan.ema_generator)
-    return {w.path: keras.ops.convert_to_numpy(w) for net in networks for w in net.weights}
-
-
-def _assert_same_weights(a, b):
-    wa, wb = _weights(a), _weights(b)
-    assert wa.keys() == wb.keys()
-    for path in wa:
-        np.testing.assert_array_equal(wa[path], wb[path], err_msg=path)
 
 
 def test_time_budget_rejects_a_non_positive_budget():
@@ -69,26 +42,9 @@ def test_a_budget_stops_at_a_step_and_the_resumed_run_equals_an_uninterrupted_on
     assert json.loads((run / "state.json").read_text()) == {"epoch": 3, "images": 72}
     assert (run / "model.keras").exists()
     assert int(resumed.g_optimizer.iterations) == int(whole.g_optimizer.iterations) == 9
-    _assert_same_weights(whole, resumed)
+    assert_same_weights(whole, resumed)
     history = (run / "history.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
-
-
-@pytest.mark.slow
-def test_a_progressive_run_stopped_during_a_fade_in_resumes_with_the_same_alpha(
-        tiny_config, tmp_path):
-    config = tiny_config.replace(arch="progan", loss="wgan-gp", latent_distribution="normal",
-                                 phase_epochs=1, epochs=5)  # 4 -> 16: 5 phases.
-    whole = training.train(config, tmp_path / "whole")
-    run = tmp_path / "cut"
-    # 3 x 3 + 2 batches: in the fade-in of 16 x 16 (epoch 4, whose batch 2 of 3 would start
-    # at alpha 2/3; the last batch done trained at 1/3).
-    training.train(config.replace(minutes=10.5 / 60), run, clock=StepClock())
-    state = json.loads((run / "state.json").read_text())
-    assert state == {"epoch": 3, "step": 2, "images": 88, "resolution": 16,
-                     "alpha": pytest.approx(1 / 3)}
-    resumed = training.resume(run, minutes=60)
-    _assert_same_weights(whole, resumed)
 
 
 @pytest.mark.slow

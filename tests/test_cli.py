@@ -254,6 +254,9 @@ def test_slice_settings_match_slice_options_and_the_logger_is_restored():
 
     assert set(cli.SLICE_SETTINGS) == {f.name for f in dataclasses.fields(SliceOptions)}
     assert set(cli.SLICE_SETTINGS) <= set(cli.RUN_SETTINGS)
+    assert cli.RUN_SETTINGS == tuple(fields())
+    with pytest.warns(DeprecationWarning, match="RUN_FLAGS` is deprecated; use `RUN_SETTINGS"):
+        assert cli.RUN_FLAGS == cli.RUN_SETTINGS
     logger = logging.getLogger("keras_mrigan")
     handlers, level = list(logger.handlers), logger.level
     assert main(["train", "--out", "x", "--width", "9"]) == 2

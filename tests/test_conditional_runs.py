@@ -116,7 +116,7 @@ def conditional_run(tmp_path_factory):
 @pytest.mark.slow
 def test_conditional_savedmodel_takes_labels_in_both_signatures(conditional_run, tmp_path):
     from keras_mrigan import export
-    from keras_mrigan.models.gan import seed_latents
+    from keras_mrigan.models.latents import seed_latents
 
     path = export.export_generator(conditional_run, "cond", base=tmp_path / "models")
     latents = np.random.default_rng(0).uniform(-1, 1, (4, 8)).astype(np.float32)
@@ -152,7 +152,7 @@ def test_conditional_savedmodel_takes_labels_in_both_signatures(conditional_run,
 
 def test_generate_per_class_folders_read_back_by_keras(conditional_run, tmp_path, capsys):
     from keras_mrigan.cli import main
-    from keras_mrigan.generate import Sampler
+    from keras_mrigan.runs import Sampler
 
     out = tmp_path / "synthetic"
     assert main(["generate", "--model", str(conditional_run), "--per-class", "3", "--seed", "5",
@@ -222,7 +222,8 @@ def test_evaluate_per_class_with_class_fidelity(conditional_run, tmp_path, capsy
 
 def test_a_conditional_run_is_evaluated_per_class_by_its_own_labels(conditional_run, tmp_path):
     from keras_mrigan import evaluation
-    from keras_mrigan.generate import Sampler, generate
+    from keras_mrigan.generate import generate
+    from keras_mrigan.runs import Sampler
 
     said = []
     report = evaluation.evaluate_path(conditional_run, conditional_run.parent / "data",

@@ -111,7 +111,7 @@ def test_choice_lists_match_the_registries():
     from keras_mrigan import config as run_config
     from keras_mrigan.models import ARCHITECTURES
     from keras_mrigan.models.dcgan import UPSAMPLING
-    from keras_mrigan.models.gan import LATENT_DISTRIBUTIONS
+    from keras_mrigan.models.latents import LATENT_DISTRIBUTIONS
 
     assert run_config.ARCHITECTURES == tuple(ARCHITECTURES)
     assert run_config.LOSSES == tuple(losses.LOSSES)

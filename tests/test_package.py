@@ -57,7 +57,8 @@ def test_old_import_paths_keep_working():
     from keras_mrigan.layers import conditioning
 
     assert readers.DataError is data.DataError is errors.DataError is keras_mrigan.DataError
-    assert labels.class_index is conditioning.class_index
+    with pytest.warns(DeprecationWarning, match="keras_mrigan.layers.conditioning.class_index"):
+        assert labels.class_index is conditioning.class_index
     for name in ("study", "train_classifier", "scores", "subject_split", "subset_subjects",
                  "check_leakage", "generator_subjects", "summarize", "write_report", "plot",
                  "gan_synthesizer", "regime_config", "run_regime", "Regime", "ROWS", "RECIPES",

@@ -124,19 +124,33 @@ def test_statistics_without_a_record_are_refitted(source, tmp_path):
 
 
 def test_moved_names_stay_importable():
-    from keras_mrigan import callbacks, evaluation, export, generate, metrics
+    from keras_mrigan import callbacks, evaluation, export, generate, layers, metrics
+    from keras_mrigan.data import labels
+    from keras_mrigan.layers import conditioning
+    from keras_mrigan.models import gan, latents
 
-    assert generate.Sampler is runs.Sampler and generate.MAX_SEED == 2**63 - 1
-    assert export.load_run is runs.load_run and export.read_metadata is runs.read_metadata
-    assert export.resolve_saved_model is runs.resolve_saved_model
-    assert (callbacks.CHECKPOINT, callbacks.STATE, callbacks.HISTORY) == (
+    # Each old path warns, names the new place, and gives the object that lives there.
+    moved = [(generate, runs, ["Sampler", "MAX_SEED"]),
+             (export, runs, ["load_run", "read_metadata", "resolve_saved_model", "METADATA"]),
+             (callbacks, runs, ["CHECKPOINT", "STATE", "HISTORY", "LOSS_CURVES"]),
+             (evaluation, runs, ["load_reference"]),
+             (metrics, evaluation, ["evaluate", "load_generated", "table"]),
+             (metrics, runs, ["load_reference"]),
+             (gan, latents, ["seed_latents", "sample_latents", "seed_labels", "MAX_SEED",
+                             "LATENT_DISTRIBUTIONS", "check_latent_distribution"]),
+             (gan, layers, ["WeightedSum"]),
+             (labels, conditioning, ["class_index"])]
+    for old, new, names in moved:
+        for name in names:
+            with pytest.warns(DeprecationWarning, match=rf"`{old.__name__}\.{name}` moved to "
+                                                        rf"`{new.__name__}\.{name}`"):
+                assert getattr(old, name) is getattr(new, name)
+    assert runs.MAX_SEED == 2**63 - 1
+    assert (runs.CHECKPOINT, runs.STATE, runs.HISTORY) == (
         "checkpoint.keras", "state.json", "history.csv")
-    assert evaluation.load_reference is runs.load_reference
-    for name in ("evaluate", "load_generated", "load_reference", "table"):
-        with pytest.warns(DeprecationWarning, match=f"keras_mrigan.evaluation.{name}"):
-            assert getattr(metrics, name) is getattr(evaluation, name)
-    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
-        metrics.nothing  # noqa: B018
+    for old, _, _ in moved:
+        with pytest.raises(AttributeError, match=f"'{old.__name__}' has no attribute 'nothing'"):
+            old.nothing  # noqa: B018
     for module in ("keras_mrigan.metrics.evaluate", "keras_mrigan.metrics.classes"):
         with pytest.warns(DeprecationWarning, match="moved to `keras_mrigan.evaluation`"):
             importlib.reload(importlib.import_module(module))

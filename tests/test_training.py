@@ -10,7 +10,7 @@ from PIL import Image
 from keras_mrigan import training
 from keras_mrigan.config import RunConfig
 from keras_mrigan.models.gan import GAN
-from tests.conftest import head_volume, save_nifti
+from tests.conftest import StepClock, assert_same_weights, head_volume, save_nifti
 
 
 class StopAt(keras.callbacks.Callback):
@@ -161,6 +161,29 @@ def test_progressive_run_resumes_at_the_same_resolution_phase_and_alpha(grown, t
     assert second.rows[0][:3] == (3, 0, 8)  # Same resolution, same phase, next epoch.
     assert first.rows + second.rows == reference
     assert gan.resolution == 16
+    assert _history_epochs(run) == list(range(1, 11))
+
+
+def test_a_progressive_run_stopped_by_its_budget_during_a_fade_in_resumes_exactly(
+        grown, tmp_path):
+    config, _, whole, reference = grown  # The same run, never interrupted.
+    run = tmp_path / "run"
+    first = AlphaLog()
+    # 6 epochs of 7 batches, then 3 batches into the first of the two fade-in epochs of
+    # 16 x 16 (its alpha rises by 1/14 a batch; the last batch done trained at 2/14).
+    training.train(config.replace(minutes=44.5 / 60), run, verbose=0, clock=StepClock(),
+                   extra_callbacks=[first])
+    state = json.loads((run / "state.json").read_text())
+    assert state == {"epoch": 6, "step": 3, "images": 180, "resolution": 16,
+                     "alpha": pytest.approx(2 / 14)}
+    second = AlphaLog()
+    resumed = training.resume(run, minutes=60, verbose=0, extra_callbacks=[second])
+    # The rest of the 7th epoch first (its batches counted from 0 again), at the alpha the
+    # uninterrupted run had there; then every batch as in that run.
+    assert second.rows[0] == (6, 0, 16, pytest.approx(3 / 14))
+    assert [(e, r, a) for e, _, r, a in first.rows + second.rows] == \
+        [(e, r, a) for e, _, r, a in reference]
+    assert_same_weights(whole, resumed)
     assert _history_epochs(run) == list(range(1, 11))
 
 

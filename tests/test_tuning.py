@@ -238,10 +238,34 @@ def test_hyperparameters_default_to_the_base_config_and_follow_the_loss():
     assert model.compiled and model.loss_fn.name == "lsgan"
 
 
-def test_cli_names_match_the_tuning_module():
-    assert cli.TUNERS == tuning.TUNERS
-    assert cli.TUNE_OBJECTIVES == tuple(sorted(tuning.OBJECTIVES))
-    assert cli.TUNE_DEFAULT_SPACE == tuple(tuning.DEFAULT_SPACE)
+def test_the_tunable_settings_are_declared_by_the_schema():
+    from keras_mrigan import config
+
+    assert tuning.TUNABLE == config.tunable_settings()
+    assert set(tuning.TUNABLE) == {
+        "arch", "loss", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "g_steps",
+        "d_steps", "real_label", "penalty_weight", "drift", "penalty_interval",
+        "latent_distribution", "latent_dim", "minibatch_stddev", "width", "batch_size",
+        "ema_half_life_images", "upsample", "augment", "augment_p", "ada_target"}
+    for name in ("source", "resolution", "epochs", "minutes", "seed", "precision"):
+        assert config.fields()[name].metadata["tunable"] is False, name
+    with pytest.raises(ValueError, match="Cannot tune 'epochs': tunable settings are"):
+        tuning.check_space({"epochs": [1, 2]})
+
+
+def test_the_tune_command_takes_its_choices_from_the_tuning_module(capsys):
+    parser = cli.build_parser()
+    tune = ["tune", "--out", "s", "--data", "d"]
+    for tuner in tuning.TUNERS:
+        assert parser.parse_args([*tune, "--tuner", tuner]).tuner == tuner
+    for objective in tuning.OBJECTIVES:
+        assert parser.parse_args([*tune, "--objective", objective]).objective == objective
+    with pytest.raises(SystemExit):
+        parser.parse_args([*tune, "--tuner", "grid"])
+    assert "invalid choice: 'grid'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["tune", "--help"])
+    assert ", ".join(tuning.DEFAULT_SPACE) in " ".join(capsys.readouterr().out.split())
 
 
 def test_a_search_whose_trials_all_fail_says_so(tiny_config, tmp_path):

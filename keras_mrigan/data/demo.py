@@ -26,7 +26,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from keras_mrigan.utils import Progress, cache_dir
+from keras_mrigan.utils import cache_dir, progress_bar
 
 # Bumped whenever the generation code changes what it produces, so old caches are not reused.
 GENERATOR_VERSION = 4
@@ -468,11 +468,11 @@ def _cached_subjects(settings, directory, name, marker, description, write_subje
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
     try:
-        bar = Progress(settings.n_subjects, title) if progress else None
+        bar = progress_bar(settings.n_subjects, title, "subject") if progress else None
         for index in range(settings.n_subjects):
             write_subject(index, tmp)
             if bar:
-                bar.update()
+                bar.add(1)
         (tmp / marker).write_text(json.dumps(description, indent=2) + "\n")
         try:
             os.rename(tmp, target)

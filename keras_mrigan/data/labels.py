@@ -24,9 +24,12 @@ from pathlib import Path
 
 from keras_mrigan.data.demo import CLASSES, DemoSettings, subject_classes
 from keras_mrigan.data.errors import DataError
-from keras_mrigan.layers.conditioning import class_index  # noqa: F401 (one helper for all)
+from keras_mrigan.deprecation import moved
 
 KINDS = ("folders", "demo")
+
+# One helper for data and models, in ``keras_mrigan.layers.conditioning``.
+__getattr__ = moved(__name__, ("class_index",), "keras_mrigan.layers.conditioning")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,9 +11,9 @@ from keras_mrigan.evaluation import (  # noqa: F401
     cheap_measures,
     evaluate,
     load_generated,
-    load_reference,
     table,
 )
+from keras_mrigan.runs import load_reference  # noqa: F401
 
 warnings.warn("`keras_mrigan.metrics.evaluate` moved to `keras_mrigan.evaluation`; import it "
               "from there.", DeprecationWarning, stacklevel=2)

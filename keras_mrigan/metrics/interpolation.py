@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_mrigan.models.gan import sample_latents
+from keras_mrigan.models.latents import sample_latents
 from keras_mrigan.plotting import save_image_grid
 
 

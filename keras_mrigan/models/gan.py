@@ -3,7 +3,8 @@
 Its parts live beside it: latents and the seed mapping in ``latents``, the generator's moving
 average in ``ema``, the gradient penalties in ``penalties``, the adaptive augmentation
 probability in ``ada``, progressive fade-in in ``fading``, and the slicing of global-batch
-draws under ``tf.distribute`` in ``replicas``. Their public names stay importable from here.
+draws under ``tf.distribute`` in ``replicas``. The latent samplers' former
+path here still works, with a deprecation warning.
 """
 
 import keras
@@ -15,36 +16,23 @@ from keras_mrigan import losses as losses_module
 from keras_mrigan import replicas
 from keras_mrigan.config import validate as validate_setting
 from keras_mrigan.data.masks import MaskClasses
-from keras_mrigan.layers import WeightedSum  # noqa: F401  (importable from here)
+from keras_mrigan.deprecation import moved
 from keras_mrigan.layers.conditioning import check_num_classes, class_index
 from keras_mrigan.layers.pair_output import run_generator
 from keras_mrigan.models import ada, ema, fading, penalties
-from keras_mrigan.models.latents import (
-    LATENT_DISTRIBUTIONS,
-    MAX_SEED,
-    check_latent_distribution,
-    check_seed_range,
-    random_base_seed,
-    sample_labels,
-    sample_latents,
-    seed_labels,
-    seed_latents,
-)
+from keras_mrigan.models import latents as latent_codes
+from keras_mrigan.models.latents import check_seed_range, random_base_seed, sample_labels
 from keras_mrigan.utils import SavesSeedState
 
-__all__ = [
-    "GAN",
-    "LATENT_DISTRIBUTIONS",
-    "MAX_SEED",
-    "check_latent_distribution",
-    "sample_latents",
-    "seed_labels",
-    "seed_latents",
-]
+__all__ = ["GAN"]
 
-# Kept under their former names.
-_fade_layers = fading.fade_layers
-_multi_worker = replicas.spans_several_workers
+# The latent samplers moved to ``keras_mrigan.models.latents``, the fade-in layer to
+# ``keras_mrigan.layers``.
+__getattr__ = moved(__name__, {
+    **dict.fromkeys(("LATENT_DISTRIBUTIONS", "MAX_SEED", "check_latent_distribution",
+                     "sample_latents", "seed_labels", "seed_latents"),
+                    "keras_mrigan.models.latents"),
+    "WeightedSum": "keras_mrigan.layers"})
 
 
 @keras.saving.register_keras_serializable(package="keras_mrigan")
@@ -380,8 +368,8 @@ class GAN(SavesSeedState, keras.Model):
         return self._local(keras.random.uniform(shape, seed=self.seed_generator))
 
     def _latents(self, n):
-        latents = sample_latents(n * self._replicas(), self.latent_dim, self.latent_distribution,
-                                 self.seed_generator)
+        latents = latent_codes.sample_latents(n * self._replicas(), self.latent_dim,
+                                              self.latent_distribution, self.seed_generator)
         return self._local(latents)
 
     def _labels(self, n):
@@ -579,7 +567,8 @@ class GAN(SavesSeedState, keras.Model):
         batches = []
         for start in range(0, n, batch_size):
             seeds = np.arange(seed + start, seed + min(start + batch_size, n), dtype=np.int64)
-            latents = seed_latents(seeds, self.latent_dim, self.latent_distribution)
+            latents = latent_codes.seed_latents(seeds, self.latent_dim,
+                                                self.latent_distribution)
             chunk = None if labels is None else labels[start : start + batch_size]
             # The image clipped, the mask's class per pixel: what an export computes.
             batches.append(run_generator(generator, latents, chunk))
@@ -606,8 +595,8 @@ class GAN(SavesSeedState, keras.Model):
         if label is None:
             if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
                 seed = check_seed_range(seed, n)
-                return seed_labels(np.arange(seed, seed + n, dtype=np.int64),
-                                   self.class_frequencies)
+                return latent_codes.seed_labels(np.arange(seed, seed + n, dtype=np.int64),
+                                                self.class_frequencies)
             return self.sample_labels(n, seed)
         if isinstance(label, (str, int, np.integer)):
             return tf.fill([n], self.class_index(label))

@@ -140,7 +140,8 @@ class GANHyperModel(keras_tuner.HyperModel):
         if (run_dir / training.CONFIG).exists() and \
                 RunConfig.load(run_dir / training.CONFIG) == config:
             model, initial_epoch, history = training.load_checkpoint(run_dir, config)
-            position = training._position(run_dir)  # With the batches of a stopped epoch.
+            # With the batches of an epoch a time budget stopped.
+            position = training.checkpoint_position(run_dir)
         else:
             training.new_run_folder(run_dir, config)
             position = (int(initial_epoch or 0), 0)
@@ -152,9 +153,9 @@ class GANHyperModel(keras_tuner.HyperModel):
                             metrics=tuple(OBJECTIVES), seed=config.schedule.seed)
         start = time.perf_counter()
         # A trial's time budget (``minutes``) starts with its training.
-        training._fit(model, config, run_dir, position, history, verbose,
-                      [scorer, *callbacks], dataset=dataset,
-                      budget=training._budget(config, time.monotonic))
+        training.fit_run(model, config, run_dir, position, history, verbose,
+                         [scorer, *callbacks], dataset=dataset,
+                         budget=training.time_budget(config, time.monotonic))
         seconds = time.perf_counter() - start
         info = {"trial_id": trial_id, "tuner_id": tuner_id, "seconds": seconds,
                 "hyperparameters": trial_values(hp), "measures": scorer.latest}

@@ -30,11 +30,9 @@ class Range:
 
 
 # The settings a search may vary: those of the networks and their training, not the data,
-# the schedule or where the run goes. Their checks are the RunConfig fields'.
-TUNABLE = ("arch", "loss", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
-           "g_steps", "d_steps", "real_label", "penalty_weight", "drift", "penalty_interval",
-           "latent_distribution", "latent_dim", "minibatch_stddev", "width", "batch_size",
-           "ema_half_life_images", "upsample", "augment", "augment_p", "ada_target")
+# the schedule or where the run goes, as the RunConfig fields declare (``tunable``). Their
+# checks are the fields' too.
+TUNABLE = run_config.tunable_settings()
 
 
 def _kind(name):

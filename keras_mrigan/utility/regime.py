@@ -16,7 +16,7 @@ from keras_mrigan.utility.segmenter import (
     segmentation_scores,
     train_segmenter,
 )
-from keras_mrigan.utils import Progress
+from keras_mrigan.utils import progress_bar
 
 ROWS = ("real", "real+classic", "real+synthetic 1:1", "real+synthetic 1:2",
         "real+classic+synthetic 1:1", "synthetic only")
@@ -57,15 +57,15 @@ def run_regime(regime, test_images, test_labels, num_classes, seeds, epochs=CLAS
         seeds: the classifiers' seeds (each also draws its own synthetic images).
         epochs: the classifiers' epochs.
         rows: the rows to run, names of ``RECIPES``.
-        progress: show a progress bar on stderr.
+        progress: show a progress bar (Keras' ``Progbar``).
 
     Returns:
         ``{row: {measure: [value per seed]}}``.
     """
     counts = np.bincount(regime.labels, minlength=num_classes)
     results = {row: {m: [] for m in MEASURES} for row in rows}
-    bar = Progress(len(rows) * len(seeds), f"utility, {regime.fraction:g} of the subjects") \
-        if progress else None
+    bar = progress_bar(len(rows) * len(seeds), f"utility, {regime.fraction:g} of the subjects",
+                       "classifier") if progress else None
     model = None  # One classifier, trained again from each seed's initial state.
     for seed in seeds:
         synthetic = {}
@@ -77,7 +77,7 @@ def run_regime(regime, test_images, test_labels, num_classes, seeds, epochs=CLAS
             for name, value in scores(model, test_images, test_labels, num_classes).items():
                 results[row][name].append(value)
             if bar:
-                bar.update()
+                bar.add(1)
     return results
 
 
@@ -105,7 +105,7 @@ def run_segmentation_regime(regime, test_images, test_masks, class_names, seeds,
         seeds: the segmenters' seeds (each also draws its own synthetic pairs).
         steps: every segmenter's updates.
         rows: the rows to run, names of ``RECIPES``.
-        progress: show a progress bar on stderr.
+        progress: show a progress bar (Keras' ``Progbar``).
 
     Returns:
         ``{row: {measure: [value per seed]}}``, the measures those of
@@ -113,8 +113,8 @@ def run_segmentation_regime(regime, test_images, test_masks, class_names, seeds,
     """
     results = {row: {} for row in rows}
     model = None  # One segmenter, trained again from each seed's initial weights.
-    bar = Progress(len(rows) * len(seeds), f"segmentation utility, {regime.name} subjects") \
-        if progress else None
+    bar = progress_bar(len(rows) * len(seeds), f"segmentation utility, {regime.name} subjects",
+                       "U-Net") if progress else None
     for seed in seeds:
         synthetic = {}
         for row in rows:
@@ -126,7 +126,7 @@ def run_segmentation_regime(regime, test_images, test_masks, class_names, seeds,
             for name, value in found.items():
                 results[row].setdefault(name, []).append(value)
             if bar:
-                bar.update()
+                bar.add(1)
     return results
 
 

@@ -107,7 +107,7 @@ def study(config, out, fractions=None, seeds=5, generator=None, test_fraction=0.
         test_fraction: the share of every class's subjects held out for testing.
         classifier_epochs: the classifiers' epochs.
         split_seed: seed of the subject split and of the regimes' subsets.
-        progress: show a progress bar on stderr.
+        progress: show a progress bar (Keras' ``Progbar``).
         rows: the rows to run, names of ``ROWS``, in the report in ``ROWS``' order (a row's
             difference to ``real`` is reported when ``real`` is among them); default all
             (``SEGMENTATION_ROWS`` for segmentation).
@@ -216,7 +216,7 @@ def segmentation_study(config, out, subjects=SEGMENTATION_SUBJECTS, seeds=5, gen
         test_fraction: the share of the subjects held out for testing (at least one).
         steps: updates of every segmenter.
         split_seed: seed of the subject split and of the regimes' subsets.
-        progress: show a progress bar on stderr.
+        progress: show a progress bar (Keras' ``Progbar``).
         rows: the rows to run, names of ``ROWS``.
 
     Returns:

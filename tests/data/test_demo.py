@@ -42,6 +42,16 @@ def test_cohort_geometry(tmp_path):
     assert x.min() == -1.0 and x.max() > 0.95
 
 
+def test_a_first_build_shows_keras_progress_and_logs_its_title(tmp_path, capsys, caplog):
+    with caplog.at_level("INFO", logger="keras_mrigan"):
+        demo.demo_cohort(SMALL, tmp_path, progress=True)
+    assert caplog.messages == ["Building demo cohort"]
+    shown = capsys.readouterr()
+    assert "2/2" in shown.out and "/subject" in shown.out and shown.err == ""
+    demo.demo_cohort(SMALL, tmp_path, progress=True)  # Cached: nothing to show.
+    assert capsys.readouterr().out == "" and caplog.messages == ["Building demo cohort"]
+
+
 def test_different_settings_use_different_caches(tmp_path):
     other = demo.DemoSettings(n_subjects=2, slices=8, seed=1)
     assert SMALL.key() != other.key()

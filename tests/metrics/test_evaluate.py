@@ -8,7 +8,7 @@ from keras_mrigan.data.pipeline import load_slices
 from keras_mrigan.evaluation import evaluate
 from keras_mrigan.metrics import ReferenceStats, memorization
 from keras_mrigan.metrics.interpolation import interpolation_latents
-from keras_mrigan.models.gan import sample_latents
+from keras_mrigan.models.latents import sample_latents
 
 
 @pytest.fixture(scope="module")

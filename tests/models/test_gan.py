@@ -5,7 +5,8 @@ import tensorflow as tf
 
 from keras_mrigan.losses import LOSSES
 from keras_mrigan.models import dcgan
-from keras_mrigan.models.gan import GAN, sample_latents
+from keras_mrigan.models.gan import GAN
+from keras_mrigan.models.latents import sample_latents
 
 LATENT = 16
 
