@@ -21,10 +21,9 @@ from keras_mrigan.plotting import pair_grid_columns, pair_tiles, plot_history, s
 from keras_mrigan.utils import atomic_path, format_duration
 
 __all__ = [
-    "LR_DECAYS", "FadeIn", "GANMetrics",
-    "LearningRateDecay", "NaNGuard", "NonFiniteLossError", "RunCheckpoint", "RunClock",
-    "RunTensorBoard", "SampleGrid", "SaveSchedule", "TimeBudget", "decay_factor",
-    "read_history",
+    "LR_DECAYS", "FadeIn", "GANMetrics", "LearningRateDecay", "NaNGuard", "NonFiniteLossError",
+    "RunCheckpoint", "RunClock", "RunTensorBoard", "SampleGrid", "SaveSchedule", "TimeBudget",
+    "decay_factor", "read_history",
 ]
 
 logger = logging.getLogger(__name__)

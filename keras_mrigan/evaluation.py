@@ -61,14 +61,14 @@ from keras_mrigan.utility import (
 __all__ = [
     "BASELINE", "MS_SSIM_PAIRS", "SWD_IMAGES", "GeneratedSet", "Report", "ReferenceStats",
     "cheap_measures", "class_fidelity", "evaluate", "evaluate_classes", "evaluate_path",
-    "fidelity_table", "load_generated", "mask_fit", "mask_measures",
-    "mask_table", "table",
+    "fidelity_table", "load_generated", "mask_fit", "mask_measures", "mask_table", "table",
 ]
 
 logger = logging.getLogger(__name__)
 
 # Loading reference statistics moved to ``keras_mrigan.runs``.
 __getattr__ = moved(__name__, ("load_reference",), "keras_mrigan.runs")
+
 DEFAULT_N = 1000  # Images sampled from a generator (per class for a conditional one).
 CLASSIFIER_EPOCHS = 15
 
@@ -539,8 +539,8 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
         found = load_generated(path, n=n, seed=seed, batch_size=batch_size)
     say(f"{len(found.images)} generated images of {found.images.shape[1:]} from {path}")
     stats = runs.load_reference(reference, found.images.shape[1], n=len(found.images),
-                           stats_path=stats_path, seed=seed, options=options,
-                           progress=lambda message: say(f"reference: {message}"))
+                                stats_path=stats_path, seed=seed, options=options,
+                                progress=lambda message: say(f"reference: {message}"))
     result = evaluate(found.images, stats, out=out, name=found.name, generate=found.generate,
                       seed=seed, masks=masks)
     files = [] if out is None else ["metrics.json", "table.md", "memorization.png",
