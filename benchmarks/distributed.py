@@ -36,7 +36,7 @@ if not ARGS.gpu:
 
 import numpy as np  # noqa: E402
 
-from keras_mrigan import training  # noqa: E402
+from keras_mrigan import builders  # noqa: E402
 from keras_mrigan.config import get_preset  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def variant(strategy="default", precision="float32", jit_compile=False):
     config = get_preset("paper-dcgan").replace(
         resolution=ARGS.resolution, width=ARGS.width, batch_size=ARGS.batch,
         strategy=strategy, precision=precision, jit_compile=jit_compile)
-    return training.compile_gan(training.build_gan(config), config)
+    return builders.compile_gan(builders.build_gan(config), config)
 
 
 def measure(gan, data):
@@ -64,7 +64,7 @@ def main():
                     "float32 + XLA": variant(jit_compile=True),
                     "mixed_float16 + XLA": variant(precision="mixed_float16", jit_compile=True)}
     else:
-        training._strategies["mirrored"] = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        builders._strategies["mirrored"] = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         variants = {"1 device": variant(),
                     "2 logical devices (mirrored)": variant(strategy="mirrored"),
                     "1 device, mixed_bfloat16": variant(precision="mixed_bfloat16"),

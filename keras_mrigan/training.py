@@ -35,26 +35,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_mrigan import builders, runs
 from keras_mrigan import callbacks as run_callbacks
-from keras_mrigan.builders import (
-    build_gan,
-    check_run_options,
-    compile_gan,
-    get_strategy,
-    grow_gan,
-    onednn_advice,
-    onednn_enabled,
-    run_scope,
-)
-from keras_mrigan.config import (
-    DEFAULT_EPOCHS,
-    DEMO_MINUTES,
-    NAN_POLICIES,
-    PRECISIONS,
-    STRATEGIES,
-    RunConfig,
-    get_preset,
-)
+from keras_mrigan import config as run_config
+from keras_mrigan.builders import onednn_advice, onednn_enabled
+from keras_mrigan.config import DEMO_MINUTES, RunConfig, get_preset
 from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import readers
 from keras_mrigan.data.masks import MaskClasses
@@ -65,31 +50,27 @@ from keras_mrigan.data.pipeline import (
     slice_dataset,
     with_classes,
 )
+from keras_mrigan.deprecation import moved
 from keras_mrigan.models import get_architecture, is_progressive
 from keras_mrigan.models.progan import Stage
-from keras_mrigan.runs import (
-    CONFIG,
-    FINAL_MODEL,
-    LOSS_CURVES,
-    REFERENCE_STATS,
-    SPLIT,
-    TENSORBOARD,
-    load_reference,
-    read_split,
-    write_split,
-)
 from keras_mrigan.speed import choose_demo_preset
 from keras_mrigan.utils import atomic_path, op_determinism, random_scope
 
-# Names that lived here before the builders and the run-folder format had modules of their
-# own; they stay importable from ``keras_mrigan.training``.
 __all__ = [
-    "CONFIG", "DEFAULT_EPOCHS", "FINAL_MODEL", "NAN_POLICIES", "PRECISIONS", "REFERENCE_STATS",
-    "SPLIT", "STRATEGIES", "TENSORBOARD", "build_gan", "check_run_options", "compile_gan",
-    "get_strategy", "grow_gan", "load_checkpoint", "make_dataset", "new_run_folder",
-    "read_split", "resume", "run_epochs", "run_labels", "run_scope", "schedule_stages",
-    "slice_options", "steps_per_epoch", "train", "training_subjects", "write_split",
+    "DemoResult", "checkpoint_position", "demo", "fit_run", "load_checkpoint", "make_dataset",
+    "new_run_folder", "resume", "run_epochs", "run_labels", "schedule_stages", "slice_options",
+    "steps_per_epoch", "time_budget", "train", "training_subjects",
 ]
+
+# Names that lived here before the builders, the run-folder format and the settings had
+# modules of their own.
+__getattr__ = moved(__name__, {
+    **dict.fromkeys(("CONFIG", "FINAL_MODEL", "REFERENCE_STATS", "SPLIT", "TENSORBOARD",
+                     "read_split", "write_split"), "keras_mrigan.runs"),
+    **dict.fromkeys(("build_gan", "check_run_options", "compile_gan", "get_strategy",
+                     "grow_gan", "run_scope"), "keras_mrigan.builders"),
+    **dict.fromkeys(("DEFAULT_EPOCHS", "NAN_POLICIES", "PRECISIONS", "STRATEGIES"),
+                    "keras_mrigan.config")})
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +181,7 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
         masks = getattr(dataset, "mask_classes", None)
     classes = ((dataset.class_names, dataset.class_counts)
                if hasattr(dataset, "class_names") else None)
-    gan = compile_gan(build_gan(config, classes=classes, masks=masks), config)
+    gan = builders.compile_gan(builders.build_gan(config, classes=classes, masks=masks), config)
     if is_progressive(config.model.arch) and config.schedule.phase_images <= 0:
         schedule_stages(config, images_per_epoch=None)
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -213,7 +194,7 @@ def train(config, run_dir, overwrite=False, verbose="auto", extra_callbacks=(), 
         subjects = training_subjects(config)
     new_run_folder(run_dir, config)
     if subjects:
-        write_split(run_dir, subjects, in_memory=data is not None)
+        runs.write_split(run_dir, subjects, in_memory=data is not None)
     return fit_run(gan, config, run_dir, (0, 0), {}, verbose, extra_callbacks, dataset, budget,
                    clock)
 
@@ -250,7 +231,7 @@ class DemoResult:
                else "it finished its epochs")
         return (f"Demo: {self.images:,} images in {self.minutes:.1f} minutes ({how}). "
                 f"Samples: {self.run_dir / 'samples' / 'latest.png'}; curves: "
-                f"{self.run_dir / LOSS_CURVES}; model: {self.run_dir / FINAL_MODEL}")
+                f"{self.run_dir / runs.LOSS_CURVES}; model: {self.run_dir / runs.FINAL_MODEL}")
 
 
 def demo(out="runs/demo", minutes=DEMO_MINUTES, preset=None, started=None,
@@ -305,7 +286,7 @@ def new_run_folder(run_dir, config):
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
-    config.save(run_dir / CONFIG)
+    config.save(run_dir / runs.CONFIG)
 
 
 def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=(), minutes=None,
@@ -323,17 +304,17 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=(), minutes=Non
         The trained ``GAN``.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / CONFIG).exists():
-        raise FileNotFoundError(f"{run_dir} is not a run folder: it has no {CONFIG}")
-    config = RunConfig.load(run_dir / CONFIG)
-    split = run_dir / SPLIT
+    if not (run_dir / runs.CONFIG).exists():
+        raise FileNotFoundError(f"{run_dir} is not a run folder: it has no {runs.CONFIG}")
+    config = RunConfig.load(run_dir / runs.CONFIG)
+    split = run_dir / runs.SPLIT
     if split.exists() and json.loads(split.read_text()).get("in_memory"):
         raise ValueError(f"{run_dir} trained on a selection of slices given in memory (a "
                          "utility regime's subjects), not on its configured source: resuming "
                          "it from the source would train on other subjects. Train it again.")
     if epochs is not None or minutes is not None:
         config = config.replace(epochs=epochs, minutes=minutes)
-        config.save(run_dir / CONFIG)
+        config.save(run_dir / runs.CONFIG)
     budget = time_budget(config, clock)
     gan, done, history = load_checkpoint(run_dir, config)
     return fit_run(gan, config, run_dir, checkpoint_position(run_dir), history, verbose,
@@ -360,10 +341,11 @@ def load_checkpoint(run_dir, config):
             if config.data.labels:
                 classes = (dataset.class_names, dataset.class_counts)
             masks = getattr(dataset, "mask_classes", None)
-        return compile_gan(build_gan(config, classes=classes, masks=masks), config), 0, {}
-    with run_scope(config):
-        gan = keras.models.load_model(run_dir / run_callbacks.CHECKPOINT)
-    return gan, done, run_callbacks.read_history(run_dir / run_callbacks.HISTORY, epochs=done)
+        gan = builders.build_gan(config, classes=classes, masks=masks)
+        return builders.compile_gan(gan, config), 0, {}
+    with builders.run_scope(config):
+        gan = keras.models.load_model(run_dir / runs.CHECKPOINT)
+    return gan, done, run_callbacks.read_history(run_dir / runs.HISTORY, epochs=done)
 
 
 def schedule_stages(config, images_per_epoch):
@@ -371,7 +353,7 @@ def schedule_stages(config, images_per_epoch):
     ``progan.growth_schedule``), else one stage of the whole run at the data resolution."""
     schedule = config.schedule
     if not is_progressive(config.model.arch):
-        epochs = DEFAULT_EPOCHS if schedule.epochs is None else schedule.epochs
+        epochs = run_config.DEFAULT_EPOCHS if schedule.epochs is None else schedule.epochs
         return [Stage(config.data.resolution, 0, 0, epochs)]
     phase_epochs = schedule.phase_epochs
     if schedule.phase_images > 0:
@@ -395,9 +377,10 @@ def _metrics_callback(config, run_dir):
     if schedule.metrics_every <= 0:
         return []
     options = dataclasses.replace(slice_options(config), masks=None, mask_classes=None)
-    stats = load_reference(config.data.source, config.data.resolution, n=schedule.metrics_n,
-                           stats_path=run_dir / REFERENCE_STATS, seed=schedule.seed,
-                           options=options)
+    stats = runs.load_reference(config.data.source, config.data.resolution,
+                                n=schedule.metrics_n,
+                                stats_path=run_dir / runs.REFERENCE_STATS, seed=schedule.seed,
+                                options=options)
     return [run_callbacks.GANMetrics(stats, n=schedule.metrics_n, every=schedule.metrics_every,
                                      seed=schedule.seed)]
 
@@ -475,7 +458,7 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
             saves,
             run_callbacks.SampleGrid(run_dir / "samples", n=schedule.sample_count,
                                      seed=schedule.seed, schedule=saves),
-            *([run_callbacks.RunTensorBoard(run_dir / TENSORBOARD, run_dir / "samples")]
+            *([run_callbacks.RunTensorBoard(run_dir / runs.TENSORBOARD, run_dir / "samples")]
               if schedule.tensorboard else []),
             # After TensorBoard (it logs the decayed rates), before the checkpoint (it holds
             # the undecayed ones).
@@ -494,7 +477,7 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
             done = checkpoint_position(run_dir)[0]
             if schedule.on_nan != "rollback" or rollbacks >= schedule.nan_rollbacks:
                 where = (f"the last good checkpoint (epoch {done}) is "
-                         f"{run_dir / run_callbacks.CHECKPOINT}" if done else
+                         f"{run_dir / runs.CHECKPOINT}" if done else
                          "no epoch finished, so there is no checkpoint")
                 raise run_callbacks.NonFiniteLossError(
                     error.epoch, error.step, error.term, error.value,
@@ -519,14 +502,14 @@ def _fit_in_scope(gan, config, run_dir, position, history, verbose, extra_callba
                     done, f", step {step}" if step else "",
                     f"{_state(run_dir)['images']:,}", run_dir)
     # A run its time budget ended is finished too: its model is what that budget bought.
-    with atomic_path(run_dir / FINAL_MODEL) as tmp:
+    with atomic_path(run_dir / runs.FINAL_MODEL) as tmp:
         gan.save(tmp)
     return gan
 
 
 def _state(run_dir):
     """A run folder's ``state.json`` (``{}`` before its first checkpoint)."""
-    state = Path(run_dir) / run_callbacks.STATE
+    state = Path(run_dir) / runs.STATE
     return json.loads(state.read_text()) if state.exists() else {}
 
 
@@ -548,7 +531,7 @@ def _fit_stages(gan, config, dataset, stages, steps, position, callbacks, verbos
     for stage in stages:
         while epoch < stage.stop and not (budget is not None and budget.expired):
             if gan.resolution != stage.resolution:
-                gan = grow_gan(gan, config, stage.resolution)
+                gan = builders.grow_gan(gan, config, stage.resolution)
             first = max(stage.start, epoch)
             last = first + 1 if step else stage.stop
             fade = ([run_callbacks.FadeIn(stage.start, stage.fade_epochs, steps, step)]

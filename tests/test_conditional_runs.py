@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_mrigan import training
+from keras_mrigan import builders, runs, training
 from tests.conftest import head_volume, save_nifti
 
 
@@ -28,7 +28,7 @@ def test_a_labelled_run_trains_a_conditional_gan(labelled_config, tmp_path):
     gan = training.train(labelled_config, run, verbose=0)
     assert gan.num_classes == 2 and gan.class_names == ("AD", "CN")
     np.testing.assert_allclose(gan.class_frequencies, [28 / 42, 14 / 42])
-    assert [name.rsplit("/", 2)[-2:] for name in training.read_split(run)] == [
+    assert [name.rsplit("/", 2)[-2:] for name in runs.read_split(run)] == [
         ["AD", "sub0.nii.gz"], ["AD", "sub1.nii.gz"], ["CN", "sub2.nii.gz"]]
     loaded = keras.models.load_model(run / "model.keras")
     np.testing.assert_array_equal(loaded.generate(4, seed=1, label="CN"),
@@ -58,7 +58,7 @@ def test_every_architecture_conditions(labelled_config, tmp_path, arch):
         assert gan.resolution == 16
         state = json.loads((tmp_path / "run" / "state.json").read_text())
         assert state["resolution"] == 16
-        grown = training.build_gan(labelled_config.replace(**settings), 16,
+        grown = builders.build_gan(labelled_config.replace(**settings), 16,
                                    (gan.class_names, gan.class_frequencies))
         for network in ("generator", "discriminator"):
             layer = "label_embedding" if network == "generator" else "projection"
@@ -131,7 +131,7 @@ def test_conditional_savedmodel_takes_labels_in_both_signatures(conditional_run,
     assert meta["labels"] == {"labels": "folders", "label_column": None, "id_column": "ID",
                               "label_map": None, "drop_unlabelled": False}
     # The run's training subjects travel with the export, for the utility's leakage check.
-    assert meta["train_subjects"] == training.read_split(conditional_run)
+    assert meta["train_subjects"] == runs.read_split(conditional_run)
     from keras_mrigan import utility
 
     assert utility.generator_subjects(path) == meta["train_subjects"]

@@ -120,7 +120,7 @@ for path in sys.argv[3:]:
 def saved_gans(tmp_path_factory):
     """A tiny compiled GAN of each architecture saved as ``.keras``, with the generator's
     images for fixed latents."""
-    from keras_mrigan import training
+    from keras_mrigan import builders
     from keras_mrigan.config import RunConfig
 
     root = tmp_path_factory.mktemp("registration")
@@ -130,7 +130,7 @@ def saved_gans(tmp_path_factory):
     for arch in ("dcgan", "srresnet", "progan"):
         config = RunConfig().replace(arch=arch, resolution=16, batch_size=8, latent_dim=8,
                                      width=1 / 16, loss="wgan-gp", jit_compile=False)
-        gan = training.compile_gan(training.build_gan(config, resolution=16), config)
+        gan = builders.compile_gan(builders.build_gan(config, resolution=16), config)
         gan.save(root / f"{arch}.keras")
         saved[arch] = np.asarray(gan.generator(latents))
     return root, saved

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_mrigan import training
+from keras_mrigan import builders, runs, training
 from keras_mrigan.config import RunConfig
 from keras_mrigan.models.gan import GAN
 from tests.conftest import StepClock, assert_same_weights, head_volume, save_nifti
@@ -36,7 +36,7 @@ def test_train_writes_a_complete_run_folder(tiny_config, tmp_path):
     names = {p.name for p in run.iterdir()}
     assert names == {"config.json", "checkpoint.keras", "state.json", "history.csv",
                      "loss_curves.png", "samples", "model.keras", "split.json"}
-    assert training.read_split(run) == [str(tmp_path / "data" / f"s{i}.nii.gz") for i in (0, 1)]
+    assert runs.read_split(run) == [str(tmp_path / "data" / f"s{i}.nii.gz") for i in (0, 1)]
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
         "epoch_001.png", "epoch_002.png", "latest.png"]
     assert _history_epochs(run) == [1, 2]
@@ -76,7 +76,7 @@ def test_resume_errors(tmp_path):
 
 def test_group_size_must_divide_batch(tiny_config):
     with pytest.raises(ValueError, match=r"`batch_size` \(6\) must be a multiple of"):
-        training.build_gan(tiny_config.replace(batch_size=6))
+        builders.build_gan(tiny_config.replace(batch_size=6))
 
 
 class AlphaLog(keras.callbacks.Callback):
@@ -269,7 +269,7 @@ def test_resize_upsampling_trains_and_round_trips(tiny_config, tmp_path):
     loaded = keras.models.load_model(tmp_path / "run" / "model.keras")
     np.testing.assert_allclose(loaded.generate(4, seed=2), gan.generate(4, seed=2), atol=1e-6)
     with pytest.raises(ValueError, match="srresnet has its own"):
-        training.build_gan(tiny_config.replace(arch="srresnet", upsample="resize"))
+        builders.build_gan(tiny_config.replace(arch="srresnet", upsample="resize"))
 
 
 def _ema_weights(path):
@@ -293,7 +293,7 @@ def test_ema_grows_with_a_progressive_generator(grown_in_one_epoch_phases):
     assert float(gan.images_seen.numpy()) == 5 * 7 * 4  # 5 epochs of 7 batches of 4.
     # Carried over from the 8 x 8 stage, a layer's average differs from the fresh weights
     # the 16 x 16 stage's networks were built with, as the generator's own weights do.
-    grown = training.build_gan(config, 16)
+    grown = builders.build_gan(config, 16)
     kept = gan.ema_generator.get_layer("g8_conv1").get_weights()[0]
     assert np.abs(kept - grown.ema_generator.get_layer("g8_conv1").get_weights()[0]).max() > 1e-3
 
@@ -350,8 +350,6 @@ def test_train_leaves_the_callers_randomness_and_determinism_as_they_were(tiny_c
 
 
 def test_builders_take_the_gan_settings_from_the_config_by_name(tiny_config):
-    from keras_mrigan import builders
-
     config = tiny_config.replace(d_steps=2, ada_target=0.7, augment="flip", penalty_interval=3,
                                  real_label=0.9, drift=0.01)
     gan = builders.compile_gan(builders.build_gan(config), config)
@@ -361,4 +359,6 @@ def test_builders_take_the_gan_settings_from_the_config_by_name(tiny_config):
     assert builders.settings_for(GAN.compile, config) == {
         "loss": "dragan", "real_label": 0.9, "drift": 0.01, "penalty_weight": 10.0,
         "clip_value": 0.01, "penalty_interval": 3}
-    assert training.build_gan is builders.build_gan  # The former location still works.
+    with pytest.warns(DeprecationWarning, match="`keras_mrigan.training.build_gan` moved to "
+                                                "`keras_mrigan.builders.build_gan`"):
+        assert training.build_gan is builders.build_gan  # The former location still works.

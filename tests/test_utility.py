@@ -84,7 +84,7 @@ def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_
         assert not test & set(info["train_subjects"])
         assert len(info["train_subjects"]) == {"0.5": 4, "1": 6}[key]
         # Each regime's generator trained on exactly its subjects.
-        assert training.read_split(out / f"generator_{key}") == info["train_subjects"]
+        assert runs.read_split(out / f"generator_{key}") == info["train_subjects"]
     with pytest.raises(ValueError, match="selection of slices given in memory"):
         training.resume(out / "generator_1", epochs=2)
     assert (out / "utility.png").exists() and "real+synthetic 1:2" in (
@@ -113,7 +113,7 @@ def test_study_produces_every_row_and_refuses_a_leaking_generator(labelled, tmp_
     # the check reads the record, and a copy spares a training.)
     shutil.copytree(out / "generator_1", tmp_path / "leaky")
     runs.write_split(tmp_path / "leaky", [*test, *report["regime_info"]["1"]["train_subjects"]])
-    assert len(training.read_split(tmp_path / "leaky")) == 8
+    assert len(runs.read_split(tmp_path / "leaky")) == 8
     assert main(["utility", "--data", labelled.data.source, "--labels", "folders",
                  "--resolution", "16", "--fractions", "1", "--seeds", "2", "--test-fraction",
                  "0.25", "--generator", str(tmp_path / "leaky"), "--out",

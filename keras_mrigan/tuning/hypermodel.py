@@ -10,7 +10,7 @@ from pathlib import Path
 
 import keras_tuner
 
-from keras_mrigan import training
+from keras_mrigan import builders, runs, training
 from keras_mrigan.callbacks import GANMetrics
 from keras_mrigan.config import RunConfig, get_preset
 from keras_mrigan.data.pipeline import load_slices
@@ -103,7 +103,7 @@ class GANHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         config = self.config_for(hp)
-        return training.compile_gan(training.build_gan(config), config)
+        return builders.compile_gan(builders.build_gan(config), config)
 
     def fit(self, hp, model, *args, run_dir=None, trial_id=None, tuner_id=None, callbacks=(),
             epochs=None, initial_epoch=0, verbose="auto", **kwargs):
@@ -137,8 +137,8 @@ class GANHyperModel(keras_tuner.HyperModel):
                                 initial_epoch=initial_epoch, verbose=verbose, **kwargs)
         run_dir = Path(run_dir)
         history = {}
-        if (run_dir / training.CONFIG).exists() and \
-                RunConfig.load(run_dir / training.CONFIG) == config:
+        if (run_dir / runs.CONFIG).exists() and \
+                RunConfig.load(run_dir / runs.CONFIG) == config:
             model, initial_epoch, history = training.load_checkpoint(run_dir, config)
             # With the batches of an epoch a time budget stopped.
             position = training.checkpoint_position(run_dir)

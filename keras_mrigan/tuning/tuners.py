@@ -5,7 +5,7 @@ from pathlib import Path
 import keras
 import keras_tuner
 
-from keras_mrigan import training
+from keras_mrigan import runs, training
 from keras_mrigan.models import is_progressive
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -39,7 +39,7 @@ class _RunFolders:
     def load_model(self, trial):
         """The trial's finished GAN (its run folder's ``model.keras``: the objective is measured
         after the last epoch, so that is the best epoch)."""
-        return keras.models.load_model(self.trial_run_dir(trial.trial_id) / training.FINAL_MODEL)
+        return keras.models.load_model(self.trial_run_dir(trial.trial_id) / runs.FINAL_MODEL)
 
 
 class RandomSearch(_RunFolders, keras_tuner.RandomSearch):

@@ -9,6 +9,7 @@ from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data.labels import LabelOptions
 from keras_mrigan.data.pipeline import build_dataset, load_slices, slice_dataset
 from keras_mrigan.data.readers import DataError
+from keras_mrigan.layers import conditioning
 from tests.conftest import head_volume, save_analyze, save_nifti, save_png
 
 
@@ -164,17 +165,16 @@ def test_array_labels_and_the_slice_dataset():
 
 def test_class_index_by_name_or_index_and_its_errors():
     names = ("control", "atrophy")
-    assert labels_module.class_index("atrophy", names) == 1
-    assert labels_module.class_index(np.int64(0), names) == 0
+    assert conditioning.class_index("atrophy", names) == 1
+    assert conditioning.class_index(np.int64(0), names) == 0
     for bad in ("dementia", 2, -1, True, 0.0):
         with pytest.raises(ValueError, match=r"Unknown class .*\['control', 'atrophy'\] or "
                                              r"an index in \[0, 2\) was expected \(run/x\)"):
-            labels_module.class_index(bad, names, "run/x")
+            conditioning.class_index(bad, names, "run/x")
     with pytest.raises(ValueError, match="run/x is unconditional: it takes no label"):
-        labels_module.class_index("control", (), "run/x")
+        conditioning.class_index("control", (), "run/x")
 
 
 def test_class_index_is_the_conditioning_helper():
-    from keras_mrigan.layers import conditioning
-
-    assert labels_module.class_index is conditioning.class_index
+    with pytest.warns(DeprecationWarning, match="keras_mrigan.layers.conditioning.class_index"):
+        assert labels_module.class_index is conditioning.class_index
