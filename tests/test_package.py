@@ -51,6 +51,17 @@ def test_registered_names_are_the_classes():
         assert keras.saving.get_registered_name(cls) == name
 
 
+def test_a_former_path_read_inside_the_package_fails_the_tests():
+    # pyproject's filterwarnings turns the package's own use of a deprecated path into an
+    # error (the warning is attributed to the module that reads the name); a user's code only
+    # gets the warning.
+    code = compile("from keras_mrigan import export\nexport.load_run\n", "reader", "exec")
+    with pytest.raises(DeprecationWarning, match="`keras_mrigan.export.load_run` moved to"):
+        exec(code, {"__name__": "keras_mrigan.reader"})
+    with pytest.warns(DeprecationWarning, match="`keras_mrigan.runs.load_run`"):
+        exec(code, {"__name__": "users_notebook"})
+
+
 def test_old_import_paths_keep_working():
     from keras_mrigan import data, utility
     from keras_mrigan.data import errors, labels, readers
