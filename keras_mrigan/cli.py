@@ -20,16 +20,16 @@ from pathlib import Path
 from keras_mrigan import config as run_config
 from keras_mrigan import training, tuning, utility
 from keras_mrigan.data import info, pipeline
-from keras_mrigan.data.labels import label_options
+from keras_mrigan.data.labels import LABEL_SETTINGS, label_options
 from keras_mrigan.evaluation import evaluate_path
 from keras_mrigan.export import export_generator
 from keras_mrigan.generate import write_samples
 from keras_mrigan.version import __version__
 
-# The names of every run setting, of the slice options and of the label options.
+# The names of every run setting and of the slice options (``LABEL_SETTINGS``: the label
+# options').
 RUN_SETTINGS = tuple(run_config.fields())
 SLICE_SETTINGS = tuple(field.name for field in dataclasses.fields(pipeline.SliceOptions))
-LABEL_SETTINGS = ("labels", "label_column", "id_column", "label_map", "drop_unlabelled")
 
 
 def __getattr__(name):
@@ -272,7 +272,6 @@ def _floats(text, flag):
 
 
 def build_parser():
-
     parser = argparse.ArgumentParser(
         prog="keras-mrigan",
         description="Train GANs that synthesize brain MRI slices, and work with their data.",

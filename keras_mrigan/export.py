@@ -34,6 +34,7 @@ import keras
 import tensorflow as tf
 
 from keras_mrigan import runs
+from keras_mrigan.data.labels import LABEL_SETTINGS
 from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.deprecation import moved
 from keras_mrigan.models.gan import GAN
@@ -47,9 +48,9 @@ __all__ = ["export_generator", "next_version"]
 __getattr__ = moved(__name__, ("METADATA", "load_run", "read_metadata", "resolve_saved_model"),
                     "keras_mrigan.runs")
 
-# The run settings that say how a conditional generator's training data were labelled; the
-# export records them so that it can be evaluated class by class without being told.
-LABEL_SETTINGS = ("labels", "label_column", "id_column", "label_map", "drop_unlabelled")
+# The export records how a conditional generator's training data were labelled (the run's
+# ``data.labels.LABEL_SETTINGS``), so that it can be evaluated class by class without being
+# told.
 
 
 def next_version(model_dir):

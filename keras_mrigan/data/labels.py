@@ -53,6 +53,10 @@ class LabelOptions:
     drop_unlabelled: bool = False
 
 
+# The names of ``LabelOptions``' fields: the run settings that say where labels come from.
+LABEL_SETTINGS = tuple(field.name for field in dataclasses.fields(LabelOptions))
+
+
 @dataclasses.dataclass
 class FileLabels:
     """The labelled files of a source: ``files`` in source order, ``classes`` their class

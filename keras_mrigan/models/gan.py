@@ -3,8 +3,8 @@
 Its parts live beside it: latents and the seed mapping in ``latents``, the generator's moving
 average in ``ema``, the gradient penalties in ``penalties``, the adaptive augmentation
 probability in ``ada``, progressive fade-in in ``fading``, and the slicing of global-batch
-draws under ``tf.distribute`` in ``replicas``. The latent samplers' former
-path here still works, with a deprecation warning.
+draws under ``tf.distribute`` in ``replicas``. The latent samplers' and ``WeightedSum``'s
+former path here still works, with a deprecation warning.
 """
 
 import keras
