@@ -124,6 +124,11 @@ def tunable_settings():
     return tuple(name for name, field in _FIELDS.items() if field.metadata["tunable"])
 
 
+def default(name):
+    """A setting's default value, e.g. ``"dragan"`` for ``loss``."""
+    return _field(name).default
+
+
 def kinds(name):
     """The Python types a setting's values may have, e.g. ``(int, NoneType)`` for ``epochs``."""
     annotation = _field(name).type

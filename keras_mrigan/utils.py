@@ -12,11 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Keras and TensorFlow keep their global seeds in private state with no public getter;
-# ``random_scope`` must read it to restore it.
-from keras.src.backend.common import global_state as _keras_global_state
-from keras.src.random import seed_generator as _keras_seed_generator
-from keras.src.utils import rng_utils as _keras_rng_utils
+# TensorFlow keeps its global seed in private state with no public getter; ``random_scope``
+# must read it to restore it.
 from tensorflow.python.eager import context as _tf_context
 
 # Only ``enable_op_determinism`` is public; reading and undoing it are not.
@@ -100,16 +97,20 @@ _MISSING = object()
 
 @contextlib.contextmanager
 def random_scope(seed):
-    """Seeds every random generator inside the block and restores each one on exit.
+    """Seeds the process's random generators inside the block and restores each one on exit.
 
-    Inside, randomness is seeded exactly as ``keras.utils.set_random_seed(seed)`` does: Python's
-    ``random``, numpy's global generator, TensorFlow's global seed and Keras' global seed (and
-    so its global ``SeedGenerator``). Models built inside therefore get the same weights for the
-    same seed. On exit, Python's and numpy's generator states, TensorFlow's global seed (with
-    the generator of its operation seeds) and Keras' global seed and ``SeedGenerator`` are put
-    back as they were, so a library call that uses this scope leaves the caller's randomness
-    untouched.
+    Inside, Python's ``random``, numpy's global generator and TensorFlow's global seed are
+    seeded with ``seed``, as ``keras.utils.set_random_seed(seed)`` seeds them. That is all a
+    run's randomness depends on: Keras draws the seed of every unseeded initializer and
+    ``SeedGenerator`` from Python's ``random``, ``tf.data``'s shuffles combine their own seed
+    with TensorFlow's global one, and the package's random draws (latents, noise,
+    augmentation) go through ``SeedGenerator``s the models own. Models built inside therefore
+    get the same weights for the same seed, as under ``set_random_seed``.
 
+    Keras' global ``SeedGenerator`` (``keras.random`` calls without a seed, which the package
+    does not make) is left alone. On exit, Python's and numpy's generator states and
+    TensorFlow's global seed, with the generator of its operation seeds, are put back as they
+    were, so a library call that uses this scope leaves the caller's randomness untouched.
     TensorFlow clears its kernel cache when its global seed is set (this resets the counters of
     stateful random ops such as ``tf.random.uniform``); those counters are not restored.
 
@@ -124,10 +125,6 @@ def random_scope(seed):
     seed = int(seed)
     python_state = random.getstate()
     numpy_state = np.random.get_state()
-    keras_seed = _keras_global_state.get_global_attribute(_keras_rng_utils.GLOBAL_RANDOM_SEED)
-    keras_generator = _keras_global_state.get_global_attribute(
-        _keras_seed_generator.GLOBAL_SEED_GENERATOR
-    )
     eager = tf.executing_eagerly()
     if eager:
         context = _tf_context.context()
@@ -139,15 +136,13 @@ def random_scope(seed):
         graph = tf.compat.v1.get_default_graph()
         tf_seed = graph.seed
     try:
-        keras.utils.set_random_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed)
+        tf.random.set_seed(seed)
         yield seed
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
-        _keras_global_state.set_global_attribute(_keras_rng_utils.GLOBAL_RANDOM_SEED, keras_seed)
-        _keras_global_state.set_global_attribute(
-            _keras_seed_generator.GLOBAL_SEED_GENERATOR, keras_generator
-        )
         if eager:
             context._seed = tf_seed
             if tf_rng is _MISSING:

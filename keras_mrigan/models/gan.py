@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras_mrigan import augment as augment_module
 from keras_mrigan import losses as losses_module
 from keras_mrigan import replicas
+from keras_mrigan.config import default as default_setting
 from keras_mrigan.config import validate as validate_setting
 from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.deprecation import moved
@@ -33,6 +34,10 @@ __getattr__ = moved(__name__, {
                      "sample_latents", "seed_labels", "seed_latents"),
                     "keras_mrigan.models.latents"),
     "WeightedSum": "keras_mrigan.layers"})
+
+# ``compile``'s defaults are the run settings' own.
+_DEFAULT_LOSS, _DEFAULT_REAL_LABEL, _DEFAULT_DRIFT = (
+    default_setting(name) for name in ("loss", "real_label", "drift"))
 
 
 @keras.saving.register_keras_serializable(package="keras_mrigan")
@@ -239,9 +244,9 @@ class GAN(SavesSeedState, keras.Model):
         self,
         g_optimizer=None,
         d_optimizer=None,
-        loss="gan",
-        real_label=1.0,
-        drift=0.0,
+        loss=_DEFAULT_LOSS,
+        real_label=_DEFAULT_REAL_LABEL,
+        drift=_DEFAULT_DRIFT,
         penalty_weight=None,
         clip_value=None,
         penalty_interval=None,
@@ -252,8 +257,12 @@ class GAN(SavesSeedState, keras.Model):
         Args:
             g_optimizer: generator optimizer (default: Adam(2e-4, beta_1=0.5), the paper's).
             d_optimizer: discriminator optimizer (same default).
-            loss: ``"gan"``, ``"lsgan"``, ``"wgan"``, ``"wgan-gp"``, ``"dragan"``,
-                ``"gan-r1"``, ``"rpgan"`` or an ``AdversarialLoss``.
+            loss: ``"gan"``, ``"lsgan"``, ``"wgan"``, ``"wgan-gp"``, ``"dragan"`` (the
+                default, the paper's and a run's), ``"gan-r1"``, ``"rpgan"`` or an
+                ``AdversarialLoss``.
+
+        Every default is the run settings' own (``keras_mrigan.config``), so a ``GAN``
+        compiled without arguments trains as ``keras-mrigan train`` does by default.
             real_label: target for real images; 0.9 is the paper's one-sided label
                 smoothing (for the discriminator, and as the generator's target). Only for
                 objectives with targets (not the Wasserstein ones).
@@ -290,8 +299,8 @@ class GAN(SavesSeedState, keras.Model):
             )
         self.real_label = float(real_label)
         self.drift = float(drift)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.g_optimizer = g_optimizer or _default_adam("g_learning_rate")
+        self.d_optimizer = d_optimizer or _default_adam("d_learning_rate")
         # Create the optimizers' slots now, under the strategy scope of the caller: created
         # lazily inside the distributed train step they would be per-replica and broken.
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -643,6 +652,12 @@ class GAN(SavesSeedState, keras.Model):
         config["g_optimizer"] = keras.optimizers.deserialize(config["g_optimizer"])
         config["d_optimizer"] = keras.optimizers.deserialize(config["d_optimizer"])
         self.compile(**config)  # Builds the optimizer slots, so saved values load into them.
+
+
+def _default_adam(rate):
+    """Adam with the run settings' default learning rate ``rate`` and betas."""
+    return keras.optimizers.Adam(default_setting(rate), beta_1=default_setting("beta_1"),
+                                 beta_2=default_setting("beta_2"))
 
 
 def as_mask_classes(mask_classes):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_mrigan.config import RunConfig
 from keras_mrigan.losses import LOSSES
 from keras_mrigan.models import dcgan
 from keras_mrigan.models.gan import GAN
@@ -53,6 +54,21 @@ def test_no_penalty_for_plain_losses():
     gan.compile(loss="lsgan")
     _, _, penalty, _, _ = gan.discriminator_objective(real_images(), real_images(seed=1))
     assert float(penalty) == 0.0
+
+
+def test_compile_defaults_are_the_run_settings_defaults():
+    config = RunConfig()
+    gan = tiny_gan()
+    gan.compile()
+    assert gan.loss_fn.name == config.loss.loss == "dragan"
+    assert gan.loss_fn.penalty_weight == config.loss.penalty_weight == 10.0
+    assert gan.loss_fn.penalty_interval == config.loss.penalty_interval == 1
+    assert gan.real_label == config.loss.real_label and gan.drift == config.loss.drift
+    for optimizer, rate in ((gan.g_optimizer, config.optimizer.g_learning_rate),
+                            (gan.d_optimizer, config.optimizer.d_learning_rate)):
+        assert float(optimizer.learning_rate) == pytest.approx(rate)
+        assert (optimizer.beta_1, optimizer.beta_2) == (config.optimizer.beta_1,
+                                                        config.optimizer.beta_2)
 
 
 def test_drift_adds_epsilon_mean_square_of_real_scores():
