@@ -303,7 +303,8 @@ def build_parser():
         "info", parents=[common], help="list what a source holds: per file or DICOM series "
         "its kind, shape, voxel size, orientation, slices and subject, or why it is skipped")
     data_info.add_argument("source", metavar="SOURCE",
-                           help="folder or file of slices, volumes or DICOM series, or 'demo'")
+                           help="folder or file of slices, volumes or DICOM series, 'demo' "
+                           "or 'demo:N'")
     add_setting_flags(data_info, SLICE_SETTINGS)
     data_info.add_argument("--json", action="store_true",
                            help="print a JSON list instead of a table")
@@ -363,7 +364,8 @@ def build_parser():
     evaluate.add_argument("--generated", required=True,
                           help="folder of images, run folder, .keras GAN or SavedModel")
     evaluate.add_argument("--reference", required=True,
-                          help="the real images (folder, files or 'demo'), or a statistics .npz")
+                          help="the real images (folder, files, 'demo' or 'demo:N'), or a "
+                          "statistics .npz")
     evaluate.add_argument("--reference-stats", metavar="FILE.npz",
                           help="reuse this statistics file, or write it after fitting")
     evaluate.add_argument("--n", type=int,

@@ -20,6 +20,7 @@ import typing
 from pathlib import Path
 
 from keras_mrigan.data import preprocess
+from keras_mrigan.data.demo import demo_source_settings
 from keras_mrigan.utils import atomic_path
 
 # The names of registries that live in modules above this one (losses, models, augment, ...
@@ -95,6 +96,14 @@ def _is_pattern(text):
 def _is_power_of_two(v):
     return (preprocess.MIN_RESOLUTION <= v <= preprocess.MAX_RESOLUTION
             and (v & (v - 1)) == 0)
+
+
+def _is_source(text):
+    try:
+        demo_source_settings(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_odd(value):
@@ -209,8 +218,10 @@ class DataConfig(_Section):
 
     source: str = setting(
         "demo", flags=("--data", "--source"),
+        check=Check(_is_source, "a path, 'demo' or 'demo:N' (the demo cohort with N >= 1 "
+                    "subjects)"),
         help="folder or file of PNG/JPEG/TIFF slices, NIfTI/Analyze volumes or DICOM series, "
-        "or 'demo'")
+        "'demo' (the demo cohort, 64 subjects) or 'demo:N' (N subjects, for long runs)")
     resolution: int = setting(
         64, check=Check(_is_power_of_two, "a power of two between 16 and 1024 (16, 32, 64, ...)"),
         help="image side (progan: the final stage's)")
@@ -592,6 +603,12 @@ PRESETS["demo-dcgan-thin"] = (
     "twice the images a second in float32; what the demo trains on a CPU too slow for 64,000 "
     "images of demo-dcgan-k3 in its budget",
     PRESETS["demo-dcgan-k3"][1].replace(width=0.0625, epochs=80),
+)
+PRESETS["demo-dcgan-long"] = (
+    "demo-dcgan-k3 for a 45-minute budget on 1,024 virtual subjects (demo:1024, 32,768 "
+    "slices, built on first use) so that the critic does not learn its slices by heart, up "
+    "to 400 epochs",
+    PRESETS["demo-dcgan-k3"][1].replace(source="demo:1024", minutes=45.0, epochs=400),
 )
 PRESETS["demo-stylegan2"] = (
     "a small StyleGAN2 on the demo cohort at 64x64 (skip generator, residual critic), lazy R1 "

@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_mrigan.data.demo import demo_source_settings
 from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.data.pipeline import SliceOptions, load_slices
 from keras_mrigan.layers.conditioning import class_index
@@ -265,7 +266,7 @@ def reference_fingerprint(reference, resolution, n=None, seed=0, options=None):
     files changed is another source), the resolution, the size of the reference's own row,
     the seed and the slice options (``None``: the defaults)."""
     source, files = str(reference), None
-    if source != "demo" and Path(source).exists():
+    if demo_source_settings(source) is None and Path(source).exists():
         path = Path(source).resolve()
         source = str(path)
         listing = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())

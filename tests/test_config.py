@@ -35,6 +35,13 @@ def test_presets_are_copies():
         get_preset("paper")
 
 
+def test_the_long_preset_is_the_demo_preset_on_more_subjects_for_45_minutes():
+    long, k3 = get_preset("demo-dcgan-long").settings(), get_preset("demo-dcgan-k3").settings()
+    changed = {name: value for name, value in long.items() if k3[name] != value}
+    assert changed == {"source": "demo:1024", "minutes": 45.0, "epochs": 400,
+                       "preset": "demo-dcgan-long"}
+
+
 def test_unreadable_config(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match="config.json: not a readable run configuration"):
@@ -79,6 +86,8 @@ def test_every_setting_declares_help_and_validates_with_one_message():
          "cutout, brightness, contrast, flip. Received: augment='flip,zoom'"),
         ("kernel_size", 4, "`kernel_size` must be a positive odd integer. "
          "Received: kernel_size=4"),
+        ("source", "demo:0", "`source` must be a path, 'demo' or 'demo:N' (the demo cohort "
+         "with N >= 1 subjects). Received: source='demo:0'"),
     ]
     for name, value, message in cases:
         with pytest.raises(ValueError) as error:

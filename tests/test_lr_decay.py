@@ -86,7 +86,8 @@ def test_config_fields():
     # The paper's presets and the earlier demo presets train as before; the budget preset
     # decays its rates over the second half of its budget, and so do the ones built on it.
     for name in config.PRESETS:
-        decayed = ("demo-dcgan-budget", "demo-dcgan-fast", "demo-dcgan-k3", "demo-dcgan-thin")
+        decayed = ("demo-dcgan-budget", "demo-dcgan-fast", "demo-dcgan-k3", "demo-dcgan-thin",
+                   "demo-dcgan-long")
         expected = "cosine" if name in decayed else "none"
         assert config.get_preset(name).optimizer.lr_decay == expected
 

@@ -389,6 +389,27 @@ def subject_classes(settings=None):
     return {f"sub-{index:03d}.nii.gz": int(c) for index, c in enumerate(classes)}
 
 
+def demo_source_settings(source):
+    """The ``DemoSettings`` a data source names, or ``None`` if it names no demo cohort.
+
+    ``"demo"`` is the documented cohort; ``"demo:N"`` the same cohort with ``N`` subjects
+    (subject ``i`` depends only on the cohort's seed and ``i``, so the first 64 of any size
+    are the demo's). Long runs need the larger ones: a critic learns 2,048 slices by heart.
+
+    Raises:
+        ValueError: ``"demo:"`` followed by anything but a whole number of at least 1.
+    """
+    if not isinstance(source, str) or not (source == "demo" or source.startswith("demo:")):
+        return None
+    count = source.partition(":")[2]
+    if not count:
+        return DemoSettings()
+    if not count.isdigit() or int(count) < 1:
+        raise ValueError(f"A demo source is 'demo' or 'demo:N', N the number of subjects "
+                         f"(at least 1). Received: {source!r}")
+    return DemoSettings(n_subjects=int(count))
+
+
 def demo_cohort(settings=None, directory=None, progress=True):
     """Returns the folder of the demo cohort's NIfTI volumes, building it on first use.
 

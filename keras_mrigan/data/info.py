@@ -14,9 +14,9 @@ from pathlib import Path
 import nibabel as nib
 
 from keras_mrigan.data import geometry, preprocess, readers
-from keras_mrigan.data.demo import demo_cohort
 from keras_mrigan.data.dicom import DicomSeries
 from keras_mrigan.data.errors import DataError
+from keras_mrigan.data.sources import resolve_source
 
 COLUMNS = ("source", "kind", "shape", "voxel_mm", "orientation", "slices", "subject", "note")
 
@@ -53,14 +53,13 @@ def describe(source, options):
     """Describes each file or DICOM series of a source.
 
     Args:
-        source: a path (file or folder), a list of them, or ``"demo"``.
+        source: a path (file or folder), a list of them, or ``"demo"`` (``"demo:N"``).
         options: a ``pipeline.SliceOptions`` (which files, how they are sliced).
 
     Returns:
         A list of ``SourceRow``, files in ``find_files``' order, then the skipped series.
     """
-    if isinstance(source, str) and source == "demo":
-        source = demo_cohort()  # Built on first use.
+    source = resolve_source(source)  # The demo cohort is built on first use.
     with warnings.catch_warnings():
         # The skipped series become rows here, not a warning.
         warnings.simplefilter("ignore", UserWarning)

@@ -160,7 +160,8 @@ def _from_folders(files, roots):
 def _from_demo(files, roots):
     description = roots[0] / "cohort.json" if len(roots) == 1 else None
     if description is None or not description.exists():
-        raise ValueError("--labels demo labels the demo cohort only: use it with --data demo.")
+        raise ValueError("--labels demo labels the demo cohort only: use it with --data demo "
+                         "(or demo:N).")
     fields = json.loads(description.read_text())
     fields.pop("generator_version", None)
     classes = subject_classes(DemoSettings(**fields))

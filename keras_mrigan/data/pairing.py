@@ -122,7 +122,7 @@ def _demo_masks(roots):
     description = roots[0] / "cohort.json" if len(roots) == 1 else None
     if description is None or not description.exists():
         raise ValueError("--masks demo pairs the demo cohort with its tissue masks: use it "
-                         "with --data demo.")
+                         "with --data demo (or demo:N).")
     fields = json.loads(description.read_text())
     fields.pop("generator_version", None)
     return demo_masks(DemoSettings(**fields), directory=roots[0].parent)

@@ -1,8 +1,9 @@
 """Where slices come from: the slice options, a source's files, and its labelled files.
 
 A source is a path (file, folder, or a list of them), the string ``"demo"`` for the embedded
-demo cohort, or a numpy array of slices. ``SliceOptions`` says how files become slices; this
-module resolves a source and lists the files it holds, as every reader of slices does.
+demo cohort (``"demo:N"`` for one of ``N`` subjects), or a numpy array of slices.
+``SliceOptions`` says how files become slices; this module resolves a source and lists the
+files it holds, as every reader of slices does.
 """
 
 import dataclasses
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from keras_mrigan.data import labels as labels_module
 from keras_mrigan.data import preprocess, readers
-from keras_mrigan.data.demo import demo_cohort
+from keras_mrigan.data.demo import demo_cohort, demo_source_settings
 from keras_mrigan.data.masks import MaskClasses
 
 
@@ -85,9 +86,11 @@ def slice_options(options, overrides):
 
 
 def resolve_source(source):
-    """Turns ``"demo"`` into the demo cohort's folder and strings into paths."""
-    if isinstance(source, str) and source == "demo":
-        return demo_cohort()
+    """Turns ``"demo"`` and ``"demo:N"`` into the demo cohort's folder (built on first use)
+    and strings into paths."""
+    settings = demo_source_settings(source)
+    if settings is not None:
+        return demo_cohort(settings)
     if isinstance(source, (str, Path)):
         return Path(source)
     return source

@@ -1,9 +1,11 @@
+import json
+
 import nibabel as nib
 import numpy as np
 import pytest
 
 from keras_mrigan.data import demo
-from keras_mrigan.data.pipeline import load_slices
+from keras_mrigan.data.pipeline import load_slices, resolve_source
 
 SMALL = demo.DemoSettings(n_subjects=2, slices=8)
 
@@ -57,6 +59,29 @@ def test_different_settings_use_different_caches(tmp_path):
     assert SMALL.key() != other.key()
     with pytest.raises(ValueError, match="n_subjects"):
         demo.demo_cohort(demo.DemoSettings(n_subjects=0), tmp_path)
+
+
+def test_demo_sources_name_cohorts_whose_first_subjects_are_the_demos(tmp_path, monkeypatch):
+    assert demo.demo_source_settings("demo") == demo.DemoSettings()
+    assert demo.demo_source_settings("demo:256") == demo.DemoSettings(n_subjects=256)
+    assert demo.demo_source_settings("demos") is None
+    assert demo.demo_source_settings(tmp_path) is None
+    for bad in ("demo:0", "demo:x", "demo:-3", "demo:2.5"):
+        with pytest.raises(ValueError, match=f"'demo' or 'demo:N'.*Received: '{bad}'"):
+            demo.demo_source_settings(bad)
+    # "demo:N" is built where "demo" is, on first use, as a cohort of N subjects.
+    monkeypatch.setenv("KERAS_MRIGAN_CACHE", str(tmp_path / "cache"))
+    two = resolve_source("demo:2")
+    assert two.parent == tmp_path / "cache"
+    assert sorted(f.name for f in two.glob("*.nii.gz")) == ["sub-000.nii.gz", "sub-001.nii.gz"]
+    assert json.loads((two / "cohort.json").read_text())["n_subjects"] == 2
+    # Subject i depends on the seed and i only: a larger cohort starts with the same ones.
+    three = demo.demo_cohort(demo.DemoSettings(n_subjects=3), tmp_path / "three",
+                             progress=False)
+    for name in ("sub-000.nii.gz", "sub-001.nii.gz"):
+        np.testing.assert_array_equal(np.asarray(nib.load(two / name).dataobj),
+                                      np.asarray(nib.load(three / name).dataobj))
+    assert len(load_slices("demo:2", 16)) == 64
 
 
 @pytest.mark.slow
