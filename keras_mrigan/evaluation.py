@@ -165,10 +165,14 @@ def table(result, name="generated"):
                 f"{r['ms_ssim']:.3f} | {memorized} |\n")
 
     fraction = result["memorization"]["fraction_below"]
+    floor = result["reference"]["swd"]["mean"]
     return (head + row("Training dataset", result["reference"], "-")
             + row(name, result, f"{fraction:.1%}")
-            + f"\nThe principal directions explain {result['explained_variance_16']:.1%} of the "
-            "reference set's variance.\n"
+            + f"\nSWD: {result['swd']['mean'] / floor:.2f}x the floor ({floor:.2f}: two samples "
+            "of the reference's own slices, which real slices of other people score well "
+            "above).\n"
+            + f"The principal directions explain {result['explained_variance_16']:.1%} of "
+            "the reference set's variance.\n"
             + ("" if "masks" not in result else "\n" + mask_table(result["masks"])))
 
 

@@ -410,6 +410,18 @@ def demo_source_settings(source):
     return DemoSettings(n_subjects=int(count))
 
 
+def cohort_folder_settings(roots):
+    """The ``DemoSettings`` of a source's folders if they are one demo cohort's folder (the
+    ``cohort.json`` that ``demo_cohort`` writes), else ``None``."""
+    roots = list(roots)
+    description = Path(roots[0]) / "cohort.json" if len(roots) == 1 else None
+    if description is None or not description.exists():
+        return None
+    fields = json.loads(description.read_text())
+    fields.pop("generator_version", None)
+    return DemoSettings(**fields)
+
+
 def demo_cohort(settings=None, directory=None, progress=True):
     """Returns the folder of the demo cohort's NIfTI volumes, building it on first use.
 

@@ -17,12 +17,11 @@ dropped with a count when ``drop_unlabelled`` is set.
 
 import csv
 import dataclasses
-import json
 import math
 import warnings
 from pathlib import Path
 
-from keras_mrigan.data.demo import CLASSES, DemoSettings, subject_classes
+from keras_mrigan.data.demo import CLASSES, cohort_folder_settings, subject_classes
 from keras_mrigan.data.errors import DataError
 from keras_mrigan.deprecation import moved
 
@@ -158,13 +157,11 @@ def _from_folders(files, roots):
 
 
 def _from_demo(files, roots):
-    description = roots[0] / "cohort.json" if len(roots) == 1 else None
-    if description is None or not description.exists():
+    settings = cohort_folder_settings(roots)
+    if settings is None:
         raise ValueError("--labels demo labels the demo cohort only: use it with --data demo "
                          "(or demo:N).")
-    fields = json.loads(description.read_text())
-    fields.pop("generator_version", None)
-    classes = subject_classes(DemoSettings(**fields))
+    classes = subject_classes(settings)
     return list(CLASSES), [classes.get(Path(str(f)).name) for f in files]
 
 

@@ -6,14 +6,13 @@ returns turns a file's slices into image + mask pairs as the slices are read.
 """
 
 import dataclasses
-import json
 import logging
 import warnings
 from pathlib import Path
 
 from keras_mrigan.data import masks as masks_module
 from keras_mrigan.data import preprocess, readers
-from keras_mrigan.data.demo import TISSUE_CLASSES, DemoSettings, demo_masks
+from keras_mrigan.data.demo import TISSUE_CLASSES, cohort_folder_settings, demo_masks
 from keras_mrigan.data.masks import MaskClasses
 from keras_mrigan.data.sources import resolve_source, slice_options, source_files
 
@@ -119,13 +118,11 @@ def _inside(path, folder):
 
 def _demo_masks(roots):
     """The tissue masks of the demo cohort a source is."""
-    description = roots[0] / "cohort.json" if len(roots) == 1 else None
-    if description is None or not description.exists():
+    settings = cohort_folder_settings(roots)
+    if settings is None:
         raise ValueError("--masks demo pairs the demo cohort with its tissue masks: use it "
                          "with --data demo (or demo:N).")
-    fields = json.loads(description.read_text())
-    fields.pop("generator_version", None)
-    return demo_masks(DemoSettings(**fields), directory=roots[0].parent)
+    return demo_masks(settings, directory=roots[0].parent)
 
 
 def _read_mask_classes(files, found, classes, options):

@@ -82,6 +82,11 @@ def test_demo_sources_name_cohorts_whose_first_subjects_are_the_demos(tmp_path, 
         np.testing.assert_array_equal(np.asarray(nib.load(two / name).dataobj),
                                       np.asarray(nib.load(three / name).dataobj))
     assert len(load_slices("demo:2", 16)) == 64
+    # A cohort's folder tells its settings (what --labels demo and --masks demo read).
+    assert demo.cohort_folder_settings([two]) == demo.DemoSettings(n_subjects=2)
+    assert demo.cohort_folder_settings([three]) == demo.DemoSettings(n_subjects=3)
+    assert demo.cohort_folder_settings([tmp_path]) is None
+    assert demo.cohort_folder_settings([two, three]) is None
 
 
 @pytest.mark.slow

@@ -138,6 +138,9 @@ def test_evaluate_writes_the_report_and_stats_round_trip(real, stats, tmp_path):
     assert 0.7 < written["rho"] < written["reference"]["rho"]
     table = (tmp_path / "report" / "table.md").read_text().splitlines()
     assert table[2].startswith("| Training dataset | 200 |") and table[3].startswith("| held-out")
+    ratio = written["swd"]["mean"] / written["reference"]["swd"]["mean"]
+    assert table[5].startswith(f"SWD: {ratio:.2f}x the floor "
+                               f"({written['reference']['swd']['mean']:.2f}: two samples")
     assert {p.name for p in (tmp_path / "report").iterdir()} == {
         "metrics.json", "table.md", "memorization.png", "interpolation.png"}
     with pytest.raises(ValueError, match="not a reference statistics file"):
