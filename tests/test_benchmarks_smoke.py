@@ -168,3 +168,21 @@ def test_throughput_counts_flops_in_proportion_to_the_batch(tmp_path):
         assert row["images_per_s"] == pytest.approx(row["batch"] / row["step_s"])
         assert row["of_conv"] == pytest.approx(row["gflop_per_s"] * 1e9 / conv5)
         assert row["trace_s"] > 0
+
+
+def test_new_subjects_writes_real_slices_that_read_back_and_tables_its_draws(tmp_path):
+    new_subjects = load_script("new_subjects")
+    from keras_mrigan.data.readers import read_image
+
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 16, 16)).astype(np.float32)
+    new_subjects.write_pngs(images, tmp_path / "set")
+    back = np.stack([read_image(tmp_path / "set" / f"slice_{i:05d}.png") for i in range(3)])
+    # Half a 16-bit step (and float32 rounding): not the 8-bit step of 2 / 255.
+    np.testing.assert_allclose(back, images, atol=1.1 / 65535)
+    row = {"swd_over_floor": 2.0, "levels_over_floor": [1.5, 1.5, 3.0], "sigma_per_image": 0.1,
+           "rho": 0.76, "delta": 15, "memorized": 0.02}
+    record = {"sets": {"64 other subjects": [row, {**row, "swd_over_floor": 2.2,
+                                                    "levels_over_floor": [1.7, 1.5, 3.4]}]}}
+    lines = new_subjects.table(record).splitlines()
+    assert lines[2] == ("| 64 other subjects | 2.00 / 2.20 | 2.10 | 1.6 / 1.5 / 3.2 | 0.100 "
+                        "| 0.760 | 15 | 2.0% |")
