@@ -169,8 +169,8 @@ def table(result, name="generated"):
     return (head + row("Training dataset", result["reference"], "-")
             + row(name, result, f"{fraction:.1%}")
             + f"\nSWD: {result['swd']['mean'] / floor:.2f}x the floor ({floor:.2f}: two samples "
-            "of the reference's own slices, which real slices of other people score well "
-            "above).\n"
+            "of the reference's own slices; real slices of people outside the reference score "
+            "above it).\n"
             + f"The principal directions explain {result['explained_variance_16']:.1%} of "
             "the reference set's variance.\n"
             + ("" if "masks" not in result else "\n" + mask_table(result["masks"])))
