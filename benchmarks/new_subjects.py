@@ -70,7 +70,8 @@ def main():
     sets = {"the reference's 64 subjects": (0, DEMO_SUBJECTS),
             "64 other subjects": (DEMO_SUBJECTS, 2 * DEMO_SUBJECTS),
             f"{args.subjects - DEMO_SUBJECTS} other subjects": (DEMO_SUBJECTS, args.subjects)}
-    picture(images, index, args.subjects, args.run, out / "new_subjects.png")
+    own, _, others = sets.items()
+    picture(images, index, (own, others), args.run, out / "new_subjects.png")
     if not args.scored:
         return
     stats = out / "reference_stats.npz"
@@ -103,13 +104,14 @@ def main():
     print(table(record))
 
 
-def picture(images, index, subjects, run, path, n=36):
-    """The reference's subjects, other people (and a run's samples) side by side."""
+def picture(images, index, sets, run, path, n=36):
+    """``n`` slices of each ``(title, (low, high))`` subject range (and a run's samples) side
+    by side."""
     rng = np.random.default_rng(0)
     found = []
-    for title, chosen in (("the reference's 64 subjects", index < DEMO_SUBJECTS),
-                          (f"{subjects - DEMO_SUBJECTS} other subjects", index >= DEMO_SUBJECTS)):
-        pick = np.sort(rng.choice(np.flatnonzero(chosen), n, replace=False))
+    for title, (low, high) in sets:
+        chosen = np.flatnonzero((index >= low) & (index < high))
+        pick = np.sort(rng.choice(chosen, n, replace=False))
         found.append((title, image_grid(images[pick])))
     if run is not None:
         gan, _ = load_run(run)
