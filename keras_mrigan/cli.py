@@ -21,7 +21,7 @@ from keras_mrigan import config as run_config
 from keras_mrigan import training, tuning, utility
 from keras_mrigan.data import info, pipeline
 from keras_mrigan.data.labels import LABEL_SETTINGS, label_options
-from keras_mrigan.evaluation import evaluate_path
+from keras_mrigan.evaluation import MEMORIZATION_SOURCES, evaluate_path
 from keras_mrigan.export import export_generator
 from keras_mrigan.generate import write_samples
 from keras_mrigan.version import __version__
@@ -212,7 +212,8 @@ def _evaluate(args):
                            options=pipeline.SliceOptions(subject_pattern=args.subject_pattern,
                                                          masks=args.masks,
                                                          mask_classes=args.mask_classes),
-                           segmenter_steps=args.segmenter_steps)
+                           segmenter_steps=args.segmenter_steps,
+                           memorization=args.memorization)
     print(report.text())
     print(f"Wrote {args.out}/" + ", ".join(report.files))
 
@@ -374,6 +375,10 @@ def build_parser():
     evaluate.add_argument("--out", default="evaluation", help="report folder")
     evaluate.add_argument("--seed", type=int, default=0)
     _raw_generator(evaluate)
+    evaluate.add_argument("--memorization", choices=MEMORIZATION_SOURCES,
+                          default="reference",
+                          help="search for near copies among the reference's slices (default) "
+                          "or among the slices the run folder given as --generated trained on")
     evaluate.add_argument("--segmenter-steps", type=int, default=600,
                           help="updates of the U-Net that checks whether a pair generator's "
                           "masks fit its images (default: 600)")

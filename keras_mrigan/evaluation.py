@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_mrigan import runs
+from keras_mrigan.config import RunConfig
 from keras_mrigan.data.labels import label_options
 from keras_mrigan.data.masks import split_pair
 from keras_mrigan.data.pipeline import SliceOptions, load_slices
@@ -36,7 +37,7 @@ from keras_mrigan.generate import generate
 from keras_mrigan.metrics.fidelity import fidelity_scores, fidelity_table
 from keras_mrigan.metrics.interpolation import save_interpolation
 from keras_mrigan.metrics.masks import class_proportions, proportion_distance
-from keras_mrigan.metrics.memorization import memorization, pool, save_closest_pairs
+from keras_mrigan.metrics.memorization import MemorizationIndex, pool, save_closest_pairs
 from keras_mrigan.metrics.msssim import mean_ms_ssim
 from keras_mrigan.metrics.reference import (
     BASELINE,
@@ -49,6 +50,7 @@ from keras_mrigan.metrics.reference import (
 )
 from keras_mrigan.metrics.swd import swd
 from keras_mrigan.runs import Sampler, is_saved_model
+from keras_mrigan.training import slice_options
 from keras_mrigan.utility import (
     SEGMENTER_STEPS,
     scores,
@@ -62,6 +64,7 @@ __all__ = [
     "BASELINE", "MS_SSIM_PAIRS", "SWD_IMAGES", "GeneratedSet", "Report", "ReferenceStats",
     "cheap_measures", "class_fidelity", "evaluate", "evaluate_classes", "evaluate_path",
     "fidelity_table", "load_generated", "mask_fit", "mask_measures", "mask_table", "table",
+    "training_index",
 ]
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ __getattr__ = moved(__name__, ("load_reference",), "keras_mrigan.runs")
 
 DEFAULT_N = 1000  # Images sampled from a generator (per class for a conditional one).
 CLASSIFIER_EPOCHS = 15
+MEMORIZATION_SOURCES = ("reference", "training")
 
 
 @contextlib.contextmanager
@@ -98,8 +102,12 @@ def report_folder(out):
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def measure(images, stats, seed=0):
+def measure(images, stats, seed=0, index=None):
     """All measures of ``images`` ``(n, H, W[, 1])`` in ``[-1, 1]`` against ``stats``.
+
+    Args:
+        index: the ``MemorizationIndex`` the memorization search compares with (default:
+            the reference's own, ``stats.memorization_index``).
 
     Returns:
         ``(metrics, thumbnails, found)``: the ``metrics.json`` dict, the generated images'
@@ -116,13 +124,14 @@ def measure(images, stats, seed=0):
     result["swd"] = swd(stats.swd_descriptors, swd_sample(images, seed), seed=seed)
     result["ms_ssim"] = mean_ms_ssim(images, MS_SSIM_PAIRS, seed=seed)
     thumbnails = pool(images)
-    found = memorization(thumbnails, stats.thumbnails, stats.baseline, stats.subjects)
+    found = (index or stats.memorization_index).search(thumbnails)
     result["memorization"] = {k: v for k, v in found.items() if k not in ("nearest", "distance")}
     result["reference"] = stats.row
     return result, thumbnails, found
 
 
-def evaluate(images, stats, out=None, name="generated", generate=None, seed=0, masks=None):
+def evaluate(images, stats, out=None, name="generated", generate=None, seed=0, masks=None,
+             index=None):
     """All measures of ``images`` against ``stats``; with ``out``, writes the report.
 
     Args:
@@ -135,16 +144,19 @@ def evaluate(images, stats, out=None, name="generated", generate=None, seed=0, m
         seed: seed of the samples the measures draw (and of the interpolation's ends).
         masks: the measures of a pair generator's masks (``mask_measures``), kept as
             ``metrics.json``'s ``masks`` and tabled after the images'.
+        index: the ``MemorizationIndex`` of the memorization search (default: the
+            reference's); ``training_index`` gives the slices a run trained on.
 
     Returns:
         The ``metrics.json`` dict.
     """
-    result, thumbnails, found = measure(images, stats, seed)
+    index = index or stats.memorization_index
+    result, thumbnails, found = measure(images, stats, seed, index)
     if masks is not None:
         result["masks"] = masks
     if out is not None:
         with report_folder(out) as folder:
-            save_closest_pairs(thumbnails, stats.thumbnails, found, folder / "memorization.png")
+            save_closest_pairs(thumbnails, index.thumbnails, found, folder / "memorization.png")
             if generate is not None:
                 fn, latent_dim, distribution = generate
                 save_interpolation(fn, latent_dim, folder / "interpolation.png", distribution,
@@ -171,9 +183,21 @@ def table(result, name="generated"):
             + f"\nSWD: {result['swd']['mean'] / floor:.2f}x the floor ({floor:.2f}: two samples "
             "of the reference's own slices; real slices of people outside the reference score "
             "above it).\n"
+            + memorized_line(result["memorization"])
             + f"The principal directions explain {result['explained_variance_16']:.1%} of "
             "the reference set's variance.\n"
             + ("" if "masks" not in result else "\n" + mask_table(result["masks"])))
+
+
+def memorized_line(found):
+    """The table's line that says what "memorized" counted, and against which slices."""
+    against = found.get("against")
+    slices = ("the reference's slices" if against is None else
+              f"the {against['slices']:,} {against['source']} slices "
+              f"({against['subjects']:,} subjects)")
+    return (f"Memorized: generated images closer to one of {slices} than "
+            f"{100 - found['percentile']:g} % of real slices are to their nearest slice of "
+            "another person.\n")
 
 
 def mask_table(masks):
@@ -449,9 +473,45 @@ def training_labels(sampler):
                          drop_unlabelled=data.get("drop_unlabelled"))
 
 
+def training_index(run, resolution, seed=0, progress=None):
+    """The ``MemorizationIndex`` of the slices a run trained on: its configured source, read
+    with its slice options, of the subjects its ``split.json`` records.
+
+    Searched against these, "memorized" asks what the measure is for, whether the generator
+    copies its own training images, when the reference holds other people (or only some of
+    the training ones).
+
+    Raises:
+        ValueError: ``run`` is not a run folder, or it trained on slices given in memory.
+    """
+    run = Path(run)
+    recorded = runs.read_config(run) if run.is_dir() else None
+    if recorded is None:
+        raise ValueError(f"{run} is not a run folder (no {runs.CONFIG}): it records no "
+                         "training slices to search. Pass a run folder, or search the "
+                         "reference (--memorization reference).")
+    if runs.trained_in_memory(run):
+        raise ValueError(f"{run} trained on a selection of slices given in memory, not on its "
+                         "configured source: its training slices cannot be read again. Search "
+                         "the reference (--memorization reference).")
+    config = RunConfig.from_dict(recorded)
+    options = dataclasses.replace(slice_options(config), masks=None, mask_classes=None)
+    say = progress or (lambda message: None)
+    say(f"training slices: reading {config.data.source} at {resolution} x {resolution}")
+    images, subjects = load_slices(config.data.source, resolution, options,
+                                   return_subjects=True)
+    split = runs.read_split(run)
+    if split is not None:  # The run's subjects only (a labelled run drops unlabelled ones).
+        keep = np.isin(subjects, split)
+        images, subjects = images[keep], subjects[keep]
+    return MemorizationIndex.fit(images[..., 0], subjects, np.random.default_rng(seed),
+                                 source="training")
+
+
 def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, labels=None,
                   stats_path=None, options=None, classifier_epochs=CLASSIFIER_EPOCHS,
-                  batch_size=64, progress=None, segmenter_steps=SEGMENTER_STEPS):
+                  batch_size=64, progress=None, segmenter_steps=SEGMENTER_STEPS,
+                  memorization="reference"):
     """Evaluates a generator or a folder of images against real data: what
     ``keras-mrigan evaluate`` does.
 
@@ -481,13 +541,17 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
         batch_size: images per generator call.
         progress: a callable taking a message (default: this module's logger).
         segmenter_steps: updates of the segmenter that measures a pair generator's masks.
+        memorization: what the memorization search compares with: ``"reference"`` (the
+            reference's slices) or ``"training"`` (the slices a run folder trained on,
+            ``training_index``; unconditional generators).
 
     Returns:
         A ``Report``.
 
     Raises:
         ValueError: ``n`` not a positive integer; ``labels`` for a set that is not a
-            conditional generator; a conditional generator without labels to evaluate it by.
+            conditional generator; a conditional generator without labels to evaluate it by;
+            ``memorization="training"`` for a set that is not an unconditional run folder.
     """
     say = progress or logger.info
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
@@ -500,6 +564,17 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
     if labels is not None and (sampler is None or not sampler.class_names):
         raise ValueError(f"{path} is not a conditional generator: --labels applies to "
                          "generators trained with labels.")
+    if memorization not in MEMORIZATION_SOURCES:
+        raise ValueError(f"`memorization` must be one of {MEMORIZATION_SOURCES}. Received: "
+                         f"memorization={memorization!r}")
+    if memorization == "training" and (sampler is None or sampler.config is None
+                                       or sampler.class_names):
+        raise ValueError(f"{path} is not the run folder of an unconditional generator: "
+                         "--memorization training searches the slices a run folder records "
+                         "it trained on.")
+    index = None if memorization == "reference" else training_index(
+        path, sampler.resolution, seed=seed,
+        progress=lambda message: say(f"memorization: {message}"))
     if options.masks is not None and (sampler is None or sampler.mask_classes is None):
         raise ValueError(f"{path} makes no masks: --masks applies to generators trained on "
                          "image + mask pairs.")
@@ -546,7 +621,7 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
                                 stats_path=stats_path, seed=seed, options=options,
                                 progress=lambda message: say(f"reference: {message}"))
     result = evaluate(found.images, stats, out=out, name=found.name, generate=found.generate,
-                      seed=seed, masks=masks)
+                      seed=seed, masks=masks, index=index)
     files = [] if out is None else ["metrics.json", "table.md", "memorization.png",
                                     *(["interpolation.png"] if found.generate else [])]
     return Report(found.name, result, files)

@@ -46,7 +46,7 @@ __all__ = [
     "REFERENCE_STATS", "SAMPLES", "SPLIT", "STATE", "TENSORBOARD", "Sampler", "is_saved_model",
     "load_reference", "load_run", "read_config", "read_metadata", "read_split",
     "reference_fingerprint", "resolve_saved_model", "run_generator", "seed_range",
-    "write_split",
+    "trained_in_memory", "write_split",
 ]
 
 CONFIG = "config.json"
@@ -75,6 +75,12 @@ def read_split(run_dir):
     """The training subjects a run recorded (``None`` if it recorded none)."""
     path = Path(run_dir) / SPLIT
     return json.loads(path.read_text())["train_subjects"] if path.exists() else None
+
+
+def trained_in_memory(run_dir):
+    """Whether a run recorded that it trained on slices given in memory (``write_split``)."""
+    path = Path(run_dir) / SPLIT
+    return path.exists() and bool(json.loads(path.read_text()).get("in_memory"))
 
 
 def read_config(run_dir):

@@ -307,8 +307,7 @@ def resume(run_dir, epochs=None, verbose="auto", extra_callbacks=(), minutes=Non
     if not (run_dir / runs.CONFIG).exists():
         raise FileNotFoundError(f"{run_dir} is not a run folder: it has no {runs.CONFIG}")
     config = RunConfig.load(run_dir / runs.CONFIG)
-    split = run_dir / runs.SPLIT
-    if split.exists() and json.loads(split.read_text()).get("in_memory"):
+    if runs.trained_in_memory(run_dir):
         raise ValueError(f"{run_dir} trained on a selection of slices given in memory (a "
                          "utility regime's subjects), not on its configured source: resuming "
                          "it from the source would train on other subjects. Train it again.")

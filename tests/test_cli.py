@@ -7,7 +7,7 @@ import pytest
 from conftest import head_volume, run_concurrently, save_nifti
 from PIL import Image
 
-from keras_mrigan import cli, tuning
+from keras_mrigan import cli, runs, tuning
 from keras_mrigan.cli import main
 from keras_mrigan.config import PRESETS, RunConfig, fields
 
@@ -152,6 +152,31 @@ def test_evaluate_a_run_and_an_image_folder(tiny_run, tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 20 and 0 <= metrics["rho"] <= 1
     assert (out / "interpolation.png").exists() and (tmp_path / "ref.npz").exists()
+    assert metrics["memorization"]["against"] == {"source": "reference", "slices": 28,
+                                                  "subjects": 2}
+    # Near copies searched among the slices the run trained on (2 heads, 14 slices each),
+    # where the reference holds a third head too.
+    others = tmp_path / "others"
+    shutil.copytree(data, others)
+    save_nifti(others / "s2.nii.gz", head_volume(seed=2))
+    assert main(["evaluate", "--generated", str(run), "--reference", str(others), "--n", "20",
+                 "--memorization", "training", "--out", str(tmp_path / "eval_t")]) == 0
+    printed = capsys.readouterr().out
+    assert "closer to one of the 28 training slices (2 subjects)" in printed
+    found = json.loads((tmp_path / "eval_t" / "metrics.json").read_text())["memorization"]
+    assert found["against"] == {"source": "training", "slices": 28, "subjects": 2}
+    assert json.loads((tmp_path / "eval_t" / "metrics.json").read_text())["reference"][
+        "n"] == 20
+    # Refused before any work where there are no training slices to read.
+    in_memory = tmp_path / "in_memory"
+    shutil.copytree(run, in_memory)
+    runs.write_split(in_memory, ["s0", "s1"], in_memory=True)
+    for generated, message in ((in_memory, "given in memory"),
+                               (data, "is not the run folder of an unconditional generator")):
+        assert main(["evaluate", "--generated", str(generated), "--reference", str(data),
+                     "--memorization", "training", "--out", str(tmp_path / "refused")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "refused").exists()
     # A folder of PNG images, evaluated against the saved statistics.
     (tmp_path / "pngs").mkdir()
     images = np.random.default_rng(0).integers(0, 256, (5, 16, 16), dtype=np.uint8)

@@ -10,6 +10,7 @@ length, the distance being ``1 - cos`` at the best shift. A copy moved by a few 
 a copy.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -21,6 +22,7 @@ SHIFT = 1.5  # Translations (thumbnail pixels, each way, in half steps) a copy m
 MARGIN = 2  # Thumbnail pixels left out at each side, so that every shift stays inside.
 BLUR = 0.7  # Gaussian blur (thumbnail pixels) of the compared squares.
 PERCENTILE = 1.0
+BASELINE = 1000  # Real images in the real-to-real baseline (against other subjects).
 
 
 def pool(images, size=FEATURE_SIZE):
@@ -143,6 +145,52 @@ def memorization(generated, train, baseline, subjects, percentile=PERCENTILE, sh
         "nearest": index,
         "distance": distance,
     }
+
+
+@dataclasses.dataclass
+class MemorizationIndex:
+    """What a memorization search compares with: the thumbnails of a set of real slices, each
+    one's subject (as an integer code) and the indices of the slices whose distance to their
+    nearest slice of another subject forms the real-to-real baseline."""
+
+    thumbnails: np.ndarray  # (n, 32, 32) average-pooled real images.
+    subjects: np.ndarray  # (n,) integer subject code of each thumbnail.
+    baseline: np.ndarray  # Sorted indices into ``thumbnails``.
+    # What the slices are, in reports: "reference" or "training" (the slices a run trained
+    # on).
+    source: str = "reference"
+
+    @classmethod
+    def fit(cls, images, subjects=None, rng=None, baseline=BASELINE, source="reference"):
+        """The index of real ``images`` ``(N, H, W)`` in ``[-1, 1]``.
+
+        Args:
+            subjects: each image's subject. ``None``: each image is its own subject (then an
+                image's nearest other image is usually the neighbouring slice of the same
+                person, and the baseline is far too strict).
+            rng: a ``numpy.random.Generator`` that draws the baseline (default: seed 0).
+            baseline: images in the baseline (all, when there are fewer).
+            source: what the images are, in reports.
+
+        Raises:
+            ValueError: every image is of one subject.
+        """
+        rng = np.random.default_rng(0) if rng is None else rng
+        codes = (np.arange(len(images)) if subjects is None
+                 else np.unique(np.asarray(subjects), return_inverse=True)[1])
+        if codes.max() < 1:
+            raise ValueError("The memorization baseline needs images of at least 2 subjects; "
+                             f"all {len(images)} reference images are of one.")
+        drawn = np.sort(rng.choice(len(images), min(baseline, len(images)), replace=False))
+        return cls(pool(images), codes, drawn, source)
+
+    def search(self, generated):
+        """``memorization`` of the thumbnails ``generated`` against this index, with
+        ``against``: the source, its count of slices and of subjects."""
+        found = memorization(generated, self.thumbnails, self.baseline, self.subjects)
+        found["against"] = {"source": self.source, "slices": int(len(self.thumbnails)),
+                            "subjects": int(len(np.unique(self.subjects)))}
+        return found
 
 
 def save_closest_pairs(generated, train, result, path, pairs=16):

@@ -18,7 +18,7 @@ from keras_mrigan.metrics import msssim, swd
 from keras_mrigan.metrics.paper import PaperReference, diversity
 
 SWD_IMAGES = 1024  # Images per set whose patches the SWD compares.
-BASELINE = 1000  # Reference images in the memorization baseline (against other subjects).
+BASELINE = memo.BASELINE  # Reference images in the memorization baseline.
 MS_SSIM_PAIRS = 1000
 
 
@@ -35,6 +35,11 @@ class ReferenceStats:
     # What the statistics were fitted on (source, resolution, n, seed, options), as
     # ``runs.reference_fingerprint`` records it; ``None`` when unknown.
     fitted_on: dict | None = None
+
+    @property
+    def memorization_index(self):
+        """The reference's own ``MemorizationIndex``."""
+        return memo.MemorizationIndex(self.thumbnails, self.subjects, self.baseline)
 
     @property
     def resolution(self):
@@ -61,14 +66,8 @@ class ReferenceStats:
         say("SWD descriptors")
         sample = rng.choice(len(images), min(swd_images, len(images)), replace=False)
         descriptors = swd.descriptors(images[sample], seed=seed)
-        thumbnails = memo.pool(images)
-        codes = (np.arange(len(images)) if subjects is None
-                 else np.unique(np.asarray(subjects), return_inverse=True)[1])
-        if codes.max() < 1:
-            raise ValueError("The memorization baseline needs images of at least 2 subjects; "
-                             f"all {len(images)} reference images are of one.")
-        baseline = np.sort(rng.choice(len(images), min(BASELINE, len(images)), replace=False))
-        stats = cls(paper, descriptors, thumbnails, codes, baseline, {})
+        index = memo.MemorizationIndex.fit(images, subjects, rng)
+        stats = cls(paper, descriptors, index.thumbnails, index.subjects, index.baseline, {})
         say("the reference set's own measures")
         own = images if n is None or n >= len(images) else images[
             rng.choice(len(images), n, replace=False)]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_mrigan.data.pipeline import load_slices
-from keras_mrigan.evaluation import evaluate
+from keras_mrigan.evaluation import evaluate, table
 from keras_mrigan.metrics import ReferenceStats, memorization
 from keras_mrigan.metrics.interpolation import interpolation_latents
 from keras_mrigan.models.latents import sample_latents
@@ -28,6 +28,45 @@ def test_memorization_flags_copies_not_new_images(real, stats):
     fresh = memorization.pool(real[1024:1124])  # Real images not in the reference.
     found = memorization.memorization(fresh, stats.thumbnails, stats.baseline, stats.subjects)
     assert found["fraction_below"] < 0.1 and found["median_real"] > found["threshold"]
+
+
+def test_copies_of_training_slices_outside_the_reference_are_found_in_the_training_index(
+        real, stats):
+    # The reference holds subjects 0-31; the "generated" images are copies of slices of
+    # subjects 32-63, on which a generator would have trained.
+    _, subjects = load_slices("demo", 32, return_subjects=True)
+    copies = real[1024:1124]
+    against_reference = evaluate(copies, stats)["memorization"]
+    assert against_reference["fraction_below"] < 0.1
+    assert against_reference["against"] == {"source": "reference", "slices": 1024,
+                                             "subjects": 1024}  # Each image its own subject.
+    training = memorization.MemorizationIndex.fit(real[1024:], subjects[1024:],
+                                                  np.random.default_rng(0), source="training")
+    assert len(training.baseline) == 1000 and np.all(np.diff(training.baseline) > 0)
+    found = evaluate(copies, stats, index=training)
+    assert found["memorization"]["fraction_below"] == 1.0
+    assert found["memorization"]["median_generated"] < 1e-5
+    assert found["memorization"]["against"] == {"source": "training", "slices": 1024,
+                                                "subjects": 32}
+    # Every other measure is the reference's, as without the index.
+    assert found["swd"] == evaluate(copies, stats)["swd"]
+    assert ("Memorized: generated images closer to one of the 1,024 training slices (32 "
+            "subjects) than 99 % of real slices are to their nearest slice of another person."
+            in table(found))
+
+
+def test_the_reference_statistics_keep_their_memorization_index(real, stats):
+    index = stats.memorization_index
+    assert index.source == "reference" and index.thumbnails is stats.thumbnails
+    assert np.array_equal(index.baseline, stats.baseline)
+    # The same draw as a fit of the index alone after the statistics' SWD sample.
+    rng = np.random.default_rng(0)
+    rng.choice(1024, 200, replace=False)
+    again = memorization.MemorizationIndex.fit(real[:1024], None, rng)
+    assert np.array_equal(again.baseline, stats.baseline)
+    assert np.array_equal(again.thumbnails, stats.thumbnails)
+    with pytest.raises(ValueError, match="at least 2 subjects; all 5 reference images are of"):
+        memorization.MemorizationIndex.fit(real[:5], ["a"] * 5)
 
 
 @pytest.fixture(scope="module")
