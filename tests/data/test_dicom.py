@@ -399,7 +399,7 @@ def test_a_runs_subjects_come_from_the_series_it_reads(tmp_path):
 def test_jpeg2000_series_read_like_the_uncompressed_one(tmp_path):
     # Decoded by pylibjpeg's OpenJPEG plugin (the dicom extra; the dev extra installs it too).
     # OpenJPEG's encoder needs images of some size: 64 x 64 slices.
-    volume = head_volume(shape=(64, 64, 6))
+    volume = head_volume(shape=(64, 64, 6), empty=1)  # Tissue in slices 1-4.
     volume[9, 50, 3] = 2000.0  # A marker voxel where it should land.
     files = write_axial_series(tmp_path / "d", volume)
     for file in files:

@@ -247,7 +247,8 @@ def train_one_step(gan, labels=True):
     data = (pairs, np.arange(8, dtype=np.int32) % 2) if labels else pairs
     before = [w.numpy() for w in (gan.generator.get_layer("to_image").kernel,
                                   gan.ema_generator.get_layer("to_image").kernel)]
-    history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(8), epochs=1, verbose=0)
+    history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(8), epochs=1, verbose=0,
+                      shuffle=False)
     after = [w.numpy() for w in (gan.generator.get_layer("to_image").kernel,
                                  gan.ema_generator.get_layer("to_image").kernel)]
     return history.history, before, after
@@ -369,7 +370,8 @@ def weights(strategy):
         gan.compile(loss="dragan", g_optimizer=keras.optimizers.Adam(1e-3),
                     d_optimizer=keras.optimizers.Adam(1e-3))
     initial = [v.numpy() for v in gan.generator.weights]
-    gan.fit(tf.data.Dataset.from_tensor_slices((pairs, labels)).batch(8), epochs=1, verbose=0)
+    gan.fit(tf.data.Dataset.from_tensor_slices((pairs, labels)).batch(8), epochs=1, verbose=0,
+            shuffle=False)
     return initial, [v.numpy() for v in gan.generator.weights + gan.discriminator.weights
                      + gan.ema_generator.weights]
 
