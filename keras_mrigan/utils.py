@@ -111,8 +111,13 @@ def random_scope(seed):
     does not make) is left alone. On exit, Python's and numpy's generator states and
     TensorFlow's global seed, with the generator of its operation seeds, are put back as they
     were, so a library call that uses this scope leaves the caller's randomness untouched.
-    TensorFlow clears its kernel cache when its global seed is set (this resets the counters of
-    stateful random ops such as ``tf.random.uniform``); those counters are not restored.
+
+    TensorFlow's global seed is set as ``tf.random.set_seed`` sets it, except that its kernel
+    cache is kept. ``set_seed`` clears the cache to restart the counters of stateful random
+    ops (``tf.random.uniform`` and the like), which the package does not use (its draws are
+    stateless, from seeds it holds); clearing it would make every compiled function optimize
+    its graph again on its next call, a second or more for each model a study trains again
+    (``utility.refit``).
 
     Args:
         seed: a non-negative integer.
@@ -138,7 +143,11 @@ def random_scope(seed):
     try:
         random.seed(seed)
         np.random.seed(seed)
-        tf.random.set_seed(seed)
+        if eager:  # tf.random.set_seed without TFE_ContextClearCaches.
+            context._seed = seed
+            context._rng = random.Random(seed)
+        else:
+            graph.seed = seed
         yield seed
     finally:
         random.setstate(python_state)

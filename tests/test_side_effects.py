@@ -12,6 +12,7 @@ from keras.src.random import seed_generator
 from keras.src.utils import rng_utils
 from tensorflow.python.eager import context
 from tensorflow.python.framework import config as tf_config
+from tensorflow.python.framework import random_seed
 
 from keras_mrigan.utils import op_determinism, random_scope
 
@@ -55,20 +56,34 @@ def _tiny_model():
 def test_random_scope_seeds_like_set_random_seed():
     keras.utils.set_random_seed(5)
     expected_weights = _tiny_model().get_weights()
-    expected = _draws()
+    expected = _draws()[:2], random_seed.get_seed(None), random_seed.get_seed(7)
     with random_scope(5) as seed:
         assert seed == 5 and isinstance(seed, int)
         weights = _tiny_model().get_weights()
-        inside = _draws()
-    # Python's, numpy's and TensorFlow's draws as under set_random_seed; Keras' unseeded draw
-    # comes from its global SeedGenerator, which the scope leaves to the caller.
-    assert inside[:3] == expected[:3]
+        inside = _draws()[:2], random_seed.get_seed(None), random_seed.get_seed(7)
+    # Python's and numpy's draws as under set_random_seed, and the seeds TensorFlow gives its
+    # random ops (a tf.data shuffle's, with or without a seed of its own); Keras' unseeded
+    # draw comes from its global SeedGenerator, which the scope leaves to the caller.
+    assert inside == expected and expected[2][0] == 5
     for got, want in zip(weights, expected_weights, strict=True):
         np.testing.assert_array_equal(got, want)
     # A different seed gives different weights.
     with random_scope(6):
         other = _tiny_model().get_weights()
     assert not np.array_equal(other[0], expected_weights[0])
+
+
+def test_random_scope_keeps_tensorflows_compiled_kernels(monkeypatch):
+    # tf.random.set_seed clears TensorFlow's kernel cache, and every compiled function then
+    # optimizes its graph again on its next call; the scope sets the same seed and keeps it.
+    cleared = []
+    monkeypatch.setattr(context.pywrap_tfe, "TFE_ContextClearCaches",
+                        lambda handle: cleared.append(handle))
+    tf.random.set_seed(1)
+    assert len(cleared) == 1
+    with random_scope(2):
+        assert context.global_seed() == 2
+    assert len(cleared) == 1 and context.global_seed() == 1
 
 
 def test_random_scope_restores_every_generator():
@@ -182,6 +197,7 @@ import matplotlib
 import tensorflow as tf
 from tensorflow.python.eager import context
 from tensorflow.python.framework import config as tf_config
+from tensorflow.python.framework import random_seed
 
 tf.random.set_seed(789)
 from conftest import head_volume, save_nifti
