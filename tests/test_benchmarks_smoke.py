@@ -186,3 +186,15 @@ def test_new_subjects_writes_real_slices_that_read_back_and_tables_its_draws(tmp
     lines = new_subjects.table(record).splitlines()
     assert lines[2] == ("| 64 other subjects | 2.00 / 2.20 | 2.10 | 1.6 / 1.5 / 3.2 | 0.100 "
                         "| 0.760 | 15 | 2.0% |")
+
+
+def test_refit_data_and_table():
+    refit = load_script("refit")
+    images, masks, labels = refit.data(16, 8)
+    assert images.shape == (8, 16, 16, 1) and masks.shape == (8, 16, 16)
+    assert set(np.unique(masks)) == {0, 1} and set(labels) <= {0, 1}
+    # The disc is the bright part of each image.
+    assert images[masks == 1].mean() > 0.5 and images[masks == 0].mean() < -0.5
+    made = {"sizes": {"tiny": {"U-Net": {"kept": [0.2, 0.4, 0.3],
+                                          "cleared": [1.5, 1.2, 1.8]}}}}
+    assert refit.table(made).splitlines()[2] == "| tiny | U-Net | 0.30 | 1.50 | 5.0x |"
