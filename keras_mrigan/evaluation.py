@@ -191,7 +191,7 @@ def table(result, name="generated"):
 
 def memorized_line(found):
     """The table's line that says what "memorized" counted, and against which slices."""
-    against = found.get("against")
+    against = found.get("against")  # None in reports written before it was recorded.
     slices = ("the reference's slices" if against is None else
               f"the {against['slices']:,} {against['source']} slices "
               f"({against['subjects']:,} subjects)")
@@ -556,6 +556,9 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
     say = progress or logger.info
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
+    if memorization not in MEMORIZATION_SOURCES:
+        raise ValueError(f"`memorization` must be one of {MEMORIZATION_SOURCES}. Received: "
+                         f"memorization={memorization!r}")
     options = options or SliceOptions()
     path = Path(generated)
     if not path.exists():
@@ -564,9 +567,6 @@ def evaluate_path(generated, reference, out=None, n=None, seed=0, raw=False, lab
     if labels is not None and (sampler is None or not sampler.class_names):
         raise ValueError(f"{path} is not a conditional generator: --labels applies to "
                          "generators trained with labels.")
-    if memorization not in MEMORIZATION_SOURCES:
-        raise ValueError(f"`memorization` must be one of {MEMORIZATION_SOURCES}. Received: "
-                         f"memorization={memorization!r}")
     if memorization == "training" and (sampler is None or sampler.config is None
                                        or sampler.class_names):
         raise ValueError(f"{path} is not the run folder of an unconditional generator: "

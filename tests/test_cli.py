@@ -10,6 +10,7 @@ from PIL import Image
 from keras_mrigan import cli, runs, tuning
 from keras_mrigan.cli import main
 from keras_mrigan.config import PRESETS, RunConfig, fields
+from keras_mrigan.evaluation import evaluate_path
 
 
 def test_help_lists_subcommands():
@@ -177,6 +178,9 @@ def test_evaluate_a_run_and_an_image_folder(tiny_run, tmp_path, capsys):
                      "--memorization", "training", "--out", str(tmp_path / "refused")]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "refused").exists()
+    with pytest.raises(ValueError, match=r"`memorization` must be one of \('reference', "
+                       r"'training'\). Received: memorization='train'"):
+        evaluate_path(tmp_path / "nope", str(data), memorization="train")
     # A folder of PNG images, evaluated against the saved statistics.
     (tmp_path / "pngs").mkdir()
     images = np.random.default_rng(0).integers(0, 256, (5, 16, 16), dtype=np.uint8)
